@@ -1,0 +1,25 @@
+using ActorThrottle.Configuration;
+
+namespace ActorThrottle.Adaptation;
+
+/// <summary>The bounds and steps AIMD works within, taken from a model's settings.</summary>
+public sealed record AimdLimits(
+    int MaxBurst,
+    int MinBurst,
+    double MaxRate,
+    double MinRate,
+    double DecreaseFactor,
+    double IncreaseStep,
+    int IncreaseAfter,
+    TimeSpan CoolDown)
+{
+    public static AimdLimits From(ModelSettings settings) => new(
+        settings.MaxBurst,
+        settings.MinBurst,
+        settings.RequestsPerSecond,
+        settings.MinRate,
+        settings.Adapt.DecreaseFactor,
+        settings.Adapt.IncreaseStep,
+        settings.Adapt.IncreaseAfter,
+        settings.Adapt.CoolDown);
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using Akka.Configuration;
+
+namespace ActorThrottle.Configuration;
+
+/// <summary>
+/// Reads typed values from a HOCON block and turns every failure into an
+/// <see cref="ActorThrottleConfigurationException"/> that names the full path.
+/// </summary>
+internal sealed class HoconReader
+{
+    private readonly Config _config;
+    private readonly Func<string, string> _describePath;
+
+    /// <param name="config">The block to read.</param>
+    /// <param name="describePath">Maps a key inside the block to the full HOCON path shown in errors.</param>
+    public HoconReader(Config config, Func<string, string> describePath)
+    {
+        _config = config;
+        _describePath = describePath;
+    }
+
+    public string Path(string key) => _describePath(key);
+
+    public bool Has(string key) => _config.HasPath(key);
+
+    public string RawString(string key)
+    {
+        Require(key);
+        try
+        {
+            return _config.GetString(key) ?? "";
+        }
+        catch (Exception e)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a string.", e);
+        }
+    }
+
+    public double Double(string key, double min, double? max = null, bool minExclusive = false)
+    {
+        var raw = RawString(key).Trim();
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || double.IsInfinity(value))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a number.");
+        }
+        CheckRange(key, raw, value, min, max, minExclusive);
+        return value;
+    }
+
+    public long Long(string key, long min, long? max = null)
+    {
+        var raw = RawString(key).Trim();
+        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a whole number.");
+        }
+        CheckRange(key, raw, value, min, max, false);
+        return value;
+    }
+
+    public int Int(string key, int min, int? max = null) => (int)Long(key, min, max ?? int.MaxValue);
+
+    public TimeSpan Duration(string key, TimeSpan min, bool minExclusive = false)
+    {
+        var raw = RawString(key).Trim();
+        TimeSpan value;
+        try
+        {
+            value = _config.GetTimeSpan(key, null, allowInfinite: false);
+        }
+        catch (Exception e)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a duration such as 500ms, 1s or 2m.", e);
+        }
+        if (value < min || (minExclusive && value == min))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), $"must be {(minExclusive ? "greater than" : "at least")} {min}.");
+        }
+        return value;
+    }
+
+    public TEnum Enum<TEnum>(string key) where TEnum : struct, System.Enum
+    {
+        var raw = RawString(key).Trim();
+        foreach (var name in System.Enum.GetNames<TEnum>())
+        {
+            if (string.Equals(ToKebab(name), raw, StringComparison.OrdinalIgnoreCase) || string.Equals(name, raw, StringComparison.OrdinalIgnoreCase))
+            {
+                return System.Enum.Parse<TEnum>(name);
+            }
+        }
+        var allowed = string.Join(" | ", System.Enum.GetNames<TEnum>().Select(ToKebab));
+        throw new ActorThrottleConfigurationException(Path(key), Quote(raw), $"expected one of: {allowed}.");
+    }
+
+    /// <summary>An absolute http(s) URL, or null when the value is empty.</summary>
+    public Uri? OptionalUrl(string key)
+    {
+        var raw = Has(key) ? RawString(key).Trim() : "";
+        if (raw.Length == 0)
+        {
+            return null;
+        }
+        if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected an absolute http:// or https:// URL.");
+        }
+        return uri;
+    }
+
+    /// <summary>A secret; errors never echo it.</summary>
+    public ApiKey? OptionalSecret(string key)
+    {
+        var raw = Has(key) ? RawString(key).Trim() : "";
+        return raw.Length == 0 ? null : new ApiKey(raw);
+    }
+
+    private void Require(string key)
+    {
+        if (!_config.HasPath(key))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "missing (the reference configuration sets it; was it removed or set to null?).");
+        }
+    }
+
+    private void CheckRange(string key, string raw, double value, double min, double? max, bool minExclusive)
+    {
+        if (value < min || (minExclusive && value <= min))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), raw, $"must be {(minExclusive ? "greater than" : "at least")} {min.ToString(CultureInfo.InvariantCulture)}.");
+        }
+        if (max is { } upper && value > upper)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), raw, $"must be at most {upper.ToString(CultureInfo.InvariantCulture)}.");
+        }
+    }
+
+    private static string Quote(string raw) => $"\"{raw}\"";
+
+    internal static string ToKebab(string name)
+    {
+        var chars = new List<char>(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                chars.Add('-');
+            }
+            chars.Add(char.ToLowerInvariant(name[i]));
+        }
+        return new string(chars.ToArray());
+    }
+}

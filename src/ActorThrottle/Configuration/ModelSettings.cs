@@ -1,0 +1,21 @@
+namespace ActorThrottle.Configuration;
+
+/// <summary>The validated settings of one model: its block under <c>models</c> merged over <c>defaults</c>.</summary>
+public sealed record ModelSettings
+{
+    public required string ModelId { get; init; }
+    public required ModelRoute Route { get; init; }
+    public required TimeSpan RequestTimeout { get; init; }
+    public required double RequestsPerSecond { get; init; }
+    public required long TokensPerMinute { get; init; }
+    public required TokenAccounting TokenAccounting { get; init; }
+    public required int DefaultMaxTokens { get; init; }
+    public required int MaxContextTokens { get; init; }
+    public required int MaxBurst { get; init; }
+    public required int MinBurst { get; init; }
+    public required double MinRate { get; init; }
+    public required int MaxInFlight { get; init; }
+    public required int QueueSize { get; init; }
+    public required RetrySettings Retry { get; init; }
+    public required AdaptSettings Adapt { get; init; }
+}

@@ -1,0 +1,28 @@
+namespace ActorThrottle.Messages;
+
+/// <summary>
+/// A chat completion to run through a model's throttle. Send it to the router with <c>Ask</c>;
+/// the answer is exactly one <see cref="ChatReply"/> (a <see cref="ChatSuccess"/> or a <see cref="ChatFailure"/>).
+/// </summary>
+/// <param name="Model">The model id; it selects the model's throttle and HOCON block <c>actor-throttle.models."id"</c>.</param>
+/// <param name="Messages">The conversation; at least one message.</param>
+public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messages)
+{
+    /// <summary>The caller's id for this request, echoed in the reply. Generated when not given.</summary>
+    public string RequestId { get; init; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>Upper bound on completion tokens (<c>max_tokens</c>); also what the token bucket charges. Null: the model's <c>default-max-tokens</c>.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>Sampling temperature, passed through.</summary>
+    public double? Temperature { get; init; }
+
+    /// <summary>A JSON object whose properties are merged into the request body (tools, <c>response_format</c>, …).</summary>
+    public string? ExtraBody { get; init; }
+
+    /// <summary>The lane: interactive before batch.</summary>
+    public Priority Priority { get; init; } = Priority.Interactive;
+
+    /// <summary>Absolute UTC instant after which the caller no longer wants an answer; the request is then failed with <see cref="FailureReason.DeadlineExceeded"/>.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+}

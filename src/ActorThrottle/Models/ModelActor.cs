@@ -1,0 +1,107 @@
+using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
+using ActorThrottle.Throttling;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace ActorThrottle.Models;
+
+/// <summary>
+/// Owns one model's pipeline: bounded laned queue → adaptive throttle → at most <c>max-in-flight</c> calls to
+/// the backend → outcomes back to the parent <see cref="ModelSupervisor"/>. It never answers callers: the
+/// supervisor does, which is why a restart of this actor loses nothing.
+/// </summary>
+internal sealed class ModelActor : ReceiveActor
+{
+    private readonly ModelSettings _settings;
+    private readonly IChatBackend _backend;
+    private readonly TimeProvider _time;
+    private IWorkQueue<WorkItem>? _queue;
+
+    public ModelActor(ModelSettings settings, IChatBackend backend, TimeProvider time)
+    {
+        _settings = settings;
+        _backend = backend;
+        _time = time;
+
+        Receive<SubmitAttempt>(m =>
+        {
+            // The supervisor bounds what it holds by queue-size, so a full queue here means a bug, not load.
+            if (!_queue!.TryEnqueue(m.Item, m.Item.Lane))
+            {
+                throw new InvalidOperationException($"The queue of model '{_settings.ModelId}' refused an attempt it had room for.");
+            }
+        });
+        Receive<WithdrawAttempt>(m => _queue!.TryRemove(m.Item));
+        Receive<DrainQueue>(_ => Sender.Tell(new QueueDrained(_queue!.DrainAll())));
+        Receive<StreamFailed>(m => throw new ModelStreamFailedException(_settings.ModelId, m.Cause));
+    }
+
+    public static Props Props(ModelSettings settings, IChatBackend backend, TimeProvider time) =>
+        Akka.Actor.Props.Create(() => new ModelActor(settings, backend, time));
+
+    protected override void PreStart()
+    {
+        var supervisor = Context.Parent;
+        var self = Self;
+        var materializer = Context.Materializer();
+        var ((queue, throttle), done) = Source.FromGraph(new LanedQueueSource<WorkItem>(_settings.QueueSize, lanes: 4))
+            .ViaMaterialized(
+                new AdaptiveThrottle<WorkItem>(
+                    _settings.RequestsPerSecond,
+                    _settings.MaxBurst,
+                    _settings.TokensPerMinute,
+                    item => item.Cost,
+                    _time,
+                    item => item.IsAbandoned),
+                Keep.Both)
+            .SelectAsyncUnordered(_settings.MaxInFlight, Call)
+            .ToMaterialized(Sink.ForEach<AttemptCompleted>(outcome => supervisor.Tell(outcome)), Keep.Both)
+            .Run(materializer);
+        _queue = queue;
+        done.ContinueWith(t =>
+        {
+            if (t.IsFaulted)
+            {
+                self.Tell(new StreamFailed(t.Exception!.GetBaseException()));
+            }
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        supervisor.Tell(new ModelActorStarted(throttle, queue));
+    }
+
+    private async Task<AttemptCompleted> Call(WorkItem item)
+    {
+        var startedAt = _time.GetUtcNow();
+        using var call = new CancellationTokenSource();
+        if (!item.AttachCall(call))
+        {
+            return new AttemptCompleted(item, null, startedAt, TimeSpan.Zero);
+        }
+        var started = _time.GetTimestamp();
+        try
+        {
+            var response = await _backend.SendAsync(item.Request, call.Token).ConfigureAwait(false);
+            return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
+        }
+        catch (OperationCanceledException) when (call.IsCancellationRequested)
+        {
+            // Abandoned while in flight: the supervisor already answered the caller.
+            return new AttemptCompleted(item, null, startedAt, _time.GetElapsedTime(started));
+        }
+        catch (Exception e)
+        {
+            // A backend must not throw; if one does, the attempt counts as transient rather than killing the stream.
+            var response = new BackendResponse(OutcomeKind.Transient)
+            {
+                ErrorCode = "backend_exception",
+                ErrorMessage = $"The backend threw {e.GetType().Name}: {e.Message}",
+            };
+            return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
+        }
+        finally
+        {
+            item.DetachCall();
+        }
+    }
+}

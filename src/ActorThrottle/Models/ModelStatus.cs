@@ -1,0 +1,11 @@
+namespace ActorThrottle.Models;
+
+/// <summary>Ask the router for a model's current state; answered with <see cref="ModelStatus"/> (or nothing known: null fields).</summary>
+public sealed record GetModelStatus(string Model);
+
+/// <summary>A model's state: what it holds and what the throttle currently allows.</summary>
+/// <param name="Pending">Requests accepted and not yet answered (queued, in flight or waiting to retry).</param>
+/// <param name="Burst">The burst window AIMD has set.</param>
+/// <param name="Rate">The rate AIMD has set, requests per second.</param>
+/// <param name="PausedUntil">Until when the model's throttle is paused (provider hints); null when it is not.</param>
+public sealed record ModelStatus(string Model, int Pending, int Burst, double Rate, DateTimeOffset? PausedUntil, long Answered);

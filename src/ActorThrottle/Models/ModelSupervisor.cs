@@ -1,0 +1,465 @@
+using ActorThrottle.Adaptation;
+using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
+using ActorThrottle.Diagnostics;
+using ActorThrottle.Messages;
+using ActorThrottle.Retry;
+using ActorThrottle.Routing;
+using ActorThrottle.Throttling;
+using ActorThrottle.Tokens;
+using Akka.Actor;
+
+namespace ActorThrottle.Models;
+
+/// <summary>
+/// One per model: the parent and Akka supervisor of the model's <see cref="ModelActor"/>, and the only place
+/// that answers callers. It keeps the ledger of every accepted request until that request is answered, so a
+/// restarted ModelActor loses nothing; receives every outcome as a message; schedules jittered retries within
+/// attempts, budget and deadline; and runs AIMD on the throttle.
+/// </summary>
+internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
+{
+    private const string DeadlineTimer = "deadline";
+    private const string GraceTimer = "shutdown-grace";
+
+    private readonly ModelSettings _settings;
+    private readonly TimeSpan _shutdownGrace;
+    private readonly IChatBackend _backend;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private readonly Serilog.ILogger _log;
+    private readonly ActorThrottleMetrics _metrics;
+    private readonly ActorThrottleMetrics.ModelGauges _gauges;
+    private readonly AimdController _aimd;
+    private readonly RetryBudget _budget;
+    private readonly Dictionary<string, Entry> _ledger = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
+    private IActorRef _modelActor = ActorRefs.Nobody;
+    private IThrottleControl? _throttle;
+    private int _starts;
+    private long _answered;
+    private IActorRef? _shutdownRequester;
+    private DateTimeOffset? _nextDeadlineTimer;
+
+    public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace)
+    {
+        _settings = settings;
+        _shutdownGrace = shutdownGrace;
+        _backend = backend;
+        _time = environment.Time;
+        _random = environment.RandomFor(settings.ModelId);
+        _log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
+        _metrics = metrics;
+        _gauges = metrics.ForModel(settings.ModelId);
+        _aimd = new AimdController(AimdLimits.From(settings));
+        _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
+        PublishGauges();
+
+        Receive<ChatRequest>(Admit);
+        Receive<CancelRequest>(Cancel);
+        Receive<AttemptCompleted>(Completed);
+        Receive<RetryDue>(RetryNow);
+        Receive<DeadlineDue>(_ => ExpireDeadlines());
+        Receive<ModelActorStarted>(Started);
+        Receive<GetModelStatus>(_ => Sender.Tell(Status()));
+        Receive<ShutdownModel>(_ => BeginShutdown());
+        Receive<QueueDrained>(Drained);
+        Receive<ShutdownGraceOver>(_ => FinishShutdown("The actor system is shutting down; the call did not finish within shutdown-grace."));
+        Receive<Terminated>(t => t.ActorRef.Equals(_modelActor), _ => StartModelActor());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace) =>
+        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace));
+
+    // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(-1, -1, _ => Directive.Restart, loggingEnabled: true);
+
+    protected override void PreStart() => StartModelActor();
+
+    protected override void PostStop()
+    {
+        // Last line of the exactly-once guarantee: nothing accepted leaves without an answer.
+        foreach (var entry in _ledger.Values.ToList())
+        {
+            Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The model's supervisor stopped before the request was answered."));
+        }
+    }
+
+    private void StartModelActor()
+    {
+        _modelActor = Context.ActorOf(ModelActor.Props(_settings, _backend, _time), "model");
+        Context.Watch(_modelActor);
+    }
+
+    private void Started(ModelActorStarted started)
+    {
+        _throttle = started.Throttle;
+        _starts++;
+        // A fresh stream starts from the configured rate; bring it to what AIMD has learned.
+        ApplyAimd();
+        if (_starts == 1)
+        {
+            return;
+        }
+        var resubmitted = 0;
+        foreach (var entry in _ledger.Values)
+        {
+            if (entry.WaitingForRetry || entry.Current is null)
+            {
+                continue;
+            }
+            entry.Current.Abandon();
+            Submit(entry, entry.Current.IsRetry);
+            resubmitted++;
+        }
+        _log.Warning("ModelActor of {Model} restarted; re-submitted {Count} unanswered requests", _settings.ModelId, resubmitted);
+    }
+
+    private void Admit(ChatRequest request)
+    {
+        var caller = Sender;
+        if (_shutdownRequester is not null)
+        {
+            Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
+            return;
+        }
+        if (_ledger.ContainsKey(request.RequestId))
+        {
+            Reject(caller, request, FailureReason.InvalidRequest, $"RequestId '{request.RequestId}' is already pending for model '{_settings.ModelId}'; request ids must be unique.");
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (request.Deadline is { } deadline && deadline <= now)
+        {
+            Reject(caller, request, FailureReason.DeadlineExceeded, $"Deadline {deadline:O} had already passed when the request arrived.");
+            return;
+        }
+        if (_ledger.Count >= _settings.QueueSize)
+        {
+            Reject(caller, request, FailureReason.QueueFull, $"Model '{_settings.ModelId}' already holds {_settings.QueueSize} requests (queue-size).");
+            return;
+        }
+        var cost = RequestCost.Of(request, _settings);
+        if (cost.TooLargeReason(_settings) is { } tooLarge)
+        {
+            Reject(caller, request, FailureReason.TooLarge, tooLarge);
+            return;
+        }
+        var entry = new Entry(request, caller, cost, now);
+        _ledger.Add(request.RequestId, entry);
+        _budget.RecordRequest(now);
+        if (request.Deadline is { } d)
+        {
+            _deadlines.Enqueue(request.RequestId, d);
+            ArmDeadlineTimer();
+        }
+        Submit(entry, isRetry: false);
+        PublishGauges();
+    }
+
+    private void Submit(Entry entry, bool isRetry)
+    {
+        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry);
+        entry.Current = item;
+        entry.WaitingForRetry = false;
+        _modelActor.Tell(new SubmitAttempt(item));
+    }
+
+    private void Cancel(CancelRequest cancel)
+    {
+        if (_ledger.TryGetValue(cancel.RequestId, out var entry))
+        {
+            if (entry.Current is { } item)
+            {
+                _modelActor.Tell(new WithdrawAttempt(item));
+            }
+            Answer(entry, Failure(entry, FailureReason.Cancelled, "Cancelled by the caller."));
+        }
+    }
+
+    private void Completed(AttemptCompleted outcome)
+    {
+        var item = outcome.Item;
+        if (outcome.Response is not { } response || !_ledger.TryGetValue(item.Request.RequestId, out var entry))
+        {
+            return;
+        }
+        var isCurrent = ReferenceEquals(entry.Current, item);
+        // A late success from an attempt that was superseded (restart) is still a valid answer; a late failure is not news.
+        if (!isCurrent && response.Kind != OutcomeKind.Success)
+        {
+            return;
+        }
+        var now = _time.GetUtcNow();
+        entry.Attempts++;
+        entry.FirstAttemptAt ??= outcome.StartedAt;
+        entry.LastResponse = response;
+        _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
+        LogAttempt(entry, item, response, outcome.Elapsed);
+
+        if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter) is { } pauseUntil)
+        {
+            _throttle?.PauseUntil(pauseUntil);
+        }
+
+        switch (response.Kind)
+        {
+            case OutcomeKind.Success:
+                if (_settings.TokenAccounting == TokenAccounting.Reconcile && response.Usage is { } usage && _settings.TokensPerMinute > 0)
+                {
+                    _throttle?.Refund(entry.Cost.Total - usage.TotalTokens);
+                }
+                if (_aimd.OnSuccess())
+                {
+                    ApplyAimd();
+                }
+                _metrics.RecordSuccess(_settings.ModelId);
+                Answer(entry, new ChatSuccess(
+                    entry.Request.RequestId,
+                    response.ModelUsed ?? _settings.ModelId,
+                    response.Content,
+                    response.FinishReason,
+                    response.Usage,
+                    entry.Attempts,
+                    now - entry.FirstAttemptAt.Value,
+                    response.RawJson ?? ""));
+                break;
+            case OutcomeKind.RateLimited:
+                _metrics.RecordRateLimited(_settings.ModelId);
+                if (_aimd.OnRateLimited(now))
+                {
+                    ApplyAimd();
+                }
+                if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && response.RateLimits.RetryAfter is { } wait && wait > TimeSpan.Zero)
+                {
+                    _throttle?.PauseUntil(now + Min(wait, _settings.Retry.MaxRetryAfter));
+                }
+                RetryOrFail(entry, response, FailureReason.RateLimitedExhausted, now);
+                break;
+            case OutcomeKind.Transient:
+                RetryOrFail(entry, response, FailureReason.Transient, now);
+                break;
+            default:
+                Answer(entry, Failure(entry, FailureReason.Permanent, DescribeProviderError(response), response));
+                break;
+        }
+    }
+
+    private void RetryOrFail(Entry entry, BackendResponse response, FailureReason exhausted, DateTimeOffset now)
+    {
+        if (entry.Attempts >= _settings.Retry.MaxAttempts)
+        {
+            Answer(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
+            return;
+        }
+        var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, response.RateLimits.RetryAfter, _random.NextDouble());
+        if (entry.Request.Deadline is { } deadline && now + delay >= deadline)
+        {
+            Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The next retry (in {delay.TotalMilliseconds:0} ms) would come after the deadline; last error: {DescribeProviderError(response)}", response));
+            return;
+        }
+        if (!_budget.TryAcquireRetry(now))
+        {
+            Answer(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
+            return;
+        }
+        entry.WaitingForRetry = true;
+        entry.Current = null;
+        _metrics.RecordRetry(_settings.ModelId);
+        Timers.StartSingleTimer(RetryKey(entry.Request.RequestId), new RetryDue(entry.Request.RequestId), delay);
+    }
+
+    private void RetryNow(RetryDue due)
+    {
+        if (_ledger.TryGetValue(due.RequestId, out var entry) && entry.WaitingForRetry)
+        {
+            Submit(entry, isRetry: true);
+        }
+    }
+
+    private void ExpireDeadlines()
+    {
+        _nextDeadlineTimer = null;
+        var now = _time.GetUtcNow();
+        while (_deadlines.TryPeek(out var id, out var deadline) && deadline <= now)
+        {
+            _deadlines.Dequeue();
+            if (_ledger.TryGetValue(id, out var entry) && entry.Request.Deadline == deadline)
+            {
+                if (entry.Current is { } item)
+                {
+                    _modelActor.Tell(new WithdrawAttempt(item));
+                }
+                var last = entry.LastResponse is { } r ? $"; last error: {DescribeProviderError(r)}" : "";
+                Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The deadline {deadline:O} passed before an answer{last}", entry.LastResponse));
+            }
+        }
+        ArmDeadlineTimer();
+    }
+
+    private void ArmDeadlineTimer()
+    {
+        if (!_deadlines.TryPeek(out _, out var next) || (_nextDeadlineTimer is { } armed && armed <= next))
+        {
+            return;
+        }
+        _nextDeadlineTimer = next;
+        var delay = next - _time.GetUtcNow();
+        Timers.StartSingleTimer(DeadlineTimer, DeadlineDue.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
+    }
+
+    private void BeginShutdown()
+    {
+        _shutdownRequester = Sender;
+        foreach (var entry in _ledger.Values.Where(e => e.WaitingForRetry).ToList())
+        {
+            Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request was waiting to retry."));
+        }
+        _modelActor.Tell(DrainQueue.Instance);
+        Timers.StartSingleTimer(GraceTimer, ShutdownGraceOver.Instance, _shutdownGrace);
+        CompleteShutdownIfDone();
+    }
+
+    private void Drained(QueueDrained drained)
+    {
+        foreach (var item in drained.Items)
+        {
+            if (_ledger.TryGetValue(item.Request.RequestId, out var entry) && ReferenceEquals(entry.Current, item))
+            {
+                Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request had not been sent."));
+            }
+        }
+        CompleteShutdownIfDone();
+    }
+
+    private void FinishShutdown(string why)
+    {
+        foreach (var entry in _ledger.Values.ToList())
+        {
+            Answer(entry, Failure(entry, FailureReason.ShuttingDown, why));
+        }
+        CompleteShutdownIfDone();
+    }
+
+    private void CompleteShutdownIfDone()
+    {
+        if (_shutdownRequester is { } requester && _ledger.Count == 0)
+        {
+            requester.Tell(new ModelShutdownComplete(_settings.ModelId));
+            Timers.Cancel(GraceTimer);
+        }
+    }
+
+    private void Answer(Entry entry, ChatReply reply)
+    {
+        if (!_ledger.Remove(entry.Request.RequestId))
+        {
+            return;
+        }
+        entry.Current?.Abandon();
+        Timers.Cancel(RetryKey(entry.Request.RequestId));
+        if (reply is ChatFailure failure)
+        {
+            _metrics.RecordFailure(_settings.ModelId, failure.Reason);
+        }
+        _answered++;
+        entry.ReplyTo.Tell(reply);
+        PublishGauges();
+        if (_shutdownRequester is not null)
+        {
+            CompleteShutdownIfDone();
+        }
+    }
+
+    private void Reject(IActorRef caller, ChatRequest request, FailureReason reason, string message)
+    {
+        _metrics.RecordFailure(_settings.ModelId, reason);
+        caller.Tell(new ChatFailure(request.RequestId, reason, message, 0));
+    }
+
+    private static ChatFailure Failure(Entry entry, FailureReason reason, string message, BackendResponse? response = null)
+    {
+        response ??= entry.LastResponse;
+        return new ChatFailure(entry.Request.RequestId, reason, message, entry.Attempts, response?.StatusCode, response?.ErrorCode);
+    }
+
+    private void ApplyAimd()
+    {
+        var state = _aimd.State;
+        if (_throttle is { } throttle)
+        {
+            var current = throttle.Current;
+            if (current.Burst != state.Burst)
+            {
+                throttle.SetBurst(state.Burst);
+            }
+            if (Math.Abs(current.Rate - state.Rate) > 1e-9)
+            {
+                throttle.SetRate(state.Rate);
+            }
+        }
+        PublishGauges();
+    }
+
+    private void PublishGauges()
+    {
+        _gauges.QueueDepth = _ledger.Count;
+        _gauges.Burst = _aimd.State.Burst;
+        _gauges.Rate = _aimd.State.Rate;
+    }
+
+    private ModelStatus Status()
+    {
+        var paused = _throttle?.Current.PausedUntil;
+        return new ModelStatus(
+            _settings.ModelId,
+            _ledger.Count,
+            _aimd.State.Burst,
+            _aimd.State.Rate,
+            paused is { } p && p > _time.GetUtcNow() ? p : null,
+            _answered);
+    }
+
+    private void LogAttempt(Entry entry, WorkItem item, BackendResponse response, TimeSpan elapsed)
+    {
+        var level = response.Kind == OutcomeKind.Success ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
+        _log.Write(level,
+            "Attempt {Attempt} of {RequestId} to {Route} model {Model}: {Outcome} status {Status} in {LatencyMs:0.0} ms, {Tokens} tokens, burst {Burst}, rate {Rate:0.###}/s{Error}",
+            item.Attempt,
+            entry.Request.RequestId,
+            _settings.Route.Display,
+            _settings.ModelId,
+            response.Kind,
+            response.StatusCode,
+            elapsed.TotalMilliseconds,
+            response.Usage?.TotalTokens ?? entry.Cost.Total,
+            _aimd.State.Burst,
+            _aimd.State.Rate,
+            response.ErrorCode is null ? "" : $" ({response.ErrorCode})");
+    }
+
+    private static string DescribeProviderError(BackendResponse response) =>
+        (response.StatusCode is { } s ? $"HTTP {s}" : "no HTTP answer")
+        + (response.ErrorCode is { } c ? $" {c}" : "")
+        + (response.ErrorMessage is { } m ? $": {m}" : "");
+
+    private static string RetryKey(string requestId) => "retry:" + requestId;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private sealed class Entry(ChatRequest request, IActorRef replyTo, RequestCost cost, DateTimeOffset acceptedAt)
+    {
+        public ChatRequest Request { get; } = request;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public RequestCost Cost { get; } = cost;
+        public DateTimeOffset AcceptedAt { get; } = acceptedAt;
+        public int Attempts { get; set; }
+        public DateTimeOffset? FirstAttemptAt { get; set; }
+        public WorkItem? Current { get; set; }
+        public bool WaitingForRetry { get; set; }
+        public BackendResponse? LastResponse { get; set; }
+    }
+}

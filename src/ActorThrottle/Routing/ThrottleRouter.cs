@@ -1,0 +1,126 @@
+using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
+using ActorThrottle.Diagnostics;
+using ActorThrottle.Messages;
+using ActorThrottle.Models;
+using Akka.Actor;
+
+namespace ActorThrottle.Routing;
+
+/// <summary>
+/// One per actor system: validates each request, then routes it by model id to that model's
+/// <see cref="ModelSupervisor"/>, creating it on first use from the model's HOCON block merged over defaults.
+/// Unknown models follow <c>unknown-models</c>.
+/// </summary>
+internal sealed class ThrottleRouter : ReceiveActor
+{
+    private readonly ActorThrottleSettings _settings;
+    private readonly ThrottleEnvironment _environment;
+    private readonly IChatBackendFactory _backends;
+    private readonly ActorThrottleMetrics _metrics;
+    private readonly Dictionary<string, IActorRef> _models = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _shuttingDownModels = new(StringComparer.Ordinal);
+    private readonly List<IActorRef> _shutdownRequesters = [];
+    private bool _shuttingDown;
+
+    public ThrottleRouter(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics)
+    {
+        _settings = settings;
+        _environment = environment;
+        _backends = backends;
+        _metrics = metrics;
+
+        Receive<ChatRequest>(Route);
+        Receive<CancelRequest>(c =>
+        {
+            if (c.Model is not null && _models.TryGetValue(c.Model, out var model))
+            {
+                model.Forward(c);
+            }
+        });
+        Receive<GetModelStatus>(g =>
+        {
+            if (g.Model is not null && _models.TryGetValue(g.Model, out var model))
+            {
+                model.Forward(g);
+            }
+            else
+            {
+                Sender.Tell(new ModelStatus(g.Model ?? "", 0, 0, 0, null, 0));
+            }
+        });
+        Receive<ShutdownThrottle>(_ => BeginShutdown());
+        Receive<ModelShutdownComplete>(m =>
+        {
+            _shuttingDownModels.Remove(m.Model);
+            ReportShutdownIfDone();
+        });
+    }
+
+    public static Props Props(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new ThrottleRouter(settings, environment, backends, metrics));
+
+    // A supervisor that throws is restarted with its ledger lost; its PostStop answers what it held first.
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(-1, -1, _ => Directive.Restart, loggingEnabled: true);
+
+    private void Route(ChatRequest request)
+    {
+        if (ChatRequestValidator.Validate(request) is { } invalid)
+        {
+            Sender.Tell(new ChatFailure(request?.RequestId ?? "", FailureReason.InvalidRequest, invalid, 0));
+            return;
+        }
+        if (_shuttingDown)
+        {
+            Sender.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown, "The actor system is shutting down.", 0));
+            return;
+        }
+        if (!_models.TryGetValue(request.Model, out var model))
+        {
+            var modelSettings = _settings.ForModel(request.Model);
+            if (modelSettings is null)
+            {
+                Sender.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
+                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", 0));
+                return;
+            }
+            model = Context.ActorOf(
+                ModelSupervisor.Props(modelSettings, _environment, _backends.Create(modelSettings), _metrics, _settings.ShutdownGrace),
+                ActorName(request.Model));
+            _models.Add(request.Model, model);
+        }
+        model.Forward(request);
+    }
+
+    private void BeginShutdown()
+    {
+        _shutdownRequesters.Add(Sender);
+        if (!_shuttingDown)
+        {
+            _shuttingDown = true;
+            foreach (var (id, model) in _models)
+            {
+                _shuttingDownModels.Add(id);
+                model.Tell(ShutdownModel.Instance);
+            }
+        }
+        ReportShutdownIfDone();
+    }
+
+    private void ReportShutdownIfDone()
+    {
+        if (!_shuttingDown || _shuttingDownModels.Count > 0)
+        {
+            return;
+        }
+        foreach (var requester in _shutdownRequesters)
+        {
+            requester.Tell(new ThrottleShutdownComplete(_models.Count));
+        }
+        _shutdownRequesters.Clear();
+    }
+
+    /// <summary>Model ids may hold characters actor names cannot; escape them reversibly.</summary>
+    internal static string ActorName(string model) => "model-" + Uri.EscapeDataString(model);
+}

@@ -1,0 +1,155 @@
+namespace ActorThrottle.Throttling;
+
+/// <summary>
+/// The pure decision behind the adaptive throttle: a request bucket (rate, burst) and an optional token
+/// bucket (tokens per minute), a pause, all on time passed in. Capacity of the request bucket is
+/// <c>max(burst, rate · tick)</c>: a timer that fires every tick may release everything that accrued
+/// since the last one, so a small burst never caps the rate below the configured one.
+/// Shrinking rate or burst clamps the level; it never refills it.
+/// </summary>
+public sealed class ThrottleBuckets
+{
+    private DateTimeOffset _last;
+    private double _requestLevel;
+    private double _tokenLevel;
+
+    /// <param name="rate">Requests per second (&gt; 0).</param>
+    /// <param name="burst">Burst window (≥ 1).</param>
+    /// <param name="tokensPerMinute">Token budget per minute; 0 for none.</param>
+    /// <param name="tick">Timer resolution the stage runs at.</param>
+    /// <param name="now">The instant the buckets start, full.</param>
+    public ThrottleBuckets(double rate, int burst, long tokensPerMinute, TimeSpan tick, DateTimeOffset now)
+    {
+        Validate(rate, burst, tokensPerMinute);
+        Rate = rate;
+        Burst = burst;
+        TokensPerMinute = tokensPerMinute;
+        Tick = tick;
+        _last = now;
+        _requestLevel = RequestCapacity;
+        _tokenLevel = tokensPerMinute;
+    }
+
+    public double Rate { get; private set; }
+    public int Burst { get; private set; }
+    public long TokensPerMinute { get; private set; }
+    public TimeSpan Tick { get; }
+    public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
+
+    /// <summary><c>max(burst, rate · tick)</c>.</summary>
+    public double RequestCapacity => Math.Max(Burst, Rate * Tick.TotalSeconds);
+
+    /// <summary>Requests that could leave now (before refilling to the current instant).</summary>
+    public double RequestLevel => _requestLevel;
+
+    /// <summary>Tokens available now (before refilling to the current instant).</summary>
+    public double TokenLevel => _tokenLevel;
+
+    /// <summary>
+    /// Takes one request and <paramref name="cost"/> tokens if all buckets allow it now; otherwise takes
+    /// nothing and returns the earliest instant at which they could.
+    /// </summary>
+    public DateTimeOffset? TryTake(DateTimeOffset now, long cost)
+    {
+        Refill(now);
+        var effectiveCost = TokensPerMinute > 0 ? Math.Min(Math.Max(cost, 0), TokensPerMinute) : 0;
+        var ready = now;
+        if (PausedUntil > ready)
+        {
+            ready = PausedUntil;
+        }
+        if (_requestLevel < 1)
+        {
+            var at = now + TimeSpan.FromSeconds((1 - _requestLevel) / Rate);
+            if (at > ready)
+            {
+                ready = at;
+            }
+        }
+        if (effectiveCost > 0 && _tokenLevel < effectiveCost)
+        {
+            var at = now + TimeSpan.FromSeconds((effectiveCost - _tokenLevel) / (TokensPerMinute / 60.0));
+            if (at > ready)
+            {
+                ready = at;
+            }
+        }
+        if (ready > now)
+        {
+            return ready;
+        }
+        _requestLevel -= 1;
+        _tokenLevel -= effectiveCost;
+        return null;
+    }
+
+    public void SetRate(DateTimeOffset now, double rate)
+    {
+        Validate(rate, Burst, TokensPerMinute);
+        Refill(now);
+        Rate = rate;
+        _requestLevel = Math.Min(_requestLevel, RequestCapacity);
+    }
+
+    public void SetBurst(DateTimeOffset now, int burst)
+    {
+        Validate(Rate, burst, TokensPerMinute);
+        Refill(now);
+        Burst = burst;
+        _requestLevel = Math.Min(_requestLevel, RequestCapacity);
+    }
+
+    public void SetTokensPerMinute(DateTimeOffset now, long tokensPerMinute)
+    {
+        Validate(Rate, Burst, tokensPerMinute);
+        Refill(now);
+        var wasUnlimited = TokensPerMinute == 0;
+        TokensPerMinute = tokensPerMinute;
+        _tokenLevel = wasUnlimited ? tokensPerMinute : Math.Min(_tokenLevel, tokensPerMinute);
+    }
+
+    /// <summary>Holds every release until <paramref name="until"/>; an earlier instant than a pause already set is ignored.</summary>
+    public void PauseUntil(DateTimeOffset until)
+    {
+        if (until > PausedUntil)
+        {
+            PausedUntil = until;
+        }
+    }
+
+    /// <summary>Gives back tokens a request reserved but did not use (reconcile accounting).</summary>
+    public void Refund(DateTimeOffset now, long tokens)
+    {
+        if (tokens <= 0 || TokensPerMinute == 0)
+        {
+            return;
+        }
+        Refill(now);
+        _tokenLevel = Math.Min(TokensPerMinute, _tokenLevel + tokens);
+    }
+
+    private void Refill(DateTimeOffset now)
+    {
+        if (now <= _last)
+        {
+            return;
+        }
+        var seconds = (now - _last).TotalSeconds;
+        _last = now;
+        _requestLevel = Math.Min(RequestCapacity, _requestLevel + seconds * Rate);
+        if (TokensPerMinute > 0)
+        {
+            _tokenLevel = Math.Min(TokensPerMinute, _tokenLevel + seconds * TokensPerMinute / 60.0);
+        }
+    }
+
+    private static void Validate(double rate, int burst, long tokensPerMinute)
+    {
+        if (!(rate > 0) || double.IsInfinity(rate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "The rate must be a positive number of requests per second.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(tokensPerMinute);
+    }
+}

@@ -1,0 +1,40 @@
+using ActorThrottle.Configuration;
+using ActorThrottle.Messages;
+
+namespace ActorThrottle.Tokens;
+
+/// <summary>What a request costs at admission, and whether it can ever be admitted.</summary>
+public readonly record struct RequestCost(int PromptTokens, int MaxCompletionTokens)
+{
+    /// <summary>Prompt + max completion tokens: the charge against <c>tokens-per-minute</c>.</summary>
+    public long Total => (long)PromptTokens + MaxCompletionTokens;
+
+    /// <summary>Computes the cost; skips tokenizing when no token limit applies and the prompt is surely small enough.</summary>
+    public static RequestCost Of(ChatRequest request, ModelSettings settings)
+    {
+        var maxCompletion = request.MaxTokens ?? settings.DefaultMaxTokens;
+        if (settings.TokensPerMinute == 0)
+        {
+            var bound = TokenCounter.UpperBound(request.Messages);
+            if (bound <= settings.MaxContextTokens)
+            {
+                return new RequestCost(bound, maxCompletion);
+            }
+        }
+        return new RequestCost(TokenCounter.CountPrompt(request.Messages), maxCompletion);
+    }
+
+    /// <summary>Why the request can never be admitted, or null when it can.</summary>
+    public string? TooLargeReason(ModelSettings settings)
+    {
+        if (PromptTokens > settings.MaxContextTokens)
+        {
+            return $"The prompt has {PromptTokens} tokens; the model admits at most {settings.MaxContextTokens} (max-context-tokens).";
+        }
+        if (settings.TokensPerMinute > 0 && Total > settings.TokensPerMinute)
+        {
+            return $"The request costs {Total} tokens (prompt {PromptTokens} + max tokens {MaxCompletionTokens}); the model's budget is {settings.TokensPerMinute} per minute (tokens-per-minute), so it could never be sent.";
+        }
+        return null;
+    }
+}
