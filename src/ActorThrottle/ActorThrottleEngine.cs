@@ -74,7 +74,7 @@ public sealed class ActorThrottleEngine
     public async Task<ChatReply> CompleteAsync(ChatRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var reply = Router.Ask<ChatReply>(request, Timeout.InfiniteTimeSpan);
+        var reply = Router.Ask<ChatReply>(request, timeout: null);
         if (!cancellationToken.CanBeCanceled)
         {
             return await reply.ConfigureAwait(false);
