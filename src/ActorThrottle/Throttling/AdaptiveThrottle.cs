@@ -113,7 +113,7 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
             {
                 _hasPending = false;
                 _pending = default!;
-                PullOrFinish();
+                    PullOrFinish();
             }
             if (!_hasPending || !IsAvailable(_stage.Out))
             {

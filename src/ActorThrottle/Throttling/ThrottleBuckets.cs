@@ -3,12 +3,16 @@ namespace ActorThrottle.Throttling;
 /// <summary>
 /// The pure decision behind the adaptive throttle: a request bucket (rate, burst) and an optional token
 /// bucket (tokens per minute), a pause, all on time passed in. Capacity of the request bucket is
-/// <c>max(burst, rate · tick)</c>: a timer that fires every tick may release everything that accrued
-/// since the last one, so a small burst never caps the rate below the configured one.
-/// Shrinking rate or burst clamps the level; it never refills it.
+/// <c>max(burst, rate · tick + 1)</c>: the timer fires on ticks, up to one tick after an element became due,
+/// so the bucket must hold everything that accrued in a tick on top of the fraction left from the last
+/// release, or a small burst would cap the rate below the configured one (burst 1 at 150/s with a capacity
+/// of rate · tick delivers 100/s). Over any window of length w releases are at most
+/// <c>∫rate·dt + capacity</c>. Shrinking rate or burst clamps the level; it never refills it.
 /// </summary>
 public sealed class ThrottleBuckets
 {
+    // Levels are sums of floating-point accruals; a level a hair below 1 is 1.
+    private const double Epsilon = 1e-9;
     private DateTimeOffset _last;
     private double _requestLevel;
     private double _tokenLevel;
@@ -36,8 +40,8 @@ public sealed class ThrottleBuckets
     public TimeSpan Tick { get; }
     public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
 
-    /// <summary><c>max(burst, rate · tick)</c>.</summary>
-    public double RequestCapacity => Math.Max(Burst, Rate * Tick.TotalSeconds);
+    /// <summary><c>max(burst, rate · tick + 1)</c>.</summary>
+    public double RequestCapacity => Math.Max(Burst, Rate * Tick.TotalSeconds + 1);
 
     /// <summary>Requests that could leave now (before refilling to the current instant).</summary>
     public double RequestLevel => _requestLevel;
@@ -58,17 +62,17 @@ public sealed class ThrottleBuckets
         {
             ready = PausedUntil;
         }
-        if (_requestLevel < 1)
+        if (_requestLevel < 1 - Epsilon)
         {
-            var at = now + TimeSpan.FromSeconds((1 - _requestLevel) / Rate);
+            var at = now + Seconds((1 - _requestLevel) / Rate);
             if (at > ready)
             {
                 ready = at;
             }
         }
-        if (effectiveCost > 0 && _tokenLevel < effectiveCost)
+        if (effectiveCost > 0 && _tokenLevel < effectiveCost - Epsilon)
         {
-            var at = now + TimeSpan.FromSeconds((effectiveCost - _tokenLevel) / (TokensPerMinute / 60.0));
+            var at = now + Seconds((effectiveCost - _tokenLevel) / (TokensPerMinute / 60.0));
             if (at > ready)
             {
                 ready = at;
@@ -127,6 +131,9 @@ public sealed class ThrottleBuckets
         Refill(now);
         _tokenLevel = Math.Min(TokensPerMinute, _tokenLevel + tokens);
     }
+
+    // Rounded up to whole ticks so a wait never ends before the level is there.
+    private static TimeSpan Seconds(double seconds) => TimeSpan.FromTicks((long)Math.Ceiling(seconds * TimeSpan.TicksPerSecond));
 
     private void Refill(DateTimeOffset now)
     {

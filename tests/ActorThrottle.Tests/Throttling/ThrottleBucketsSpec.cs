@@ -1,0 +1,223 @@
+using ActorThrottle.Throttling;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Xunit;
+
+namespace ActorThrottle.Tests.Throttling;
+
+public sealed class ThrottleBucketsSpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
+
+    [Fact]
+    public void A_fresh_bucket_releases_its_burst_at_once_then_waits_for_the_rate()
+    {
+        var buckets = new ThrottleBuckets(rate: 10, burst: 3, tokensPerMinute: 0, Tick, T0);
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(100), buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0 + TimeSpan.FromMilliseconds(100), 0));
+    }
+
+    [Fact]
+    public void Capacity_is_a_ticks_worth_plus_one_when_that_exceeds_the_burst()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 1, tokensPerMinute: 0, Tick, T0);
+        Assert.Equal(11, buckets.RequestCapacity, 9);
+        var released = 0;
+        while (buckets.TryTake(T0, 0) is null)
+        {
+            released++;
+        }
+        Assert.Equal(11, released);
+    }
+
+    [Theory]
+    [InlineData(11, 1)]
+    [InlineData(150, 1)]
+    [InlineData(1000, 1)]
+    [InlineData(37, 2)]
+    public void A_small_burst_does_not_cap_the_rate_when_the_timer_fires_only_on_ticks(double rate, int burst)
+    {
+        var buckets = new ThrottleBuckets(rate, burst, tokensPerMinute: 0, Tick, T0);
+        var released = 0;
+        for (var ms = 0; ms <= 10_000; ms += 10)
+        {
+            while (buckets.TryTake(T0 + TimeSpan.FromMilliseconds(ms), 0) is null)
+            {
+                released++;
+            }
+        }
+        // Ten seconds at the rate, plus the bucket that was full at the start.
+        Assert.InRange(released, rate * 10 - 1, rate * 10 + buckets.RequestCapacity);
+    }
+
+    [Fact]
+    public void Shrinking_the_burst_clamps_the_level_and_growing_it_does_not_refill()
+    {
+        var buckets = new ThrottleBuckets(rate: 1, burst: 10, tokensPerMinute: 0, Tick, T0);
+        buckets.SetBurst(T0, 2);
+        Assert.Equal(2, buckets.RequestLevel, 9);
+        buckets.SetBurst(T0, 10);
+        Assert.Equal(2, buckets.RequestLevel, 9);
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.NotNull(buckets.TryTake(T0, 0));
+    }
+
+    [Fact]
+    public void A_rate_change_takes_effect_at_once_for_the_time_after_it()
+    {
+        var buckets = new ThrottleBuckets(rate: 1, burst: 2, tokensPerMinute: 0, Tick, T0);
+        Assert.Null(buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0, 0));
+        // Half a second at 1/s accrues 0.5; then at 100/s the rest comes after 5 ms.
+        buckets.SetRate(T0 + TimeSpan.FromMilliseconds(500), 100);
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(505), buckets.TryTake(T0 + TimeSpan.FromMilliseconds(500), 0));
+    }
+
+    [Fact]
+    public void A_pause_holds_every_release_until_its_instant()
+    {
+        var buckets = new ThrottleBuckets(rate: 100, burst: 5, tokensPerMinute: 0, Tick, T0);
+        var until = T0 + TimeSpan.FromSeconds(2);
+        buckets.PauseUntil(until);
+        buckets.PauseUntil(T0 + TimeSpan.FromSeconds(1)); // an earlier pause does not shorten it
+        Assert.Equal(until, buckets.TryTake(T0 + TimeSpan.FromSeconds(1.5), 0));
+        Assert.Null(buckets.TryTake(until, 0));
+    }
+
+    [Fact]
+    public void The_token_bucket_charges_cost_and_waits_for_enough_tokens()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
+        Assert.Null(buckets.TryTake(T0, 5000));
+        // 1000 left; 3000 more needed at 100 tokens/s → 30 s.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(30), buckets.TryTake(T0, 4000));
+        Assert.Null(buckets.TryTake(T0 + TimeSpan.FromSeconds(30), 4000));
+    }
+
+    [Fact]
+    public void Refunds_return_tokens_up_to_the_budget()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
+        Assert.Null(buckets.TryTake(T0, 6000));
+        buckets.Refund(T0, 2500);
+        Assert.Equal(2500, buckets.TokenLevel, 6);
+        buckets.Refund(T0, 100000);
+        Assert.Equal(6000, buckets.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void A_cost_larger_than_the_budget_waits_for_a_full_bucket_rather_than_forever()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 600, Tick, T0);
+        Assert.Null(buckets.TryTake(T0, 10_000));
+        Assert.Equal(T0 + TimeSpan.FromMinutes(1), buckets.TryTake(T0, 10_000));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(-1, 1)]
+    [InlineData(double.NaN, 1)]
+    [InlineData(double.PositiveInfinity, 1)]
+    [InlineData(1, 0)]
+    public void Invalid_rate_or_burst_is_refused(double rate, int burst) =>
+        Assert.ThrowsAny<ArgumentException>(() => new ThrottleBuckets(rate, burst, 0, Tick, T0));
+
+    /// <summary>A change applied at an instant of a simulated run.</summary>
+    public sealed record Change(int AtMs, double Rate, int Burst);
+
+    private static Arbitrary<Change[]> Changes() =>
+        (from at in Gen.Choose(0, 2000)
+         from rate in Gen.Choose(1, 2000)
+         from burst in Gen.Choose(1, 40)
+         select new Change(at, rate / 2.0, burst))
+            .ArrayOf()
+            .Select(a => a.OrderBy(c => c.AtMs).ToArray())
+            .ToArbitrary();
+
+    /// <summary>
+    /// Runs the buckets the way the stage does, with an unbounded backlog: at every timer firing (10 ms ticks,
+    /// as Akka's timers) it releases until a wait is returned. Returns release instants (ms) and the rate/capacity
+    /// in force during each millisecond.
+    /// </summary>
+    private static (List<double> Releases, double[] RateAt, double[] CapacityAt) Simulate(Change[] changes, double rate, int burst, int durationMs)
+    {
+        var buckets = new ThrottleBuckets(rate, burst, 0, Tick, T0);
+        var releases = new List<double>();
+        var rateAt = new double[durationMs + 1];
+        var capAt = new double[durationMs + 1];
+        var next = 0;
+        // Check each millisecond; the timer can only fire on 10 ms ticks, changes apply at their instant.
+        for (var ms = 0; ms <= durationMs; ms++)
+        {
+            var now = T0 + TimeSpan.FromMilliseconds(ms);
+            while (next < changes.Length && changes[next].AtMs <= ms)
+            {
+                buckets.SetRate(now, changes[next].Rate);
+                buckets.SetBurst(now, changes[next].Burst);
+                next++;
+            }
+            rateAt[ms] = buckets.Rate;
+            capAt[ms] = buckets.RequestCapacity;
+            if (ms % 10 == 0)
+            {
+                while (buckets.TryTake(now, 0) is null)
+                {
+                    releases.Add(ms);
+                }
+            }
+        }
+        return (releases, rateAt, capAt);
+    }
+
+    [Property(MaxTest = 150)]
+    public Property Over_any_window_releases_never_exceed_the_integral_of_the_rate_plus_the_capacity()
+    {
+        return Prop.ForAll(Changes(), changes =>
+        {
+            const int duration = 2000;
+            var (releases, rateAt, capAt) = Simulate(changes, rate: 50, burst: 5, duration);
+            foreach (var window in new[] { 10, 50, 100, 500, 1000 })
+            {
+                for (var start = 0; start + window <= duration; start += 5)
+                {
+                    var end = start + window;
+                    var count = releases.Count(t => t >= start && t <= end);
+                    double integral = 0, maxCap = 0;
+                    for (var ms = Math.Max(0, start - 1); ms <= end; ms++)
+                    {
+                        maxCap = Math.Max(maxCap, capAt[ms]);
+                    }
+                    for (var ms = start; ms < end; ms++)
+                    {
+                        integral += rateAt[ms] / 1000.0;
+                    }
+                    if (count > integral + maxCap + 1e-6)
+                    {
+                        return false.Label($"window [{start},{end}] released {count} > {integral:0.###} + {maxCap:0.###}");
+                    }
+                }
+            }
+            return true.ToProperty();
+        });
+    }
+
+    [Property(MaxTest = 100)]
+    public Property With_a_constant_rate_the_full_rate_is_delivered_despite_10ms_ticks(PositiveInt rateSeed, PositiveInt burstSeed)
+    {
+        var rate = 1 + rateSeed.Get % 2000;
+        var burst = 1 + burstSeed.Get % 20;
+        const int duration = 3000;
+        var (releases, _, _) = Simulate([], rate, burst, duration);
+        var expected = rate * duration / 1000.0;
+        // At least everything that accrued, minus what a final partial tick may still hold.
+        var ok = releases.Count >= expected - 1 - 1e-6
+                 && releases.Count <= expected + Math.Max(burst, rate * 0.01 + 1) + 1e-6;
+        return ok.Label($"rate {rate}/s burst {burst}: {releases.Count} released in {duration} ms, expected ≈ {expected}");
+    }
+}
