@@ -7,7 +7,7 @@ namespace ActorThrottle.Simulator;
 internal sealed class TimestampRing
 {
     private readonly int _capacity;
-    private long[] _items = new long[16];
+    private long[] _items;
     private int _start;
     private int _count;
 
@@ -15,6 +15,7 @@ internal sealed class TimestampRing
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
+        _items = new long[Math.Min(16, capacity)];
     }
 
     public int Count => _count;
