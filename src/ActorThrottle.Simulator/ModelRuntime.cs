@@ -38,7 +38,7 @@ internal sealed class ModelRuntime
     private readonly SortedDictionary<long, MutableCounters> _perSecond = [];
     private readonly MutableCounters _totals = new();
     private ModelSettings _settings;
-    private ModelLimiter _limiter;
+    private readonly ModelLimiter _limiter;
     private Random _random;
     private long _lastSecond = -1;
     private MutableCounters? _lastCounters;

@@ -36,7 +36,19 @@ internal static class Program
             stop.TrySetResult();
         });
 
-        await using var provider = await SimulatedProvider.StartNewAsync(options);
+        SimulatedProvider provider;
+        try
+        {
+            provider = await SimulatedProvider.StartNewAsync(options);
+        }
+        catch (IOException e)
+        {
+            // Typically the port is taken; a stack trace would bury that.
+            await Console.Error.WriteLineAsync($"Could not start: {e.Message}");
+            return 1;
+        }
+
+        await using var _ = provider;
         Console.WriteLine($"ActorThrottle simulator listening on {provider.BaseUrl} (OpenAI base URL: {provider.ApiBaseUrl})");
         Console.WriteLine("Admin: GET /admin/stats, GET|PUT|PATCH /admin/models/{id}, DELETE /admin/stats. Ctrl+C to stop.");
         await stop.Task;

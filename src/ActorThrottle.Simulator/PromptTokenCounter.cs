@@ -9,6 +9,9 @@ internal static class PromptTokenCounter
     // Loading the vocabulary takes a while; one shared, thread-safe instance serves every request.
     private static readonly Lazy<Tokenizer> Tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 
+    /// <summary>Loads the vocabulary now, so the first request is not the one that waits for it.</summary>
+    public static void Warm() => _ = Tokenizer.Value;
+
     public static int Count(string text) => text.Length == 0 ? 0 : Tokenizer.Value.CountTokens(text);
 
     /// <summary>Sum of the tokens of every message's content (a string, or an array of parts whose <c>text</c> counts).</summary>

@@ -84,6 +84,8 @@ public sealed class SimulatedProvider : IAsyncDisposable
                 return;
             }
 
+            // Loading the tokenizer takes about a second once per process; pay it before serving, not in a request.
+            await Task.Run(PromptTokenCounter.Warm, cancellationToken);
             var runCts = new CancellationTokenSource();
             var app = Build(Port, runCts.Token);
             try
