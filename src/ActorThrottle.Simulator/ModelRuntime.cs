@@ -1,0 +1,263 @@
+namespace ActorThrottle.Simulator;
+
+/// <summary>What happens to one request.</summary>
+internal enum Outcome
+{
+    Success,
+    RateLimited,
+    QuotaExceeded,
+    Error500,
+    Error502,
+    Error503,
+    Reset,
+    Hang,
+}
+
+/// <summary>Everything the HTTP layer needs to answer one request, decided at arrival.</summary>
+internal readonly record struct Decision(
+    Outcome Outcome,
+    Admission Admission,
+    RateLimitState State,
+    RateLimitHeaderMode HeaderMode,
+    TimeSpan Latency,
+    TimeSpan HangDuration,
+    int CompletionTokens,
+    int MaxTokens,
+    double Refund);
+
+/// <summary>
+/// One model's live state: settings, buckets, seeded random and statistics, all behind one lock
+/// that is held only while deciding (never during latency waits).
+/// </summary>
+internal sealed class ModelRuntime
+{
+    private readonly object _gate = new();
+    private readonly TimeProvider _time;
+    private readonly long _epochTimestamp;
+    private readonly TimestampRing _accepted;
+    private readonly SortedDictionary<long, MutableCounters> _perSecond = [];
+    private readonly MutableCounters _totals = new();
+    private ModelSettings _settings;
+    private readonly ModelLimiter _limiter;
+    private Random _random;
+    private long _lastSecond = -1;
+    private MutableCounters? _lastCounters;
+
+    public ModelRuntime(string id, ModelSettings settings, TimeProvider time, long epochTimestamp, int historyCapacity)
+    {
+        Id = id;
+        _time = time;
+        _epochTimestamp = epochTimestamp;
+        _settings = settings;
+        _limiter = new ModelLimiter(settings, time);
+        _random = new Random(settings.Seed);
+        _accepted = new TimestampRing(historyCapacity);
+    }
+
+    public string Id { get; }
+
+    public ModelSettings Settings
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _settings;
+            }
+        }
+    }
+
+    /// <summary>Applies new settings while running; the random stream restarts only if the seed changed.</summary>
+    public void Update(ModelSettings settings)
+    {
+        lock (_gate)
+        {
+            _limiter.Reconfigure(settings);
+            if (settings.Seed != _settings.Seed)
+            {
+                _random = new Random(settings.Seed);
+            }
+
+            _settings = settings;
+        }
+    }
+
+    public Decision Decide(int promptTokens, int? requestedMaxTokens)
+    {
+        lock (_gate)
+        {
+            var s = _settings;
+            var now = _time.GetTimestamp();
+            var counters = CountersAt(now);
+            var maxTokens = requestedMaxTokens ?? s.DefaultMaxTokens;
+            if (s.InsufficientQuota)
+            {
+                counters.QuotaExceeded++;
+                _totals.QuotaExceeded++;
+                return new Decision(Outcome.QuotaExceeded, default, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
+            }
+
+            var cost = (double)promptTokens + maxTokens;
+            var admission = _limiter.TryAdmit(cost);
+            if (!admission.Admitted)
+            {
+                var charged = (long)admission.TokensCharged;
+                counters.RateLimited++;
+                counters.TokensCharged += charged;
+                _totals.RateLimited++;
+                _totals.TokensCharged += charged;
+                return new Decision(Outcome.RateLimited, admission, admission.State, s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
+            }
+
+            // Both draws happen for every admitted request so the stream stays aligned whatever the rates are.
+            var faultDraw = _random.NextDouble();
+            var jitterDraw = _random.NextDouble();
+            var outcome = PickOutcome(s, faultDraw);
+            var latency = s.Latency + TimeSpan.FromTicks((long)(s.LatencyJitter.Ticks * jitterDraw));
+            var completion = Math.Min(s.CompletionTokens, maxTokens);
+
+            // Only a completed reply can say how much of max_tokens went unused.
+            var refund = outcome == Outcome.Success && s.TokenAccounting == TokenAccounting.Reconcile ? maxTokens - completion : 0;
+            var net = (long)cost - refund;
+            counters.TokensCharged += net;
+            _totals.TokensCharged += net;
+            switch (outcome)
+            {
+                case Outcome.Success:
+                    counters.Accepted++;
+                    _totals.Accepted++;
+                    _accepted.Add(now);
+                    break;
+                case Outcome.Reset:
+                    counters.Resets++;
+                    _totals.Resets++;
+                    break;
+                case Outcome.Hang:
+                    counters.Hangs++;
+                    _totals.Hangs++;
+                    break;
+                default:
+                    counters.ServerErrors++;
+                    _totals.ServerErrors++;
+                    break;
+            }
+
+            return new Decision(outcome, admission, admission.State, s.HeaderMode, latency, s.HangDuration, completion, maxTokens, refund);
+        }
+    }
+
+    public void Refund(double tokens)
+    {
+        lock (_gate)
+        {
+            _limiter.Refund(tokens);
+        }
+    }
+
+    public RateLimitState State()
+    {
+        lock (_gate)
+        {
+            return _limiter.State();
+        }
+    }
+
+    public int MaxAcceptedInWindow(TimeSpan window)
+    {
+        long[] stamps;
+        lock (_gate)
+        {
+            stamps = _accepted.ToArray();
+        }
+
+        var windowTicks = (long)Math.Ceiling(window.TotalSeconds * _time.TimestampFrequency);
+        return SlidingWindow.MaxCount(stamps, Math.Max(1, windowTicks));
+    }
+
+    public void ResetStats()
+    {
+        lock (_gate)
+        {
+            _perSecond.Clear();
+            _totals.Clear();
+            _accepted.Clear();
+            _lastSecond = -1;
+            _lastCounters = null;
+        }
+    }
+
+    public ModelStats Snapshot(DateTimeOffset epochUtc)
+    {
+        lock (_gate)
+        {
+            var epochUnix = epochUtc.ToUnixTimeSeconds();
+            var seconds = new List<SecondStats>(_perSecond.Count);
+            foreach (var (second, c) in _perSecond)
+            {
+                seconds.Add(new SecondStats(second, epochUnix + second, c.ToRecord()));
+            }
+
+            return new ModelStats(Id, _totals.ToRecord(), seconds);
+        }
+    }
+
+    private static Outcome PickOutcome(ModelSettings s, double draw)
+    {
+        var edge = s.Error500Rate;
+        if (draw < edge)
+        {
+            return Outcome.Error500;
+        }
+
+        if (draw < (edge += s.Error502Rate))
+        {
+            return Outcome.Error502;
+        }
+
+        if (draw < (edge += s.Error503Rate))
+        {
+            return Outcome.Error503;
+        }
+
+        if (draw < (edge += s.ResetRate))
+        {
+            return Outcome.Reset;
+        }
+
+        return draw < edge + s.HangRate ? Outcome.Hang : Outcome.Success;
+    }
+
+    private MutableCounters CountersAt(long timestamp)
+    {
+        var second = Math.Max(0, (timestamp - _epochTimestamp) / _time.TimestampFrequency);
+        if (second == _lastSecond && _lastCounters is not null)
+        {
+            return _lastCounters;
+        }
+
+        if (!_perSecond.TryGetValue(second, out var counters))
+        {
+            counters = new MutableCounters();
+            _perSecond.Add(second, counters);
+        }
+
+        _lastSecond = second;
+        _lastCounters = counters;
+        return counters;
+    }
+
+    private sealed class MutableCounters
+    {
+        public long Accepted;
+        public long RateLimited;
+        public long QuotaExceeded;
+        public long ServerErrors;
+        public long Resets;
+        public long Hangs;
+        public long TokensCharged;
+
+        public StatsCounters ToRecord() => new(Accepted, RateLimited, QuotaExceeded, ServerErrors, Resets, Hangs, TokensCharged);
+
+        public void Clear() => Accepted = RateLimited = QuotaExceeded = ServerErrors = Resets = Hangs = TokensCharged = 0;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace ActorThrottle.Simulator;
+
+/// <summary>Writes OpenAI-shaped bodies and headers straight into the response pipe (no intermediate buffers).</summary>
+internal static class ResponseWriter
+{
+    private static long _nextId;
+
+    public static async Task WriteErrorAsync(HttpContext context, int status, string message, string? type, string? code, string? param = null)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("message", message);
+            WriteStringOrNull(json, "type", type);
+            WriteStringOrNull(json, "param", param);
+            WriteStringOrNull(json, "code", code);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    public static async Task WriteCompletionAsync(HttpContext context, string model, long created, int promptTokens, int completionTokens, bool truncated)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        var id = Interlocked.Increment(ref _nextId);
+        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", "chatcmpl-sim" + id.ToString("x12", CultureInfo.InvariantCulture));
+            json.WriteString("object", "chat.completion");
+            json.WriteNumber("created", created);
+            json.WriteString("model", model);
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            json.WriteNumber("index", 0);
+            json.WriteStartObject("message");
+            json.WriteString("role", "assistant");
+            json.WriteString("content", CompletionText.For(completionTokens));
+            json.WriteNull("refusal");
+            json.WriteEndObject();
+            json.WriteNull("logprobs");
+            json.WriteString("finish_reason", truncated ? "length" : "stop");
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteStartObject("usage");
+            json.WriteNumber("prompt_tokens", promptTokens);
+            json.WriteNumber("completion_tokens", completionTokens);
+            json.WriteNumber("total_tokens", promptTokens + completionTokens);
+            json.WriteEndObject();
+            json.WriteString("system_fingerprint", "fp_simulator");
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>Sets the <c>x-ratelimit-*</c> headers (full mode only) and, on a 429, the retry-after pair.</summary>
+    public static void WriteRateLimitHeaders(HttpResponse response, RateLimitHeaderMode mode, RateLimitState state, TimeSpan? retryAfter)
+    {
+        switch (mode)
+        {
+            case RateLimitHeaderMode.None:
+                return;
+            case RateLimitHeaderMode.RetryAfterOnly:
+                if (retryAfter is not null)
+                {
+                    response.Headers["retry-after"] = "1";
+                }
+
+                return;
+        }
+
+        var headers = response.Headers;
+        if (state.HasRequests)
+        {
+            headers["x-ratelimit-limit-requests"] = state.RequestLimit.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-remaining-requests"] = state.RequestsRemaining.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-reset-requests"] = GoDuration.FormatMilliseconds(state.RequestsReset);
+        }
+
+        if (state.HasTokens)
+        {
+            headers["x-ratelimit-limit-tokens"] = state.TokenLimit.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-remaining-tokens"] = state.TokensRemaining.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-reset-tokens"] = GoDuration.FormatMilliseconds(state.TokensReset);
+        }
+
+        if (retryAfter is { } wait)
+        {
+            var (seconds, millis) = RetryAfterValues(wait);
+            headers["retry-after"] = seconds.ToString(CultureInfo.InvariantCulture);
+            headers["retry-after-ms"] = millis.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>Both values rounded up, so a client that waits exactly this long is admitted.</summary>
+    public static (long Seconds, long Milliseconds) RetryAfterValues(TimeSpan wait)
+    {
+        var millis = (long)Math.Ceiling(wait.Ticks / (double)TimeSpan.TicksPerMillisecond);
+        var seconds = (long)Math.Ceiling(wait.Ticks / (double)TimeSpan.TicksPerSecond);
+        return (Math.Max(0, seconds), Math.Max(0, millis));
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+}
