@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Reflection;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace ActorThrottle.Configuration;
 
@@ -14,6 +16,27 @@ public sealed class ActorThrottleSettings
     public const string RootPath = "actor-throttle";
 
     private static readonly Lazy<Config> ReferenceConfig = new(LoadReference);
+
+    /// <summary>The keys of <c>actor-throttle</c> outside <c>defaults</c> and <c>models</c> that the settings read.</summary>
+    internal static readonly IReadOnlyList<string> TopLevelKeys =
+        ["endpoint", "api-key", "request-timeout", "unknown-models", "shutdown-grace"];
+
+    /// <summary>The keys a model block (and <c>defaults</c>) may hold; every one is read by <see cref="ReadModel"/>.</summary>
+    internal static readonly IReadOnlyList<string> ModelKeys =
+    [
+        "requests-per-second", "tokens-per-minute", "token-accounting", "default-max-tokens", "max-context-tokens",
+        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "endpoint", "api-key", "request-timeout",
+        "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
+        "retry.budget-window", "retry.budget-min-per-second",
+        "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
+    ];
+
+    /// <summary>Every full path the settings read, with <c>models.&lt;id&gt;</c> left out (its keys are <see cref="ModelKeys"/>).</summary>
+    internal static IReadOnlyList<string> KnownKeys { get; } =
+        TopLevelKeys.Select(k => $"{RootPath}.{k}")
+            .Concat(ModelKeys.Select(k => $"{RootPath}.defaults.{k}"))
+            .Append($"{RootPath}.models")
+            .ToList();
 
     private readonly Config _defaults;
     private readonly Func<string, string?> _environment;
@@ -40,6 +63,8 @@ public sealed class ActorThrottleSettings
             var block = root.GetConfig($"models.{QuoteKey(id)}") ?? Config.Empty;
             _configuredModels[id] = ReadModel(id, block);
         }
+
+        UnknownKeys = FindUnknownKeys(root);
     }
 
     /// <summary>The library's embedded reference configuration (<c>hocon/reference.conf</c>).</summary>
@@ -64,6 +89,12 @@ public sealed class ActorThrottleSettings
     public IReadOnlyDictionary<string, ModelSettings> ConfiguredModels => _configuredModels;
 
     /// <summary>
+    /// Full paths under <c>actor-throttle</c> that the settings do not read (typos such as <c>max_burst</c>);
+    /// worth a warning at startup. Empty when every key is known.
+    /// </summary>
+    public IReadOnlyList<string> UnknownKeys { get; }
+
+    /// <summary>
     /// Reads and validates <c>actor-throttle</c> from <paramref name="config"/> (the reference configuration is
     /// the fallback). Throws <see cref="ActorThrottleConfigurationException"/> naming the path of a bad value.
     /// </summary>
@@ -72,6 +103,12 @@ public sealed class ActorThrottleSettings
     public static ActorThrottleSettings FromConfig(Config? config, Func<string, string?>? environment = null)
     {
         var merged = (config ?? Config.Empty).WithFallback(Reference);
+        var block = merged.HasPath(RootPath) ? merged.GetValue(RootPath) : null;
+        if (block is null || !block.IsObject())
+        {
+            throw new ActorThrottleConfigurationException(RootPath, null, "expected a block actor-throttle { ... }.");
+        }
+        HoconText.CheckValues(block, RootPath);
         var root = merged.GetConfig(RootPath)
             ?? throw new ActorThrottleConfigurationException(RootPath, null, "missing block.");
         return new ActorThrottleSettings(root, environment ?? Environment.GetEnvironmentVariable);
@@ -80,14 +117,25 @@ public sealed class ActorThrottleSettings
     /// <summary>Parses HOCON text and reads it as <see cref="FromConfig"/> does.</summary>
     public static ActorThrottleSettings Parse(string hocon, Func<string, string?>? environment = null)
     {
+        ArgumentNullException.ThrowIfNull(hocon);
+        // Akka's parser accepts a stray '}' (dropping the rest), an unclosed block or string and keys with no
+        // value without a word; catch those before they turn into silently missing settings.
+        HoconText.CheckStructure(hocon, RootPath);
         Config parsed;
         try
         {
             parsed = ConfigurationFactory.ParseString(hocon);
+            HoconText.CheckValues(parsed.Root, "");
+        }
+        catch (ActorThrottleConfigurationException)
+        {
+            throw;
         }
         catch (Exception e)
         {
-            throw new ActorThrottleConfigurationException(RootPath, null, $"the HOCON text does not parse: {e.Message}", e);
+            // Akka's message quotes the text around the error, which may hold an API key: keep only its first
+            // words and the position, and do not chain the original exception.
+            throw new ActorThrottleConfigurationException(RootPath, null, $"the HOCON text does not parse: {DescribeParseError(hocon, e.Message)}");
         }
         return FromConfig(parsed, environment);
     }
@@ -113,23 +161,32 @@ public sealed class ActorThrottleSettings
             : $"{RootPath}.defaults.{key}";
         var r = new HoconReader(merged, Describe);
 
+        // A pair that conflicts is blamed on the key the model block sets (the defaults were validated alone), so
+        // the error points at the line to change. min-burst/min-rate/max-delay are blamed when both or neither are.
+        bool InBlock(string key) => block.HasPath(key);
         var maxBurst = r.Int("max-burst", 1);
         var minBurst = r.Int("min-burst", 1);
         if (minBurst > maxBurst)
         {
-            throw new ActorThrottleConfigurationException(r.Path("min-burst"), minBurst.ToString(), $"must not exceed max-burst ({maxBurst}).");
+            throw !InBlock("min-burst") && InBlock("max-burst")
+                ? new ActorThrottleConfigurationException(r.Path("max-burst"), maxBurst.ToString(CultureInfo.InvariantCulture), $"must be at least min-burst ({minBurst}).")
+                : new ActorThrottleConfigurationException(r.Path("min-burst"), minBurst.ToString(CultureInfo.InvariantCulture), $"must not exceed max-burst ({maxBurst}).");
         }
         var rate = r.Double("requests-per-second", 0, minExclusive: true);
         var minRate = r.Double("min-rate", 0, minExclusive: true);
         if (minRate > rate)
         {
-            throw new ActorThrottleConfigurationException(r.Path("min-rate"), minRate.ToString(System.Globalization.CultureInfo.InvariantCulture), $"must not exceed requests-per-second ({rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
+            throw !InBlock("min-rate") && InBlock("requests-per-second")
+                ? new ActorThrottleConfigurationException(r.Path("requests-per-second"), Number(rate), $"must be at least min-rate ({Number(minRate)}); lower min-rate too.")
+                : new ActorThrottleConfigurationException(r.Path("min-rate"), Number(minRate), $"must not exceed requests-per-second ({Number(rate)}).");
         }
         var baseDelay = r.Duration("retry.base-delay", TimeSpan.Zero);
         var maxDelay = r.Duration("retry.max-delay", TimeSpan.Zero);
         if (maxDelay < baseDelay)
         {
-            throw new ActorThrottleConfigurationException(r.Path("retry.max-delay"), maxDelay.ToString(), $"must be at least retry.base-delay ({baseDelay}).");
+            throw !InBlock("retry.max-delay") && InBlock("retry.base-delay")
+                ? new ActorThrottleConfigurationException(r.Path("retry.base-delay"), r.RawString("retry.base-delay"), $"must not exceed retry.max-delay ({r.RawString("retry.max-delay")}).")
+                : new ActorThrottleConfigurationException(r.Path("retry.max-delay"), r.RawString("retry.max-delay"), $"must be at least retry.base-delay ({r.RawString("retry.base-delay")}).");
         }
 
         return new ModelSettings
@@ -169,7 +226,7 @@ public sealed class ActorThrottleSettings
         var factor = r.Double("adapt.decrease-factor", 0, minExclusive: true);
         if (factor >= 1)
         {
-            throw new ActorThrottleConfigurationException(r.Path("adapt.decrease-factor"), factor.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be below 1 (a decrease).");
+            throw new ActorThrottleConfigurationException(r.Path("adapt.decrease-factor"), Number(factor), "must be below 1 (a decrease).");
         }
         return factor;
     }
@@ -196,10 +253,73 @@ public sealed class ActorThrottleSettings
         var models = root.GetValue("models");
         if (models is null || !models.IsObject())
         {
-            return [];
+            throw new ActorThrottleConfigurationException($"{RootPath}.models", null, "expected a block of model ids: models { \"gpt-4.1\" { ... } }.");
+        }
+        foreach (var (id, block) in models.GetObject().Items)
+        {
+            if (block is null || !block.IsObject())
+            {
+                throw new ActorThrottleConfigurationException($"{RootPath}.models.{QuoteKey(id)}", null, "expected a block { ... } of settings for this model.");
+            }
         }
         return models.GetObject().Items.Keys.ToList();
     }
+
+    private static List<string> FindUnknownKeys(Config root)
+    {
+        var known = new HashSet<string>(TopLevelKeys.Concat(["defaults", "models"]), StringComparer.Ordinal);
+        var modelKeys = new HashSet<string>(ModelKeys, StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var (key, value) in root.Root.GetObject().Items)
+        {
+            var segment = HoconText.Segment(key);
+            if (!known.Contains(key))
+            {
+                unknown.Add($"{RootPath}.{segment}");
+            }
+            else if (key == "defaults")
+            {
+                AddUnknownModelKeys(value, $"{RootPath}.defaults", modelKeys, unknown);
+            }
+            else if (key == "models" && value.IsObject())
+            {
+                foreach (var (id, block) in value.GetObject().Items)
+                {
+                    AddUnknownModelKeys(block, $"{RootPath}.models.{QuoteKey(id)}", modelKeys, unknown);
+                }
+            }
+        }
+        return unknown;
+    }
+
+    private static void AddUnknownModelKeys(HoconValue block, string prefix, HashSet<string> modelKeys, List<string> unknown)
+    {
+        foreach (var leaf in HoconText.LeafPaths(block, ""))
+        {
+            if (leaf.Length > 0 && !modelKeys.Contains(leaf) && !modelKeys.Any(k => k.StartsWith(leaf + ".", StringComparison.Ordinal)))
+            {
+                unknown.Add($"{prefix}.{leaf}");
+            }
+        }
+    }
+
+    private static string DescribeParseError(string hocon, string message)
+    {
+        var firstLine = message.Split('\n', 2)[0].Trim();
+        var match = System.Text.RegularExpressions.Regex.Match(firstLine, @"^(?<what>.*?) at position (?<pos>\d+)");
+        if (match.Success && int.TryParse(match.Groups["pos"].Value, CultureInfo.InvariantCulture, out var position))
+        {
+            position = Math.Clamp(position, 0, hocon.Length);
+            var line = 1 + hocon.AsSpan(0, position).Count('\n');
+            var column = position - (hocon.LastIndexOf('\n', Math.Max(0, position - 1)) + 1) + 1;
+            return $"{match.Groups["what"].Value} at line {line}, column {column}.";
+        }
+        // Messages without a position (e.g. "Unresolved substitution: X") name no value; cut anything after a colon
+        // that could quote the text.
+        return firstLine.Length > 200 ? firstLine[..200] + "..." : firstLine;
+    }
+
+    private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     internal static string QuoteKey(string id) => "\"" + id.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace ActorThrottle.Configuration;
 
@@ -27,13 +28,37 @@ internal sealed class HoconReader
     public string RawString(string key)
     {
         Require(key);
+        HoconValue? value;
         try
         {
-            return _config.GetString(key) ?? "";
+            value = _config.GetValue(key);
         }
         catch (Exception e)
         {
-            throw new ActorThrottleConfigurationException(Path(key), null, "expected a string.", e);
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a single value.", e);
+        }
+        // Akka's GetString turns a block, a list or a missing value ("key =" with nothing after it) into "",
+        // which would silently fall back to a default; name the real problem instead. The value is not echoed:
+        // it may be a secret.
+        if (value is null || value.Values.Count == 0)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "has no value (is the text after '=' missing?).");
+        }
+        if (value.IsObject())
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a single value, found a block { ... }.");
+        }
+        if (value.IsArray() || !value.IsString())
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a single value, found a list or a mixed value.");
+        }
+        try
+        {
+            return value.GetString() ?? "";
+        }
+        catch (Exception e)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a single value.", e);
         }
     }
 
@@ -64,6 +89,11 @@ internal sealed class HoconReader
     public TimeSpan Duration(string key, TimeSpan min, bool minExclusive = false)
     {
         var raw = RawString(key).Trim();
+        // Akka reads a bare number as milliseconds (request-timeout = 60 would be 60 ms): demand a unit, except for 0.
+        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var bare) && bare != 0)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), $"a duration needs a unit, such as {raw}ms or {raw}s.");
+        }
         TimeSpan value;
         try
         {
@@ -71,11 +101,11 @@ internal sealed class HoconReader
         }
         catch (Exception e)
         {
-            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a duration such as 500ms, 1s or 2m.", e);
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a non-negative duration with a unit, such as 500ms, 1s, 2m or \"1 second\".", e);
         }
         if (value < min || (minExclusive && value == min))
         {
-            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), $"must be {(minExclusive ? "greater than" : "at least")} {min}.");
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), $"must be {(minExclusive ? "greater than" : "at least")} {FormatDuration(min)}.");
         }
         return value;
     }
@@ -135,6 +165,11 @@ internal sealed class HoconReader
             throw new ActorThrottleConfigurationException(Path(key), raw, $"must be at most {upper.ToString(CultureInfo.InvariantCulture)}.");
         }
     }
+
+    internal static string FormatDuration(TimeSpan value) =>
+        value == TimeSpan.Zero ? "0"
+        : value.Ticks % TimeSpan.TicksPerSecond == 0 ? $"{(long)value.TotalSeconds}s"
+        : $"{value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms";
 
     private static string Quote(string raw) => $"\"{raw}\"";
 

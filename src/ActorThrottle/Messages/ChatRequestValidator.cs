@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace ActorThrottle.Messages;
@@ -50,7 +51,11 @@ public static class ChatRequestValidator
         }
         if (request.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > 2))
         {
-            return $"Temperature must be between 0 and 2 (was {t}).";
+            return $"Temperature must be between 0 and 2 (was {t.ToString(CultureInfo.InvariantCulture)}).";
+        }
+        if (!Enum.IsDefined(request.Priority))
+        {
+            return $"Priority must be one of: {string.Join(", ", Enum.GetNames<Priority>())} (was {(int)request.Priority}).";
         }
         if (request.ExtraBody is { } extra && !string.IsNullOrWhiteSpace(extra))
         {
