@@ -195,4 +195,37 @@ public sealed class RateLimitHeadersTests
     [Fact]
     public void An_IETF_reset_beyond_max_wait_is_capped() =>
         Assert.Equal(TimeSpan.FromSeconds(10), Parse(TimeSpan.FromSeconds(10), ("RateLimit-Reset", "3600")).ResetRequests);
+
+    [Theory]
+    [InlineData("\"default\";r=0;t=30", 0, 30)]
+    [InlineData("\"default\";r=50;t=30, \"daily\";r=0;t=3600", 0, 3600)]
+    [InlineData("\"a\";r=0;t=5, \"b\";r=0;t=9", 0, 9)]
+    [InlineData("\"a\";r=3;t=5, \"b\";r=7;t=1", 3, 5)]
+    [InlineData("limit=100, remaining=0, reset=12", 0, 12)]
+    public void The_structured_IETF_RateLimit_field_is_read(string value, long remaining, double resetSeconds)
+    {
+        var info = Parse(("RateLimit", value), ("RateLimit-Policy", "\"default\";q=100;w=60"));
+        Assert.Equal(remaining, info.RemainingRequests);
+        Assert.Equal(TimeSpan.FromSeconds(resetSeconds), info.ResetRequests);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData(";;;,,,")]
+    [InlineData("\"default\";r=-1;t=-5")]
+    [InlineData("\"default\";q=100")]
+    public void A_malformed_structured_RateLimit_field_is_ignored(string value)
+    {
+        var info = Parse(("RateLimit", value));
+        Assert.Null(info.RemainingRequests);
+        Assert.Null(info.ResetRequests);
+    }
+
+    [Fact]
+    public void The_separate_IETF_fields_win_over_the_structured_one()
+    {
+        var info = Parse(("RateLimit-Remaining", "4"), ("RateLimit-Reset", "2"), ("RateLimit", "\"default\";r=0;t=30"));
+        Assert.Equal(4, info.RemainingRequests);
+        Assert.Equal(TimeSpan.FromSeconds(2), info.ResetRequests);
+    }
 }
