@@ -6,13 +6,25 @@ namespace ActorThrottle.Backend;
 /// <summary>Turns an HTTP status and body into a <see cref="BackendResponse"/>, tolerating whatever a provider sends.</summary>
 public static class ChatResponseParser
 {
-    public static BackendResponse Parse(int status, string body, RateLimitInfo rateLimits)
+    /// <summary>The text that replaces a secret in error fields.</summary>
+    public const string Redacted = "***";
+
+    public static BackendResponse Parse(int status, string body, RateLimitInfo rateLimits) => Parse(status, body, rateLimits, secret: null);
+
+    /// <summary>
+    /// As <see cref="Parse(int, string, RateLimitInfo)"/>, and every occurrence of <paramref name="secret"/> (the API key the
+    /// request was sent with) in the error fields is replaced by <see cref="Redacted"/>, before truncation, so a provider or
+    /// gateway that echoes the Authorization header into its error body cannot leak the key into replies and logs.
+    /// Success bodies are the caller's data and are passed through untouched.
+    /// </summary>
+    public static BackendResponse Parse(int status, string body, RateLimitInfo rateLimits, string? secret)
     {
+        body ??= "";
         if (status is >= 200 and < 300)
         {
             return ParseCompletion(status, body, rateLimits);
         }
-        var (code, message) = ReadError(body);
+        var (code, message) = ReadError(body, secret);
         var kind = OutcomeClassifier.Classify(status, code);
         return new BackendResponse(kind)
         {
@@ -90,7 +102,7 @@ public static class ChatResponseParser
     }
 
     /// <summary>Reads <c>{"error": {"code", "message"}}</c>; tolerates bodies that are not JSON.</summary>
-    internal static (string? Code, string? Message) ReadError(string body)
+    internal static (string? Code, string? Message) ReadError(string body, string? secret = null)
     {
         if (string.IsNullOrWhiteSpace(body))
         {
@@ -104,25 +116,51 @@ public static class ChatResponseParser
             {
                 if (error.ValueKind == JsonValueKind.Object)
                 {
-                    var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                    var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? Redact(c.GetString(), secret) : null;
                     code ??= error.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == OutcomeClassifier.InsufficientQuota
                         ? OutcomeClassifier.InsufficientQuota
                         : null;
                     var message = error.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
-                    return (code, Truncate(message));
+                    return (code, Truncate(Redact(message, secret)));
                 }
                 if (error.ValueKind == JsonValueKind.String)
                 {
-                    return (null, Truncate(error.GetString()));
+                    return (null, Truncate(Redact(error.GetString(), secret)));
+                }
+            }
+            // vLLM and other OpenAI-compatible servers: {"object":"error","message":"...","code":400}; FastAPI: {"detail":"..."}.
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var name in (ReadOnlySpan<string>)["message", "detail"])
+                {
+                    if (root.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String)
+                    {
+                        return (null, Truncate(Redact(text.GetString(), secret)));
+                    }
                 }
             }
             return (null, null);
         }
         catch (JsonException)
         {
-            return (null, Truncate(body));
+            return (null, Truncate(Redact(body, secret)));
         }
     }
 
-    private static string? Truncate(string? text) => text is { Length: > 500 } ? text[..500] + "…" : text;
+    internal const int MaxMessageLength = 500;
+
+    /// <summary>Replaces every occurrence of <paramref name="secret"/> in <paramref name="text"/> with <see cref="Redacted"/>.</summary>
+    internal static string? Redact(string? text, string? secret) =>
+        text is null || string.IsNullOrEmpty(secret) ? text : text.Replace(secret, Redacted, StringComparison.Ordinal);
+
+    private static string? Truncate(string? text)
+    {
+        if (text is not { Length: > MaxMessageLength })
+        {
+            return text;
+        }
+        // Never cut a surrogate pair in half.
+        var cut = char.IsHighSurrogate(text[MaxMessageLength - 1]) ? MaxMessageLength - 1 : MaxMessageLength;
+        return text[..cut] + "…";
+    }
 }

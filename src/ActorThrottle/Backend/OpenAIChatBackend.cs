@@ -16,6 +16,8 @@ public sealed class OpenAIChatBackend : IChatBackend
     private readonly ChatClient _client;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
+    // Redacted from every error field (a gateway may echo the Authorization header into its error body).
+    private readonly string? _secret;
 
     public OpenAIChatBackend(ModelSettings settings, HttpClient httpClient, TimeProvider? time = null)
     {
@@ -23,6 +25,7 @@ public sealed class OpenAIChatBackend : IChatBackend
         ArgumentNullException.ThrowIfNull(httpClient);
         _timeout = settings.RequestTimeout;
         _time = time ?? TimeProvider.System;
+        _secret = settings.Route.ApiKey?.Reveal();
         var options = new OpenAI.OpenAIClientOptions
         {
             Endpoint = settings.Route.Endpoint,
@@ -50,7 +53,7 @@ public sealed class OpenAIChatBackend : IChatBackend
             var response = result.GetRawResponse();
             var headers = response.Headers;
             var rateLimits = RateLimitHeaders.Parse(name => headers.TryGetValue(name, out var value) ? value : null, _time.GetUtcNow());
-            return ChatResponseParser.Parse(response.Status, response.Content.ToString(), rateLimits);
+            return ChatResponseParser.Parse(response.Status, response.Content.ToString(), rateLimits, _secret);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -66,9 +69,11 @@ public sealed class OpenAIChatBackend : IChatBackend
         }
     }
 
+    private string Describe(Exception e) => ChatResponseParser.Redact(DescribeUnredacted(e), _secret)!;
+
     private static BackendResponse TransportFailure(string code, string message) =>
         new(OutcomeClassifier.ClassifyTransportFailure()) { ErrorCode = code, ErrorMessage = message };
 
     // Transport exception messages name the host and the socket error, never a header.
-    private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
+    private static string DescribeUnredacted(Exception e) => $"{e.GetType().Name}: {e.Message}";
 }

@@ -1,0 +1,93 @@
+using ActorThrottle.Backend;
+using Xunit;
+
+namespace ActorThrottle.Tests.Backend;
+
+public sealed class RateLimitHintsTests
+{
+    private static readonly DateTimeOffset Now = new(2025, 3, 14, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public void No_remaining_requests_pauses_until_the_requests_reset()
+    {
+        var info = new RateLimitInfo { RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1) };
+        Assert.Equal(Now.AddSeconds(1), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void No_remaining_tokens_pauses_until_the_tokens_reset()
+    {
+        var info = new RateLimitInfo { RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(6) };
+        Assert.Equal(Now.AddSeconds(6), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void When_both_are_exhausted_the_later_reset_wins()
+    {
+        var tokensLater = new RateLimitInfo
+        {
+            RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1),
+            RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(6),
+        };
+        Assert.Equal(Now.AddSeconds(6), RateLimitHints.PauseUntil(tokensLater, Now, MaxPause));
+
+        var requestsLater = tokensLater with { ResetRequests = TimeSpan.FromSeconds(9) };
+        Assert.Equal(Now.AddSeconds(9), RateLimitHints.PauseUntil(requestsLater, Now, MaxPause));
+    }
+
+    [Fact]
+    public void A_reset_of_a_budget_that_is_not_exhausted_does_not_pause()
+    {
+        var info = new RateLimitInfo
+        {
+            RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1),
+            RemainingTokens = 500, ResetTokens = TimeSpan.FromSeconds(30),
+        };
+        Assert.Equal(Now.AddSeconds(1), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void Nothing_pauses_while_something_remains()
+    {
+        var info = new RateLimitInfo
+        {
+            RemainingRequests = 1, ResetRequests = TimeSpan.FromSeconds(1),
+            RemainingTokens = 10, ResetTokens = TimeSpan.FromSeconds(6),
+        };
+        Assert.Null(RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void Nothing_pauses_when_nothing_is_reported() =>
+        Assert.Null(RateLimitHints.PauseUntil(RateLimitInfo.None, Now, MaxPause));
+
+    [Fact]
+    public void Nothing_pauses_when_remaining_is_zero_but_no_reset_is_known() =>
+        Assert.Null(RateLimitHints.PauseUntil(new RateLimitInfo { RemainingRequests = 0, RemainingTokens = 0 }, Now, MaxPause));
+
+    [Fact]
+    public void Nothing_pauses_when_the_reset_has_already_passed() =>
+        Assert.Null(RateLimitHints.PauseUntil(new RateLimitInfo { RemainingRequests = 0, ResetRequests = TimeSpan.Zero }, Now, MaxPause));
+
+    [Fact]
+    public void A_pause_is_capped_at_max_pause()
+    {
+        var info = new RateLimitInfo { RemainingTokens = 0, ResetTokens = TimeSpan.FromHours(1) };
+        Assert.Equal(Now + MaxPause, RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void Headers_to_pause_end_to_end_from_an_OpenAI_response()
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["x-ratelimit-remaining-requests"] = "0",
+            ["x-ratelimit-reset-requests"] = "1s",
+            ["x-ratelimit-remaining-tokens"] = "0",
+            ["x-ratelimit-reset-tokens"] = "1m30.5s",
+        };
+        var info = RateLimitHeaders.Parse(n => headers.GetValueOrDefault(n), Now);
+        Assert.Equal(Now.AddSeconds(90.5), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+}
