@@ -86,19 +86,18 @@ public sealed class ExactlyOnceSpec : EngineSpecBase
             return ScriptedBackend.Success(r);
         });
         var engine = StartEngine(backend, "actor-throttle { shutdown-grace = 2s, defaults { requests-per-second = 50, max-in-flight = 4, queue-size = 10000 } }");
-        var (collector, replies) = ReplyCollector.Start(Sys);
         const int count = 2000;
-        for (var i = 0; i < count; i++)
-        {
-            engine.Router.Tell(Request(model: "m" + (i % 4), id: "s" + i), collector);
-        }
+        // Asks, not a collector actor: a user actor is stopped with the system and could drop replies
+        // still in its mailbox, which would blame the engine for the test's own loss.
+        var asks = Enumerable.Range(0, count).Select(i => engine.CompleteAsync(Request(model: "m" + (i % 4), id: "s" + i))).ToList();
         await AwaitConditionAsync(() => Task.FromResult(backend.TotalCalls >= 8));
         await CoordinatedShutdown.Get(Sys).Run(CoordinatedShutdown.ClrExitReason.Instance).WaitAsync(TimeSpan.FromSeconds(30));
         await Sys.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(count, replies.Count);
-        Assert.All(replies, kv => Assert.Single(kv.Value));
-        var shuttingDown = replies.Values.Select(q => { q.TryPeek(out var r); return r; }).OfType<ChatFailure>().ToList();
+        var replies = await Task.WhenAll(asks).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => "s" + i), replies.Select(r => r.RequestId));
+        var shuttingDown = replies.OfType<ChatFailure>().ToList();
         Assert.All(shuttingDown, f => Assert.Equal(FailureReason.ShuttingDown, f.Reason));
+        Assert.Contains(replies, r => r is ChatSuccess);
         Assert.NotEmpty(shuttingDown);
     }
 }
