@@ -18,6 +18,7 @@ public sealed class ActorThrottleEngine
     private ActorThrottleEngine(IActorRef router, ActorThrottleSettings settings, ActorThrottleMetrics metrics)
     {
         Router = router;
+        Client = new ActorThrottleClient(router);
         Settings = settings;
         Metrics = metrics;
     }
@@ -45,6 +46,11 @@ public sealed class ActorThrottleEngine
         var metrics = environment.Metrics ?? new ActorThrottleMetrics();
         var backends = environment.BackendFactory ?? new OpenAIChatBackendFactory(time: environment.Time);
         var router = system.ActorOf(ThrottleRouter.Props(settings, environment, backends, metrics), name);
+        if (settings.UnknownKeys.Count > 0)
+        {
+            (environment.Logger ?? Serilog.Log.Logger).ForContext<ActorThrottleEngine>().Warning(
+                "Ignored unknown ActorThrottle settings (misspelt?): {UnknownKeys}", settings.UnknownKeys);
+        }
 
         var shutdownTimeout = settings.ShutdownGrace + TimeSpan.FromSeconds(5);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, $"{name}-answer-pending", async () =>
@@ -66,24 +72,13 @@ public sealed class ActorThrottleEngine
         return new ActorThrottleEngine(router, settings, metrics);
     }
 
-    /// <summary>
-    /// Sends <paramref name="request"/> and waits for its one reply. Cancelling <paramref name="cancellationToken"/>
-    /// withdraws the request: the reply is then a <see cref="FailureReason.Cancelled"/> failure (or the answer, if it
-    /// was already on its way).
-    /// </summary>
-    public async Task<ChatReply> CompleteAsync(ChatRequest request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var reply = Router.Ask<ChatReply>(request, timeout: null);
-        if (!cancellationToken.CanBeCanceled)
-        {
-            return await reply.ConfigureAwait(false);
-        }
-        await using var registration = cancellationToken.Register(() => Router.Tell(new CancelRequest(request.Model, request.RequestId))).ConfigureAwait(false);
-        return await reply.ConfigureAwait(false);
-    }
+    /// <summary>The typed facade over <see cref="Router"/>.</summary>
+    public ActorThrottleClient Client { get; }
 
-    /// <summary>A model's current burst window, rate and pending count.</summary>
-    public Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) =>
-        Router.Ask<ModelStatus>(new GetModelStatus(model), timeout ?? TimeSpan.FromSeconds(5));
+    /// <inheritdoc cref="ActorThrottleClient.CompleteAsync(ChatRequest, CancellationToken)"/>
+    public Task<ChatReply> CompleteAsync(ChatRequest request, CancellationToken cancellationToken = default) =>
+        Client.CompleteAsync(request, cancellationToken);
+
+    /// <inheritdoc cref="ActorThrottleClient.GetStatusAsync"/>
+    public Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) => Client.GetStatusAsync(model, timeout);
 }

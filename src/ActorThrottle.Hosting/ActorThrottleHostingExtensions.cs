@@ -1,0 +1,87 @@
+using System.Diagnostics.Metrics;
+using ActorThrottle.Configuration;
+using ActorThrottle.Diagnostics;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ActorThrottle.Hosting;
+
+/// <summary>Adds ActorThrottle to an Akka.Hosting actor system.</summary>
+public static class ActorThrottleHostingExtensions
+{
+    /// <summary>
+    /// Starts ActorThrottle's router with the actor system and registers it in the <c>ActorRegistry</c> under
+    /// <see cref="ActorThrottleRouter"/>. Settings come from the system's HOCON (<c>actor-throttle { … }</c>) over
+    /// the reference configuration; the arguments given here win over both.
+    /// </summary>
+    /// <param name="endpoint">Default base URL; null keeps HOCON's (reference: <c>https://api.cometapi.com/v1</c>).</param>
+    /// <param name="apiKey">Default API key; null keeps HOCON's, else COMETAPI_KEY, else OPENAI_API_KEY.</param>
+    /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: 5).</param>
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder,
+        string? endpoint = null, string? apiKey = null, double? requestsPerSecond = null)
+    {
+        var options = new ActorThrottleOptions { Endpoint = endpoint, ApiKey = apiKey };
+        options.Defaults.RequestsPerSecond = requestsPerSecond;
+        return builder.WithActorThrottle(options);
+    }
+
+    /// <summary>As <see cref="WithActorThrottle(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, configured in code.</summary>
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, Action<ActorThrottleOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new ActorThrottleOptions();
+        configure(options);
+        return builder.WithActorThrottle(options);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="options"/> as HOCON in front of the system's config, the reference configuration as its
+    /// fallback, Serilog as Akka's logger (unless <see cref="ActorThrottleOptions.UseSerilog"/> is false), and starts
+    /// the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
+    /// that names the HOCON path.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ActorName, nameof(options.ActorName));
+
+        builder.AddHocon(options.ToConfig(), HoconAddMode.Prepend);
+        builder.AddHocon(ActorThrottleSettings.Reference, HoconAddMode.Append);
+        if (options.UseSerilog)
+        {
+            builder.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLogger<SerilogLogger>();
+            });
+        }
+        return builder.WithActors((system, registry, resolver) =>
+        {
+            var settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
+            var environment = options.Environment ?? new ThrottleEnvironment();
+            if (environment.Metrics is null && resolver.GetService<IMeterFactory>() is { } meters)
+            {
+                environment = environment with { Metrics = new ActorThrottleMetrics(meters) };
+            }
+            var engine = ActorThrottleEngine.Start(system, settings, environment, options.ActorName);
+            registry.Register<ActorThrottleRouter>(engine.Router);
+        });
+    }
+
+    /// <summary>
+    /// Registers <see cref="ActorThrottleClient"/> (the typed facade) for injection. Call it next to <c>AddAkka</c>
+    /// when the app uses <see cref="WithActorThrottle(AkkaConfigurationBuilder, ActorThrottleOptions)"/>.
+    /// </summary>
+    public static IServiceCollection AddActorThrottleClient(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(sp =>
+        {
+            var router = sp.GetRequiredService<IRequiredActor<ActorThrottleRouter>>();
+            return new ActorThrottleClient(router.ActorRef);
+        });
+        return services;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ActorThrottle.Configuration;
+using Akka.Configuration;
+
+namespace ActorThrottle.Hosting;
+
+/// <summary>
+/// Code-first configuration for <see cref="ActorThrottleHostingExtensions.WithActorThrottle(Akka.Hosting.AkkaConfigurationBuilder, ActorThrottleOptions)"/>.
+/// Turned into HOCON under <c>actor-throttle</c> and prepended to the actor system's config, so it wins over
+/// HOCON files; the reference configuration is the fallback.
+/// </summary>
+public sealed class ActorThrottleOptions
+{
+    /// <summary><c>actor-throttle.endpoint</c>; default <c>https://api.cometapi.com/v1</c>.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary><c>actor-throttle.api-key</c>; default: COMETAPI_KEY, then OPENAI_API_KEY.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary><c>actor-throttle.request-timeout</c>; default 60 s.</summary>
+    public TimeSpan? RequestTimeout { get; set; }
+
+    /// <summary><c>actor-throttle.unknown-models</c>; default <see cref="UnknownModelPolicy.Create"/>.</summary>
+    public UnknownModelPolicy? UnknownModels { get; set; }
+
+    /// <summary><c>actor-throttle.defaults</c>.</summary>
+    public ModelOptions Defaults { get; } = new();
+
+    /// <summary><c>actor-throttle.models."id"</c>.</summary>
+    public Dictionary<string, ModelOptions> Models { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Extra HOCON (a full document, e.g. <c>actor-throttle.defaults.adapt.cool-down = 2s</c>); the properties above win over it.</summary>
+    public string? Hocon { get; set; }
+
+    /// <summary>Route Akka's own logging through Serilog; default true.</summary>
+    public bool UseSerilog { get; set; } = true;
+
+    /// <summary>The router's actor name; default <c>actor-throttle</c>.</summary>
+    public string ActorName { get; set; } = "actor-throttle";
+
+    /// <summary>Backend, clock, randomness, logger and metrics; defaults as on <see cref="ThrottleEnvironment"/>.</summary>
+    public ThrottleEnvironment? Environment { get; set; }
+
+    /// <summary>Adds or updates a model's block.</summary>
+    public ActorThrottleOptions Model(string id, Action<ModelOptions> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        ArgumentNullException.ThrowIfNull(configure);
+        if (!Models.TryGetValue(id, out var model))
+        {
+            Models[id] = model = new ModelOptions();
+        }
+        configure(model);
+        return this;
+    }
+
+    /// <summary>The HOCON these options stand for (without the reference fallback).</summary>
+    public Config ToConfig()
+    {
+        var hocon = new StringBuilder();
+        hocon.AppendLine("actor-throttle {");
+        Append(hocon, "endpoint", Endpoint);
+        Append(hocon, "api-key", ApiKey);
+        if (RequestTimeout is { } timeout)
+        {
+            hocon.AppendLine($"  request-timeout = {Duration(timeout)}");
+        }
+        if (UnknownModels is { } policy)
+        {
+            hocon.AppendLine($"  unknown-models = {policy.ToString().ToLowerInvariant()}");
+        }
+        hocon.AppendLine("  defaults {");
+        AppendModel(hocon, Defaults);
+        hocon.AppendLine("  }");
+        hocon.AppendLine("  models {");
+        foreach (var (id, model) in Models)
+        {
+            hocon.AppendLine($"    {Quote(id)} {{");
+            AppendModel(hocon, model);
+            hocon.AppendLine("    }");
+        }
+        hocon.AppendLine("  }");
+        hocon.AppendLine("}");
+        var config = ConfigurationFactory.ParseString(hocon.ToString());
+        return string.IsNullOrWhiteSpace(Hocon) ? config : config.WithFallback(ConfigurationFactory.ParseString(Hocon));
+    }
+
+    private static void AppendModel(StringBuilder hocon, ModelOptions model)
+    {
+        Append(hocon, "requests-per-second", model.RequestsPerSecond);
+        Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        Append(hocon, "max-burst", model.MaxBurst);
+        Append(hocon, "min-burst", model.MinBurst);
+        Append(hocon, "max-in-flight", model.MaxInFlight);
+        Append(hocon, "queue-size", model.QueueSize);
+        Append(hocon, "default-max-tokens", model.DefaultMaxTokens);
+        Append(hocon, "retry.max-attempts", model.MaxAttempts);
+        Append(hocon, "endpoint", model.Endpoint);
+        Append(hocon, "api-key", model.ApiKey);
+    }
+
+    private static void Append(StringBuilder hocon, string key, string? value)
+    {
+        if (value is not null)
+        {
+            hocon.AppendLine($"  {key} = {Quote(value)}");
+        }
+    }
+
+    private static void Append(StringBuilder hocon, string key, double? value)
+    {
+        if (value is { } v)
+        {
+            hocon.AppendLine($"  {key} = {v.ToString("R", CultureInfo.InvariantCulture)}");
+        }
+    }
+
+    // JSON string syntax is valid HOCON quoted-string syntax, escapes included.
+    private static string Quote(string value) => JsonSerializer.Serialize(value);
+
+    private static string Duration(TimeSpan value) => $"{(long)Math.Ceiling(value.TotalMilliseconds)}ms";
+}

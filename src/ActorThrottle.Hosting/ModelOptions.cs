@@ -1,0 +1,38 @@
+namespace ActorThrottle.Hosting;
+
+/// <summary>
+/// Code-first settings of one model (or of <c>defaults</c>). Each property maps to the HOCON key named in its
+/// summary; null leaves the HOCON value (and ultimately the reference default) in place.
+/// </summary>
+public sealed class ModelOptions
+{
+    /// <summary><c>requests-per-second</c>.</summary>
+    public double? RequestsPerSecond { get; set; }
+
+    /// <summary><c>tokens-per-minute</c> (0: no token limit).</summary>
+    public long? TokensPerMinute { get; set; }
+
+    /// <summary><c>max-burst</c>.</summary>
+    public int? MaxBurst { get; set; }
+
+    /// <summary><c>min-burst</c>.</summary>
+    public int? MinBurst { get; set; }
+
+    /// <summary><c>max-in-flight</c>.</summary>
+    public int? MaxInFlight { get; set; }
+
+    /// <summary><c>queue-size</c>.</summary>
+    public int? QueueSize { get; set; }
+
+    /// <summary><c>default-max-tokens</c>.</summary>
+    public int? DefaultMaxTokens { get; set; }
+
+    /// <summary><c>retry.max-attempts</c>.</summary>
+    public int? MaxAttempts { get; set; }
+
+    /// <summary><c>endpoint</c>: this model's own base URL.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary><c>api-key</c>: this model's own key.</summary>
+    public string? ApiKey { get; set; }
+}
