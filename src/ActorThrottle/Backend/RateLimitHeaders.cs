@@ -32,6 +32,10 @@ public static class RateLimitHeaders
                 ?? InstantReset(header("anthropic-ratelimit-requests-reset"), now)
                 ?? SecondsReset(header("ratelimit-reset"))
                 ?? ietf.Reset),
+            LimitRequests = Count(header("x-ratelimit-limit-requests"))
+                ?? Count(header("anthropic-ratelimit-requests-limit")),
+            LimitTokens = Count(header("x-ratelimit-limit-tokens"))
+                ?? Count(header("anthropic-ratelimit-tokens-limit")),
             RemainingTokens = Count(header("x-ratelimit-remaining-tokens"))
                 ?? Count(header("anthropic-ratelimit-tokens-remaining")),
             ResetTokens = Cap(GoReset(header("x-ratelimit-reset-tokens"))

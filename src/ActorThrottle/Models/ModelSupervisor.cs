@@ -193,6 +193,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         {
             return;
         }
+        if (!isCurrent && entry.Current is { } queued)
+        {
+            // A superseded attempt answered first: its successor must leave the queue, or it would hold a slot.
+            _modelActor.Tell(new WithdrawAttempt(queued));
+        }
         var now = _time.GetUtcNow();
         entry.Attempts++;
         entry.FirstAttemptAt ??= outcome.StartedAt;
@@ -200,7 +205,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
 
-        if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter) is { } pauseUntil)
+        if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
         {
             _throttle?.PauseUntil(pauseUntil);
         }

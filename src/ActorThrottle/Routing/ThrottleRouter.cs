@@ -85,8 +85,20 @@ internal sealed class ThrottleRouter : ReceiveActor
                     $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", 0));
                 return;
             }
+            IChatBackend backend;
+            try
+            {
+                backend = _backends.Create(modelSettings);
+            }
+            catch (Exception e)
+            {
+                // A backend that cannot be built must not take the router (and every other model) down with it.
+                Sender.Tell(new ChatFailure(request.RequestId, FailureReason.Permanent,
+                    $"Could not create the backend for model '{request.Model}': {e.GetType().Name}: {e.Message}", 0));
+                return;
+            }
             model = Context.ActorOf(
-                ModelSupervisor.Props(modelSettings, _environment, _backends.Create(modelSettings), _metrics, _settings.ShutdownGrace),
+                ModelSupervisor.Props(modelSettings, _environment, backend, _metrics, _settings.ShutdownGrace),
                 ActorName(request.Model));
             _models.Add(request.Model, model);
         }

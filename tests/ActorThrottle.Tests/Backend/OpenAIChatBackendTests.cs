@@ -233,7 +233,9 @@ public sealed class OpenAIChatBackendTests : IAsyncLifetime
         Assert.Equal(149_000, r.RateLimits.RemainingTokens);
         Assert.Equal(TimeSpan.FromMilliseconds(20), r.RateLimits.ResetTokens);
         var now = DateTimeOffset.UtcNow;
-        Assert.Equal(now.AddSeconds(1), RateLimitHints.PauseUntil(r.RateLimits, now, TimeSpan.FromMinutes(1)));
+        Assert.Equal(60, r.RateLimits.LimitRequests);
+        // The bucket is full again in 1 s; one request of 60 is back after 1/60 s.
+        Assert.Equal(now + TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / 60.0)), RateLimitHints.PauseUntil(r.RateLimits, now, TimeSpan.FromMinutes(1)));
     }
 
     [Fact]

@@ -90,4 +90,28 @@ public sealed class RateLimitHintsTests
         var info = RateLimitHeaders.Parse(n => headers.GetValueOrDefault(n), Now);
         Assert.Equal(Now.AddSeconds(90.5), RateLimitHints.PauseUntil(info, Now, MaxPause));
     }
+
+    [Fact]
+    public void With_a_reported_request_limit_the_pause_lasts_until_one_request_is_back_not_the_whole_bucket()
+    {
+        // OpenAI: 600 requests per minute, empty; full again in 60 s, one request back in 100 ms.
+        var info = new RateLimitInfo { LimitRequests = 600, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(60) };
+        Assert.Equal(Now.AddMilliseconds(100), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
+
+    [Fact]
+    public void With_a_reported_token_limit_the_pause_lasts_until_the_next_calls_tokens_are_back()
+    {
+        var info = new RateLimitInfo { LimitTokens = 60_000, RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(60) };
+        Assert.Equal(Now.AddSeconds(3), RateLimitHints.PauseUntil(info, Now, MaxPause, tokensNeeded: 3_000));
+        // Needing more than the limit can only mean waiting for the full reset.
+        Assert.Equal(Now.AddSeconds(60), RateLimitHints.PauseUntil(info, Now, MaxPause, tokensNeeded: 100_000));
+    }
+
+    [Fact]
+    public void A_limit_of_zero_falls_back_to_the_full_reset()
+    {
+        var info = new RateLimitInfo { LimitRequests = 0, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(2) };
+        Assert.Equal(Now.AddSeconds(2), RateLimitHints.PauseUntil(info, Now, MaxPause));
+    }
 }
