@@ -153,6 +153,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _budget.RecordRequest(now);
         if (request.Deadline is { } d)
         {
+            if (_deadlines.Count > 2 * _ledger.Count + 64)
+            {
+                PruneDeadlines();
+            }
             _deadlines.Enqueue(request.RequestId, d);
             ArmDeadlineTimer();
         }
@@ -303,6 +307,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             }
         }
         ArmDeadlineTimer();
+    }
+
+    // Answered requests leave their deadline behind; drop those so the heap stays the size of the ledger.
+    private void PruneDeadlines()
+    {
+        var live = _ledger.Values.Where(e => e.Request.Deadline is not null).Select(e => (e.Request.RequestId, e.Request.Deadline!.Value)).ToList();
+        _deadlines.Clear();
+        _deadlines.EnqueueRange(live);
     }
 
     private void ArmDeadlineTimer()
