@@ -1,14 +1,20 @@
 namespace ActorThrottle.Adaptation;
 
 /// <summary>
-/// Additive-increase / multiplicative-decrease on a model's burst window and rate.
-/// A 429 shrinks the burst (and the rate once the burst is at its floor), at most once per
-/// cool-down so one burst of 429s counts once; a run of successes grows the rate back first,
-/// then the burst, up to the configured values. Pure state machine: time is passed in.
+/// Additive-increase / multiplicative-decrease on a model's burst window and rate, with the rate learned from what
+/// the provider accepted. A 429 shrinks the burst multiplicatively, at most once per cool-down so one burst of 429s
+/// counts once. The rate comes down too when the provider was seen accepting less than it: to
+/// <c>settle-fraction</c> of that accepted rate (never by more than the decrease factor in one step), so the throttle
+/// settles just under the real limit instead of sawing around it; without such evidence it shrinks multiplicatively
+/// once the burst is at its floor. A run of successes grows the rate back first, then the burst, up to the configured
+/// values. Pure state machine: time is passed in.
 /// </summary>
 public sealed class AimdController
 {
+    // Enough successes to average out latency jitter, few enough to follow a limit that changes.
+    private const int EstimatorSamples = 64;
     private readonly AimdLimits _limits;
+    private readonly AcceptRateEstimator _accepted = new(EstimatorSamples);
     private DateTimeOffset? _lastDecrease;
     private int _successRun;
 
@@ -28,6 +34,12 @@ public sealed class AimdController
             Math.Clamp(start.Rate, limits.MinRate, limits.MaxRate));
     }
 
+    /// <summary>The provider's accepted rate as last measured (requests/s), or null without enough recent successes.</summary>
+    public double? AcceptedRate(DateTimeOffset now) => _accepted.Estimate(now, EstimateMaxAge);
+
+    // Successes older than this say nothing about the provider's limit now.
+    private static readonly TimeSpan EstimateMaxAge = TimeSpan.FromSeconds(30);
+
     /// <summary>A 429 rate-limit answer arrived. Returns true when the state changed.</summary>
     public bool OnRateLimited(DateTimeOffset now)
     {
@@ -38,13 +50,19 @@ public sealed class AimdController
         }
         _lastDecrease = now;
         var (burst, rate) = State;
-        if (burst > _limits.MinBurst)
+        var burstWasAtFloor = burst <= _limits.MinBurst;
+        if (!burstWasAtFloor)
         {
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
-        else
+        var floor = Math.Max(_limits.MinRate, rate * _limits.DecreaseFactor);
+        if (_limits.SettleFraction > 0 && AcceptedRate(now) is { } accepted && accepted * _limits.SettleFraction < rate)
         {
-            rate = Math.Max(_limits.MinRate, rate * _limits.DecreaseFactor);
+            rate = Math.Max(floor, accepted * _limits.SettleFraction);
+        }
+        else if (burstWasAtFloor)
+        {
+            rate = floor;
         }
         var next = new AimdState(burst, rate);
         var changed = next != State;
@@ -52,7 +70,14 @@ public sealed class AimdController
         return changed;
     }
 
-    /// <summary>A call succeeded. Returns true when the state changed.</summary>
+    /// <summary>A call succeeded at <paramref name="now"/>. Returns true when the state changed.</summary>
+    public bool OnSuccess(DateTimeOffset now)
+    {
+        _accepted.RecordAccepted(now);
+        return OnSuccess();
+    }
+
+    /// <summary>A call succeeded (not counted towards the accepted-rate estimate). Returns true when the state changed.</summary>
     public bool OnSuccess()
     {
         if (State.Rate >= _limits.MaxRate && State.Burst >= _limits.MaxBurst)

@@ -11,7 +11,8 @@ public sealed record AimdLimits(
     double DecreaseFactor,
     double IncreaseStep,
     int IncreaseAfter,
-    TimeSpan CoolDown)
+    TimeSpan CoolDown,
+    double SettleFraction = 0)
 {
     public static AimdLimits From(ModelSettings settings) => new(
         settings.MaxBurst,
@@ -21,5 +22,6 @@ public sealed record AimdLimits(
         settings.Adapt.DecreaseFactor,
         settings.Adapt.IncreaseStep,
         settings.Adapt.IncreaseAfter,
-        settings.Adapt.CoolDown);
+        settings.Adapt.CoolDown,
+        settings.Adapt.SettleFraction);
 }

@@ -29,6 +29,7 @@ public sealed class ActorThrottleSettings
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
+        "adapt.settle-fraction",
     ];
 
     /// <summary>Every full path the settings read, with <c>models.&lt;id&gt;</c> left out (its keys are <see cref="ModelKeys"/>).</summary>
@@ -217,7 +218,8 @@ public sealed class ActorThrottleSettings
                 IncreaseStep: r.Double("adapt.increase-step", 0, minExclusive: true),
                 IncreaseAfter: r.Int("adapt.increase-after", 1),
                 CoolDown: r.Duration("adapt.cool-down", TimeSpan.Zero),
-                PauseOnRetryAfter: r.Enum<RetryAfterScope>("adapt.pause-on-retry-after")),
+                PauseOnRetryAfter: r.Enum<RetryAfterScope>("adapt.pause-on-retry-after"),
+                SettleFraction: r.Double("adapt.settle-fraction", 0, max: 1)),
         };
     }
 

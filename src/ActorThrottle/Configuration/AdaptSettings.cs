@@ -6,4 +6,5 @@ public sealed record AdaptSettings(
     double IncreaseStep,
     int IncreaseAfter,
     TimeSpan CoolDown,
-    RetryAfterScope PauseOnRetryAfter);
+    RetryAfterScope PauseOnRetryAfter,
+    double SettleFraction = 0.97);

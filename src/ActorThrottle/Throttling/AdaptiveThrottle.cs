@@ -58,6 +58,7 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
         private readonly ThrottleBuckets _buckets;
         private T _pending = default!;
         private bool _hasPending;
+        private DateTimeOffset? _timerDueAt;
 
         public Logic(AdaptiveThrottle<T> stage) : base(stage.Shape)
         {
@@ -97,13 +98,22 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
 
         public void OnDownstreamFinish(Exception cause) => CompleteStage();
 
-        protected override void OnTimer(object timerKey) => TryRelease();
+        protected override void OnTimer(object timerKey)
+        {
+            if (_timerDueAt is { } due)
+            {
+                _buckets.ObserveTimerLateness(_stage._time.GetUtcNow() - due);
+                _timerDueAt = null;
+            }
+            TryRelease();
+        }
 
         private void Apply(Action<DateTimeOffset> change)
         {
             change(_stage._time.GetUtcNow());
             Control.Publish(Snapshot());
             CancelTimer(ReleaseTimer);
+            _timerDueAt = null;
             TryRelease();
         }
 
@@ -124,7 +134,12 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
             if (readyAt is { } at)
             {
                 var delay = at - now;
-                ScheduleOnce(ReleaseTimer, delay < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : delay);
+                if (delay < TimeSpan.FromMilliseconds(1))
+                {
+                    delay = TimeSpan.FromMilliseconds(1);
+                }
+                ScheduleOnce(ReleaseTimer, delay);
+                _timerDueAt = now + delay;
                 return;
             }
             var element = _pending;

@@ -3,11 +3,11 @@ namespace ActorThrottle.Throttling;
 /// <summary>
 /// The pure decision behind the adaptive throttle: a request bucket (rate, burst) and an optional token
 /// bucket (tokens per minute), a pause, all on time passed in. Capacity of the request bucket is
-/// <c>max(burst, rate · tick + 1)</c>: the timer fires on ticks, up to one tick after an element became due,
-/// so the bucket must hold everything that accrued in a tick on top of the fraction left from the last
-/// release, or a small burst would cap the rate below the configured one (burst 1 at 150/s with a capacity
-/// of rate · tick delivers 100/s). Over any window of length w releases are at most
-/// <c>∫rate·dt + capacity</c>. Shrinking rate or burst clamps the level; it never refills it.
+/// <c>max(burst, rate · (tick + slack) + 1)</c>: the timer fires on ticks, and on a busy machine later than asked
+/// (the slack, measured by the stage), so the bucket must hold everything that accrued between two firings on top of
+/// the fraction left from the last release, or a small burst would cap the rate below the configured one (burst 1 at
+/// 1,000/s with a capacity of rate · tick delivers about 810/s on the real scheduler). Over any window of length w
+/// releases are at most <c>∫rate·dt + capacity</c>. Shrinking rate or burst clamps the level; it never refills it.
 /// </summary>
 public sealed class ThrottleBuckets
 {
@@ -40,8 +40,25 @@ public sealed class ThrottleBuckets
     public TimeSpan Tick { get; }
     public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
 
-    /// <summary><c>max(burst, rate · tick + 1)</c>.</summary>
-    public double RequestCapacity => Math.Max(Burst, Rate * Tick.TotalSeconds + 1);
+    /// <summary>How late the timer has recently fired (a decaying maximum, at most <see cref="MaxSlackTicks"/> ticks).</summary>
+    public TimeSpan Slack { get; private set; } = TimeSpan.Zero;
+
+    /// <summary>Slack is capped so one long pause (GC, a stalled machine) cannot license a large burst.</summary>
+    public const int MaxSlackTicks = 5;
+
+    /// <summary><c>max(burst, rate · (tick + slack) + 1)</c>.</summary>
+    public double RequestCapacity => Math.Max(Burst, Rate * (Tick + Slack).TotalSeconds + 1);
+
+    /// <summary>
+    /// Records how much later than asked a timer fired. The slack jumps up to a larger lateness and decays slowly
+    /// (by 1/16 per firing) towards smaller ones, so the capacity follows the scheduler's recent worst case.
+    /// </summary>
+    public void ObserveTimerLateness(TimeSpan lateness)
+    {
+        var max = Tick * MaxSlackTicks;
+        var observed = lateness < TimeSpan.Zero ? TimeSpan.Zero : lateness > max ? max : lateness;
+        Slack = observed >= Slack ? observed : Slack - (Slack - observed) / 16;
+    }
 
     /// <summary>Requests that could leave now (before refilling to the current instant).</summary>
     public double RequestLevel => _requestLevel;

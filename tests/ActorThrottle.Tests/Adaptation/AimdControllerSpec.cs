@@ -99,6 +99,70 @@ public sealed class AimdControllerSpec
         Assert.Equal(new AimdState(16, 0.5), new AimdController(Limits, new AimdState(100, 0.01)).State);
     }
 
+    private static readonly AimdLimits Learning = Limits with { MaxRate = 200, MaxBurst = 16, SettleFraction = 0.97 };
+
+    private static DateTimeOffset AcceptAt(AimdController aimd, DateTimeOffset start, double perSecond, int count)
+    {
+        var t = start;
+        for (var i = 0; i < count; i++)
+        {
+            t += TimeSpan.FromSeconds(1 / perSecond);
+            aimd.OnSuccess(t);
+        }
+        return t;
+    }
+
+    [Fact]
+    public void A_429_settles_the_rate_just_under_what_the_provider_was_seen_accepting()
+    {
+        var aimd = new AimdController(Learning);
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        Assert.True(aimd.OnRateLimited(t));
+        Assert.Equal(8, aimd.State.Burst);
+        Assert.Equal(120 * 0.97, aimd.State.Rate, 3);
+        Assert.Equal(120, aimd.AcceptedRate(t)!.Value, 3);
+    }
+
+    [Fact]
+    public void The_learned_rate_never_drops_more_than_the_decrease_factor_in_one_step()
+    {
+        var aimd = new AimdController(Learning);
+        var t = AcceptAt(aimd, T0, perSecond: 10, count: 64);
+        aimd.OnRateLimited(t);
+        Assert.Equal(100, aimd.State.Rate, 6);
+    }
+
+    [Fact]
+    public void An_accepted_rate_above_the_current_rate_does_not_raise_it_on_a_429()
+    {
+        var aimd = new AimdController(Learning, new AimdState(16, 50));
+        var t = AcceptAt(aimd, T0, perSecond: 150, count: 64);
+        var before = aimd.State;
+        aimd.OnRateLimited(t);
+        Assert.Equal(new AimdState(8, before.Rate), aimd.State);
+    }
+
+    [Fact]
+    public void Without_enough_recent_successes_the_rate_falls_back_to_plain_AIMD()
+    {
+        var aimd = new AimdController(Learning, new AimdState(1, 100));
+        AcceptAt(aimd, T0, perSecond: 60, count: 64);
+        var before = aimd.State;
+        // The samples are more than 30 s old: no estimate, burst at floor → multiplicative decrease.
+        aimd.OnRateLimited(T0 + TimeSpan.FromMinutes(5));
+        Assert.Equal(new AimdState(1, before.Rate / 2), aimd.State);
+        Assert.Null(aimd.AcceptedRate(T0 + TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public void A_settle_fraction_of_zero_turns_learning_off()
+    {
+        var aimd = new AimdController(Learning with { SettleFraction = 0 });
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        aimd.OnRateLimited(t);
+        Assert.Equal(new AimdState(8, 200), aimd.State);
+    }
+
     private static void Succeed(AimdController aimd, int times)
     {
         for (var i = 0; i < times; i++)

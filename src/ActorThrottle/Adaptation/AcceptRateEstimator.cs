@@ -1,0 +1,46 @@
+namespace ActorThrottle.Adaptation;
+
+/// <summary>
+/// Estimates the rate at which the provider has been accepting requests from the instants of the last
+/// <c>samples</c> successes — the delivery-rate idea behind BBR: while we offer more than the provider's limit,
+/// what it accepts is a direct measurement of that limit. Fixed memory; time is passed in.
+/// </summary>
+public sealed class AcceptRateEstimator
+{
+    private readonly DateTimeOffset[] _ring;
+    private int _next;
+    private int _count;
+
+    public AcceptRateEstimator(int samples)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(samples, 2);
+        _ring = new DateTimeOffset[samples];
+    }
+
+    public void RecordAccepted(DateTimeOffset at)
+    {
+        _ring[_next] = at;
+        _next = (_next + 1) % _ring.Length;
+        _count = Math.Min(_count + 1, _ring.Length);
+    }
+
+    /// <summary>
+    /// Accepted requests per second over the window the samples span, or null while fewer than all samples exist
+    /// or they are older than <paramref name="maxAge"/> (an old estimate says nothing about the provider now).
+    /// </summary>
+    public double? Estimate(DateTimeOffset now, TimeSpan maxAge)
+    {
+        if (_count < _ring.Length)
+        {
+            return null;
+        }
+        var newest = _ring[(_next - 1 + _ring.Length) % _ring.Length];
+        var oldest = _ring[_next];
+        var span = (newest - oldest).TotalSeconds;
+        if (span <= 0 || now - oldest > maxAge)
+        {
+            return null;
+        }
+        return (_ring.Length - 1) / span;
+    }
+}

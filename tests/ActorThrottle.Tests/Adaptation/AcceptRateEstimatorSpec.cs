@@ -1,0 +1,44 @@
+using ActorThrottle.Adaptation;
+using Xunit;
+
+namespace ActorThrottle.Tests.Adaptation;
+
+public sealed class AcceptRateEstimatorSpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void It_measures_the_rate_over_the_span_of_the_last_samples()
+    {
+        var estimator = new AcceptRateEstimator(samples: 5);
+        for (var i = 0; i < 5; i++)
+        {
+            estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100 * i));
+        }
+        Assert.Equal(10, estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))!.Value, 6);
+        // Older samples leave the ring: a faster stretch shows at once.
+        for (var i = 1; i <= 4; i++)
+        {
+            estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(400 + 10 * i));
+        }
+        Assert.Equal(100, estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))!.Value, 6);
+    }
+
+    [Fact]
+    public void It_has_no_estimate_until_full_and_none_when_stale_or_instantaneous()
+    {
+        var estimator = new AcceptRateEstimator(samples: 3);
+        estimator.RecordAccepted(T0);
+        estimator.RecordAccepted(T0);
+        Assert.Null(estimator.Estimate(T0, TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0);
+        Assert.Null(estimator.Estimate(T0, TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(1));
+        Assert.NotNull(estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
+        Assert.Null(estimator.Estimate(T0 + TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Fewer_than_two_samples_is_refused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AcceptRateEstimator(1));
+}
