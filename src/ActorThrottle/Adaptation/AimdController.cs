@@ -10,6 +10,7 @@ public sealed class AimdController
 {
     private readonly AimdLimits _limits;
     private DateTimeOffset? _lastDecrease;
+    private DateTimeOffset? _lastRateLimited;
     private int _successRun;
 
     public AimdController(AimdLimits limits)
@@ -32,6 +33,7 @@ public sealed class AimdController
     public bool OnRateLimited(DateTimeOffset now)
     {
         _successRun = 0;
+        _lastRateLimited = now;
         if (_lastDecrease is { } last && now - last < _limits.CoolDown && now >= last)
         {
             return false;
@@ -50,6 +52,22 @@ public sealed class AimdController
         var changed = next != State;
         State = next;
         return changed;
+    }
+
+    /// <summary>
+    /// A call succeeded at <paramref name="now"/>. Returns true when the state changed. Successes within the
+    /// cool-down of the last 429 do not count towards growth: while 429s keep coming the model is not quiet, and
+    /// growing between them (at high rates a run of <c>increase-after</c> successes takes milliseconds) would undo
+    /// every decrease before the burst reached its floor, so the rate would never come down.
+    /// </summary>
+    public bool OnSuccess(DateTimeOffset now)
+    {
+        if (_lastRateLimited is { } last && now - last < _limits.CoolDown && now >= last)
+        {
+            _successRun = 0;
+            return false;
+        }
+        return OnSuccess();
     }
 
     /// <summary>A call succeeded. Returns true when the state changed.</summary>

@@ -212,7 +212,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 {
                     _throttle?.Refund(entry.Cost.Total - usage.TotalTokens);
                 }
-                if (_aimd.OnSuccess())
+                if (_aimd.OnSuccess(now))
                 {
                     ApplyAimd();
                 }
