@@ -11,6 +11,7 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private DateTimeOffset? _lastDecrease;
     private DateTimeOffset? _lastRateLimited;
+    private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private int _successRun;
 
     public AimdController(AimdLimits limits)
@@ -33,6 +34,12 @@ public sealed class AimdController
     public bool OnRateLimited(DateTimeOffset now)
     {
         _successRun = 0;
+        // 429s that keep coming (one within two cool-downs of the previous) hold growth back for a cool-down,
+        // so growth between them cannot undo every decrease. A lone 429 does not.
+        if (_lastRateLimited is { } previous && now >= previous && now - previous < _limits.CoolDown + _limits.CoolDown)
+        {
+            _holdGrowthUntil = now + _limits.CoolDown;
+        }
         _lastRateLimited = now;
         if (_lastDecrease is { } last && now - last < _limits.CoolDown && now >= last)
         {
@@ -55,14 +62,15 @@ public sealed class AimdController
     }
 
     /// <summary>
-    /// A call succeeded at <paramref name="now"/>. Returns true when the state changed. Successes within the
-    /// cool-down of the last 429 do not count towards growth: while 429s keep coming the model is not quiet, and
-    /// growing between them (at high rates a run of <c>increase-after</c> successes takes milliseconds) would undo
-    /// every decrease before the burst reached its floor, so the rate would never come down.
+    /// A call succeeded at <paramref name="now"/>. Returns true when the state changed. While 429s keep coming
+    /// (one within two cool-downs of the previous), successes within a cool-down of the last of them do not count
+    /// towards growth: at high rates a run of <c>increase-after</c> successes takes milliseconds, and growing
+    /// between the 429s would undo every decrease before the burst reached its floor, so the rate would never
+    /// come down. A lone 429 does not hold growth back.
     /// </summary>
     public bool OnSuccess(DateTimeOffset now)
     {
-        if (_lastRateLimited is { } last && now - last < _limits.CoolDown && now >= last)
+        if (now < _holdGrowthUntil)
         {
             _successRun = 0;
             return false;
