@@ -10,7 +10,6 @@ public sealed class AimdController
 {
     private readonly AimdLimits _limits;
     private DateTimeOffset? _lastDecrease;
-    private DateTimeOffset? _lastRateLimited;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private int _successRun;
 
@@ -34,13 +33,12 @@ public sealed class AimdController
     public bool OnRateLimited(DateTimeOffset now)
     {
         _successRun = 0;
-        // 429s that keep coming (one within two cool-downs of the previous) hold growth back for a cool-down,
-        // so growth between them cannot undo every decrease. A lone 429 does not.
-        if (_lastRateLimited is { } previous && now >= previous && now - previous < _limits.CoolDown + _limits.CoolDown)
+        // A 429 while an earlier decrease has not been grown back yet means 429s keep coming: hold growth back
+        // for a cool-down, so growth between them cannot undo every decrease. A lone 429 (at full limits) does not.
+        if (State.Burst < _limits.MaxBurst || State.Rate < _limits.MaxRate)
         {
             _holdGrowthUntil = now + _limits.CoolDown;
         }
-        _lastRateLimited = now;
         if (_lastDecrease is { } last && now - last < _limits.CoolDown && now >= last)
         {
             return false;
@@ -63,7 +61,7 @@ public sealed class AimdController
 
     /// <summary>
     /// A call succeeded at <paramref name="now"/>. Returns true when the state changed. While 429s keep coming
-    /// (one within two cool-downs of the previous), successes within a cool-down of the last of them do not count
+    /// (one arrives before an earlier decrease has grown back), successes within a cool-down of it do not count
     /// towards growth: at high rates a run of <c>increase-after</c> successes takes milliseconds, and growing
     /// between the 429s would undo every decrease before the burst reached its floor, so the rate would never
     /// come down. A lone 429 does not hold growth back.

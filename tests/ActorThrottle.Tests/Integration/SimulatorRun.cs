@@ -165,6 +165,18 @@ internal sealed class SimulatorRun : IAsyncDisposable
             .Where(s => s.Second >= from && s.Second < to)
             .Aggregate(S.StatsCounters.Zero, (sum, s) => sum.Add(s.Counters));
 
+    /// <summary>
+    /// Splits the run of <paramref name="model"/> into halves by whole seconds, from the first to the last second
+    /// in which the simulator saw a request at or after second <paramref name="from"/>: returns the first second of the later half.
+    /// </summary>
+    public long LaterHalfStart(string model, long from = 0)
+    {
+        var active = Sim.GetStats().For(model).PerSecond.Where(s => s.Second >= from).Select(s => s.Second).ToList();
+        Assert.NotEmpty(active);
+        var (first, last) = (active.Min(), active.Max());
+        return first + (last - first + 1) / 2;
+    }
+
     /// <summary>Writes the simulator's per-second counters for <paramref name="model"/> to the test output.</summary>
     public void Dump(string model)
     {
