@@ -16,6 +16,7 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples);
     private DateTimeOffset? _lastDecrease;
+    private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private int _successRun;
 
     public AimdController(AimdLimits limits)
@@ -44,6 +45,12 @@ public sealed class AimdController
     public bool OnRateLimited(DateTimeOffset now)
     {
         _successRun = 0;
+        // A 429 while an earlier decrease has not been grown back yet means 429s keep coming: hold growth back
+        // for a cool-down, so growth between them cannot undo every decrease. A lone 429 (at full limits) does not.
+        if (State.Burst < _limits.MaxBurst || State.Rate < _limits.MaxRate)
+        {
+            _holdGrowthUntil = now + _limits.CoolDown;
+        }
         if (_lastDecrease is { } last && now - last < _limits.CoolDown && now >= last)
         {
             return false;
@@ -70,14 +77,24 @@ public sealed class AimdController
         return changed;
     }
 
-    /// <summary>A call succeeded at <paramref name="now"/>. Returns true when the state changed.</summary>
+    /// <summary>
+    /// A call succeeded at <paramref name="now"/>; it counts towards the accepted-rate estimate. Returns true when the
+    /// state changed. While 429s keep coming (one arrives before an earlier decrease has grown back), successes within
+    /// a cool-down of it do not count towards growth: at high rates a run of <c>increase-after</c> successes takes
+    /// milliseconds, and growing between the 429s would undo every decrease. A lone 429 does not hold growth back.
+    /// </summary>
     public bool OnSuccess(DateTimeOffset now)
     {
         _accepted.RecordAccepted(now);
+        if (now < _holdGrowthUntil)
+        {
+            _successRun = 0;
+            return false;
+        }
         return OnSuccess();
     }
 
-    /// <summary>A call succeeded (not counted towards the accepted-rate estimate). Returns true when the state changed.</summary>
+    /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()
     {
         if (State.Rate >= _limits.MaxRate && State.Burst >= _limits.MaxBurst)
