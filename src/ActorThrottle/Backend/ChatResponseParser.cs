@@ -150,8 +150,12 @@ public static class ChatResponseParser
     internal const int MaxMessageLength = 500;
 
     /// <summary>Replaces every occurrence of <paramref name="secret"/> in <paramref name="text"/> with <see cref="Redacted"/>.</summary>
+    // Shorter "keys" (test placeholders like "x") would turn every such letter into ***, and are no secret.
     internal static string? Redact(string? text, string? secret) =>
-        text is null || string.IsNullOrEmpty(secret) ? text : text.Replace(secret, Redacted, StringComparison.Ordinal);
+        text is null || string.IsNullOrEmpty(secret) || secret.Length < MinSecretLength ? text : text.Replace(secret, Redacted, StringComparison.Ordinal);
+
+    /// <summary>Keys shorter than this are not redacted.</summary>
+    public const int MinSecretLength = 8;
 
     private static string? Truncate(string? text)
     {

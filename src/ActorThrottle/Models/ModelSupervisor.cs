@@ -150,7 +150,6 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         var entry = new Entry(request, caller, cost, now);
         _ledger.Add(request.RequestId, entry);
-        _budget.RecordRequest(now);
         if (request.Deadline is { } d)
         {
             if (_deadlines.Count > 2 * _ledger.Count + 64)
@@ -204,7 +203,13 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         var now = _time.GetUtcNow();
         entry.Attempts++;
-        entry.FirstAttemptAt ??= outcome.StartedAt;
+        if (entry.FirstAttemptAt is null)
+        {
+            // The budget counts requests as they are sent, not as they are queued: a backlog admitted at once
+            // would otherwise inflate the budget for one window and starve retries in every window after it.
+            entry.FirstAttemptAt = outcome.StartedAt;
+            _budget.RecordRequest(now);
+        }
         entry.LastResponse = response;
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
@@ -270,7 +275,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The next retry (in {delay.TotalMilliseconds:0} ms) would come after the deadline; last error: {DescribeProviderError(response)}", response));
             return;
         }
-        if (!_budget.TryAcquireRetry(now))
+        // 429 retries are not charged: they re-enter the throttle, whose rate AIMD is lowering, so they cannot add
+        // load; failing them would only turn a backlog into errors while the limit is being learned.
+        if (response.Kind != OutcomeKind.RateLimited && !_budget.TryAcquireRetry(now))
         {
             Answer(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
             return;
