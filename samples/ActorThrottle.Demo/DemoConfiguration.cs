@@ -127,8 +127,9 @@ internal sealed class DemoConfiguration
         {
             settings = ActorThrottleSettings.Parse(composite);
         }
-        catch (ActorThrottleConfigurationException e)
+        catch (ActorThrottleConfigurationException e) when (MapLines(e.Message) != e.Message)
         {
+            // Only parse errors carry a position (and never a value).
             throw new ActorThrottleConfigurationException(e.Path, null, MapLines(StripPrefix(e)));
         }
         return ConfigurationFactory.ParseString(composite);

@@ -94,7 +94,7 @@ internal static class DemoReport
     public static Table ToTable(RunReport report)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"ActorThrottle demo: {report.Answered}/{report.Requests} answered in {report.DurationSeconds:0.0} s ({report.Mode})");
+            .Title(string.Create(CultureInfo.InvariantCulture, $"{report.Answered}/{report.Requests} answered in {report.DurationSeconds:0.0} s ({report.Mode})"));
         table.AddColumn("");
         foreach (var m in report.Models)
         {
@@ -126,7 +126,7 @@ internal static class DemoReport
         Row("end-to-end p99 (ms)", m => Ms(m.EndToEnd.P99));
         Row("final burst", m => N(m.FinalBurst));
         Row("final rate (req/s)", m => F(m.FinalRate, "0.##"));
-        table.Caption("latency: first attempt to answer (retries included); end-to-end: Ask to reply (queueing included)");
+        table.Caption("latency: 1st attempt to answer; end-to-end: Ask to reply");
         return table;
     }
 
