@@ -122,11 +122,11 @@ internal static class DemoReport
         Row("latency p50 (ms)", m => Ms(m.Latency.P50));
         Row("latency p95 (ms)", m => Ms(m.Latency.P95));
         Row("latency p99 (ms)", m => Ms(m.Latency.P99));
-        Row("end-to-end p50 (ms)", m => Ms(m.EndToEnd.P50));
-        Row("end-to-end p99 (ms)", m => Ms(m.EndToEnd.P99));
+        Row("e2e p50 (ms)", m => Ms(m.EndToEnd.P50));
+        Row("e2e p99 (ms)", m => Ms(m.EndToEnd.P99));
         Row("final burst", m => N(m.FinalBurst));
         Row("final rate (req/s)", m => F(m.FinalRate, "0.##"));
-        table.Caption("latency: 1st attempt to answer; end-to-end: Ask to reply");
+        table.Caption("latency: 1st attempt to answer; e2e: Ask to reply");
         return table;
     }
 

@@ -23,10 +23,11 @@ internal sealed class Progress(ActorThrottleEngine engine, IReadOnlyDictionary<s
 
     public async Task RunLiveAsync(IAnsiConsole console, Task done)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title("ActorThrottle demo — live");
-        foreach (var column in new[] { "model", "sent", "done", "ok", "failed", "429s", "retries", "pending", "burst", "rate/s" })
+        var table = new Table().Border(TableBorder.Rounded).Title("ActorThrottle demo (live)");
+        // Short headers so the table fits 80 columns.
+        foreach (var column in new[] { "model", "sent", "done", "ok", "fail", "429", "retry", "queue", "burst", "rate/s" })
         {
-            table.AddColumn(column == "model" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+            table.AddColumn(column == "model" ? new TableColumn(column).NoWrap() : new TableColumn(column).RightAligned().NoWrap());
         }
         await console.Live(table).AutoClear(false).StartAsync(async ctx =>
         {
