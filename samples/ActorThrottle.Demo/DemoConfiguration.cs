@@ -27,11 +27,13 @@ internal sealed class DemoConfiguration
 {
     private const string Placeholder = "http://127.0.0.1:1/v1";
     private static readonly Regex LineRef = new(@"\bline (\d+), column (\d+)", RegexOptions.CultureInvariant);
+    private static readonly Regex EnvSubstitution = new(@"\$\{(\??)([A-Z_][A-Z0-9_]*)\}", RegexOptions.CultureInvariant);
 
     private readonly string _demoText;
     private readonly string _userText;
     private readonly string? _userFile;
     private readonly Uri? _endpoint;
+    private Func<string, string?> _environment = Environment.GetEnvironmentVariable;
 
     private DemoConfiguration(string demoText, string userText, string? userFile, Uri? endpoint, bool useSimulator, IReadOnlyList<string>? userModels)
     {
@@ -65,7 +67,7 @@ internal sealed class DemoConfiguration
     /// Reads and validates everything. Throws <see cref="DemoConfigurationException"/> (unreadable file, bad <c>demo</c>
     /// value) or <see cref="ActorThrottleConfigurationException"/> (bad <c>actor-throttle</c> value, naming its path).
     /// </summary>
-    public static DemoConfiguration Load(DemoOptions options, Func<string, string>? readFile = null)
+    public static DemoConfiguration Load(DemoOptions options, Func<string, string>? readFile = null, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         readFile ??= File.ReadAllText;
@@ -85,14 +87,17 @@ internal sealed class DemoConfiguration
         Config? user = null;
         try
         {
-            user = userText.Length == 0 ? null : ConfigurationFactory.ParseString(userText);
+            user = userText.Length == 0 ? null : ConfigurationFactory.ParseString(ExpandEnvironment(userText, environment ?? Environment.GetEnvironmentVariable));
         }
         catch (Exception)
         {
             // Reported with a position by the validation of the merged text below.
         }
         var useSimulator = options.Endpoint is null && !SetsEndpoint(user);
-        var configuration = new DemoConfiguration(DemoConfText, userText, options.ConfigFile, options.Endpoint, useSimulator, ModelsOf(user));
+        var configuration = new DemoConfiguration(DemoConfText, userText, options.ConfigFile, options.Endpoint, useSimulator, ModelsOf(user))
+        {
+            _environment = environment ?? Environment.GetEnvironmentVariable,
+        };
         // Validate now (with a placeholder for the simulator's URL) so a bad file fails before anything starts.
         var config = configuration.Compose(useSimulator ? new Uri(Placeholder) : null, out _);
         configuration.ReadDemoBlock(config, options);
@@ -122,7 +127,7 @@ internal sealed class DemoConfiguration
             // The simulator needs no key: never send a real one to it.
             overrides = $"actor-throttle.endpoint = {Quote(simulatorEndpoint.ToString())}\nactor-throttle.api-key = \"simulator\"\n";
         }
-        var composite = _demoText + "\n" + _userText + "\n" + overrides;
+        var composite = ExpandEnvironment(_demoText + "\n" + _userText + "\n" + overrides, _environment);
         try
         {
             settings = ActorThrottleSettings.Parse(composite);
@@ -242,6 +247,23 @@ internal sealed class DemoConfiguration
         }
         return models.GetObject().Items.Keys.ToList();
     }
+
+    /// <summary>
+    /// Replaces environment substitutions (<c>${?OPENAI_API_KEY}</c>, <c>${NAME}</c>: upper-case names without dots) with
+    /// their values, and an unset optional one with <c>""</c> (which the engine reads as "not set"). Work-around: the
+    /// engine's HOCON value check (HoconText.CheckValues, via ActorThrottleSettings.Parse and FromConfig) overflows the
+    /// stack on any substitution. Positions (line, column of later text) shift only within the line.
+    /// </summary>
+    internal static string ExpandEnvironment(string hocon, Func<string, string?> environment) =>
+        EnvSubstitution.Replace(hocon, m =>
+        {
+            var value = environment(m.Groups[2].Value);
+            if (value is not null)
+            {
+                return Quote(value);
+            }
+            return m.Groups[1].Value == "?" ? "\"\"" : m.Value;
+        });
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -153,4 +153,34 @@ public sealed class DemoConfigurationTests
             DemoConfiguration.Load(new DemoOptions { ConfigFile = "/nonexistent/demo-missing.conf" }));
         Assert.Contains("/nonexistent/demo-missing.conf", e.Message);
     }
+
+    [Fact]
+    public void Environment_substitutions_are_expanded_and_unset_optional_ones_are_empty()
+    {
+        var env = new Dictionary<string, string> { ["BETA_KEY"] = "sk-\"beta\"" };
+        var text = DemoConfiguration.ExpandEnvironment("a = ${?BETA_KEY}\nb = ${?MISSING}\nc = ${MISSING}\nd = ${some.path}\n", n => env.GetValueOrDefault(n));
+        Assert.Equal("a = \"sk-\\\"beta\\\"\"\nb = \"\"\nc = ${MISSING}\nd = ${some.path}\n", text);
+    }
+
+    [Fact]
+    public void Keys_from_environment_substitutions_reach_the_models()
+    {
+        var env = new Dictionary<string, string> { ["BETA_KEY"] = "sk-beta" };
+        var c = DemoConfiguration.Load(new DemoOptions { ConfigFile = "user.conf" }, _ => """
+            actor-throttle.models {
+              "alpha" {
+                endpoint = "http://127.0.0.1:18081/v1"
+                api-key = ${?ALPHA_KEY_NOT_SET}
+              }
+              "beta" {
+                endpoint = "http://127.0.0.1:18082/v1"
+                api-key = ${?BETA_KEY}
+              }
+            }
+            """, n => env.GetValueOrDefault(n));
+        Assert.False(c.UseSimulator);
+        var settings = c.BuildSettings(null);
+        Assert.Equal("sk-beta", settings.ForModel("beta")!.Route.ApiKey!.Reveal());
+        Assert.Equal(settings.ApiKey, settings.ForModel("alpha")!.Route.ApiKey);
+    }
 }
