@@ -88,6 +88,9 @@ internal static class DemoReport
     public static double? Ratio(double goodput, double? realLimit) =>
         realLimit is > 0 ? goodput / realLimit.Value : null;
 
+    /// <summary>Printed under the end table.</summary>
+    public const string Legend = "latency: first attempt to answer (retries included); e2e: Ask to reply (queueing included); goodput: successes/s while the model was busy";
+
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, Json);
 
     /// <summary>The end table: one column per model, one row per figure (fits 80 columns for a few models).</summary>
@@ -126,7 +129,6 @@ internal static class DemoReport
         Row("e2e p99 (ms)", m => Ms(m.EndToEnd.P99));
         Row("final burst", m => N(m.FinalBurst));
         Row("final rate (req/s)", m => F(m.FinalRate, "0.##"));
-        table.Caption("latency: 1st attempt to answer; e2e: Ask to reply");
         return table;
     }
 

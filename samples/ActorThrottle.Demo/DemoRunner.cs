@@ -155,6 +155,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             Report = report;
             console.WriteLine();
             console.Write(DemoReport.ToTable(report));
+            console.WriteLine(DemoReport.Legend);
 
             if (options.JsonFile is { } jsonFile)
             {
