@@ -89,7 +89,7 @@ internal static class DemoReport
         realLimit is > 0 ? goodput / realLimit.Value : null;
 
     /// <summary>Printed under the end table.</summary>
-    public const string Legend = "latency: first attempt to answer (retries included); e2e: Ask to reply (queueing included); goodput: successes/s while the model was busy";
+    public const string Legend = "latency: 1st attempt to answer (incl. retries); e2e: Ask to reply (incl. queueing); goodput: ok/s while busy";
 
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, Json);
 
