@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using Xunit;
+
+namespace ActorThrottle.Demo.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LoopbackCollection
+{
+    public const string Name = "demo-loopback";
+}
+
+[Collection(LoopbackCollection.Name)]
+public sealed class EndToEndTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("actor-throttle-demo-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    // Fast limits: the simulator's real limit is still below what the HOCON claims, so 429s and retries happen.
+    private const string FastConfig = """
+        actor-throttle {
+          request-timeout = 2s
+          defaults.retry { base-delay = 50ms, max-delay = 500ms }
+          models {
+            "fast-a" { requests-per-second = 400, max-burst = 20, max-in-flight = 16 }
+            "fast-b" { requests-per-second = 300, max-burst = 10, max-in-flight = 16 }
+          }
+        }
+        demo {
+          plain-interval = 200ms
+          simulator.models {
+            "fast-a" { requests-per-second = 200, burst = 10, latency = 2ms, latency-jitter = 2ms, header-mode = none }
+            "fast-b" { requests-per-second = 150, burst = 5, latency = 2ms, latency-jitter = 2ms, header-mode = full }
+          }
+        }
+        """;
+
+    private static (IAnsiConsole Console, StringWriter Writer) Console()
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 160;
+        return (console, writer);
+    }
+
+    [Fact]
+    public async Task Run_against_the_simulator_answers_every_request_and_writes_the_json()
+    {
+        var config = Path.Combine(_dir, "fast.conf");
+        await File.WriteAllTextAsync(config, FastConfig);
+        var json = Path.Combine(_dir, "report.json");
+        var (console, output) = Console();
+        var errors = new StringWriter();
+        var runner = new DemoRunner(console, errors, live: false);
+
+        var watch = Stopwatch.StartNew();
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 120, JsonFile = json });
+        watch.Stop();
+
+        Assert.True(exit == ExitCodes.Ok, $"exit {exit}; stderr: {errors}\n{output}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        var report = runner.Report!;
+        Assert.Equal(120, report.Requests);
+        Assert.Equal(120, report.Answered);
+        Assert.Equal(["fast-a", "fast-b"], report.Models.Select(m => m.Model));
+        foreach (var m in report.Models)
+        {
+            Assert.Equal(60, m.Requests);
+            Assert.Equal(m.Requests, m.Successes + m.Failures.Values.Sum());
+            Assert.Equal(0, m.Unanswered);
+            Assert.True(m.Attempts >= m.Successes);
+            Assert.NotNull(m.RealLimit);
+            Assert.NotNull(m.GoodputToLimit);
+        }
+        Assert.Contains("fast-a", output.ToString());
+        Assert.Contains("answered in", output.ToString());
+
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        Assert.Equal("simulator", doc.RootElement.GetProperty("mode").GetString());
+        Assert.Equal(120, doc.RootElement.GetProperty("answered").GetInt32());
+        Assert.Equal(2, doc.RootElement.GetProperty("models").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Unreachable_endpoint_fails_fast_naming_it()
+    {
+        var (console, _) = Console();
+        var errors = new StringWriter();
+        var runner = new DemoRunner(console, errors, live: false);
+        var watch = Stopwatch.StartNew();
+        var exit = await runner.RunAsync(new DemoOptions { Endpoint = new Uri("http://127.0.0.1:1/v1"), Requests = 5 });
+        Assert.Equal(ExitCodes.Unreachable, exit);
+        Assert.Contains("http://127.0.0.1:1/v1", errors.ToString());
+        Assert.Contains("unreachable", errors.ToString());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_exits_with_the_path()
+    {
+        var config = Path.Combine(_dir, "bad.conf");
+        await File.WriteAllTextAsync(config, "actor-throttle.defaults.min-rate = -1\n");
+        var (console, _) = Console();
+        var errors = new StringWriter();
+        var exit = await new DemoRunner(console, errors, live: false).RunAsync(new DemoOptions { ConfigFile = config });
+        Assert.Equal(ExitCodes.BadConfiguration, exit);
+        Assert.Contains("actor-throttle.defaults.min-rate", errors.ToString());
+    }
+
+    [Fact]
+    public async Task Transient_failures_only_are_reported_as_an_unreachable_endpoint()
+    {
+        // A listener that accepts, reads the request and resets the connection: the TCP probe passes, every call fails
+        // as a transient error.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        var accept = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var socket = await listener.AcceptSocketAsync(stop.Token);
+                    _ = Task.Run(async () =>
+                    {
+                        using (socket)
+                        {
+                            try
+                            {
+                                await socket.ReceiveAsync(new byte[4096], System.Net.Sockets.SocketFlags.None, stop.Token);
+                            }
+                            catch (Exception)
+                            {
+                                // closed by the probe or the test
+                            }
+                            socket.Close(0);
+                        }
+                    });
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+        var config = Path.Combine(_dir, "closing.conf");
+        await File.WriteAllTextAsync(config, """
+            actor-throttle.defaults.retry { max-attempts = 2, base-delay = 10ms, max-delay = 20ms }
+            """);
+        var (console, _) = Console();
+        var errors = new StringWriter();
+        var exit = await new DemoRunner(console, errors, live: false)
+            .RunAsync(new DemoOptions { ConfigFile = config, Endpoint = new Uri($"http://127.0.0.1:{port}/v1"), Requests = 4, Models = ["m"] });
+        stop.Cancel();
+        await accept;
+        Assert.Equal(ExitCodes.Unreachable, exit);
+        Assert.Contains($"127.0.0.1:{port}/v1 looks unreachable", errors.ToString());
+    }
+}
