@@ -119,6 +119,9 @@ public sealed class ActorThrottleSettings
     public static ActorThrottleSettings Parse(string hocon, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(hocon);
+        // Akka's HOCON mis-parses unset optional substitutions (${?VAR}: the rest of the block moves up a level),
+        // so environment substitutions are expanded here, from the injected environment, before it parses.
+        hocon = HoconText.ExpandEnvironment(hocon, environment ?? Environment.GetEnvironmentVariable);
         // Akka's parser accepts a stray '}' (dropping the rest), an unclosed block or string and keys with no
         // value without a word; catch those before they turn into silently missing settings.
         HoconText.CheckStructure(hocon, RootPath);

@@ -44,6 +44,12 @@ internal sealed class HoconReader
         {
             throw new ActorThrottleConfigurationException(Path(key), null, "has no value (is the text after '=' missing?).");
         }
+        if (value.Values.OfType<HoconSubstitution>().FirstOrDefault() is { } substitution && value.IsObject())
+        {
+            // Akka's HOCON resolves an unset optional substitution (${?VAR}) to the document's root. For a key read as
+            // a string that means "not set" (empty: the next source applies, as for api-key = ${?OPENAI_API_KEY}).
+            return "";
+        }
         if (value.IsObject())
         {
             throw new ActorThrottleConfigurationException(Path(key), null, "expected a single value, found a block { ... }.");

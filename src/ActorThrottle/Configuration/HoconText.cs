@@ -110,7 +110,7 @@ internal static class HoconText
     /// <summary>Throws when a key anywhere under <paramref name="root"/> has no value (<c>key =</c> with nothing after it, or a stray word).</summary>
     public static void CheckValues(HoconValue root, string rootPath)
     {
-        if (!root.IsObject())
+        if (!IsPlainObject(root))
         {
             return;
         }
@@ -128,7 +128,7 @@ internal static class HoconText
     /// <summary>Every leaf path under <paramref name="root"/> (empty blocks count as leaves), keys quoted where HOCON needs it.</summary>
     public static IEnumerable<string> LeafPaths(HoconValue root, string rootPath)
     {
-        if (!root.IsObject() || root.GetObject().Items.Count == 0)
+        if (!IsPlainObject(root) || root.GetObject().Items.Count == 0)
         {
             yield return rootPath;
             yield break;
@@ -142,6 +142,43 @@ internal static class HoconText
             }
         }
     }
+
+    // key = ${VAR} or key = ${?VAR}, with an optional comma after it; VAR in environment-variable style.
+    private static readonly System.Text.RegularExpressions.Regex EnvironmentAssignment = new(
+        """(?<assign>(?<key>"(?:[^"\\]|\\.)*"|[A-Za-z0-9_\-.]+(?:\."(?:[^"\\]|\\.)*")*)\s*[=:]\s*)\$\{(?<optional>\?)?(?<var>[A-Z_][A-Z0-9_]*)\}(?<comma>\s*,)?""",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Expands environment substitutions (<c>${VAR}</c>, <c>${?VAR}</c> with VAR in upper case) from
+    /// <paramref name="environment"/>: a set variable becomes a quoted string; an unset optional one removes the
+    /// assignment (HOCON's meaning: the key keeps the value it had); an unset required one is an error naming the
+    /// key and the variable. Other substitutions (<c>${some.path}</c>) are left to Akka.
+    /// </summary>
+    public static string ExpandEnvironment(string text, Func<string, string?> environment)
+    {
+        return EnvironmentAssignment.Replace(text, match =>
+        {
+            var variable = match.Groups["var"].Value;
+            var value = environment(variable);
+            if (value is not null)
+            {
+                return match.Groups["assign"].Value + System.Text.Json.JsonSerializer.Serialize(value) + match.Groups["comma"].Value;
+            }
+            if (match.Groups["optional"].Success)
+            {
+                return "";
+            }
+            throw new ActorThrottleConfigurationException(match.Groups["key"].Value, null,
+                $"the environment variable {variable} is not set (write ${{?{variable}}} to make it optional).");
+        });
+    }
+
+    /// <summary>
+    /// An object to walk into. A value holding a substitution is a leaf: Akka's HOCON resolves an unset optional
+    /// substitution (<c>${?VAR}</c>) to the document's root, so walking into it would never end.
+    /// </summary>
+    private static bool IsPlainObject(HoconValue value) =>
+        !value.Values.Any(part => part is Akka.Configuration.Hocon.HoconSubstitution) && value.IsObject();
 
     /// <summary>A path segment as written in HOCON: bare when it is a plain word, quoted otherwise.</summary>
     public static string Segment(string key) =>
