@@ -95,7 +95,8 @@ internal sealed class ModelActor : ReceiveActor
             var response = new BackendResponse(OutcomeKind.Transient)
             {
                 ErrorCode = "backend_exception",
-                ErrorMessage = $"The backend threw {e.GetType().Name}: {e.Message}",
+                // Redacted: a custom backend's exception could quote the key it was built with.
+                ErrorMessage = ChatResponseParser.Redact($"The backend threw {e.GetType().Name}: {e.Message}", _settings.Route.ApiKey?.Reveal()),
             };
             return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
         }

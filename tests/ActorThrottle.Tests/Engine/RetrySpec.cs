@@ -162,4 +162,18 @@ public sealed class RetrySpec : EngineSpecBase
         await Ask<ChatSuccess>(engine, Request(id: "b"));
         Assert.Null((await engine.GetStatusAsync("m")).PausedUntil);
     }
+
+    [Fact]
+    public async Task A_backend_that_throws_counts_as_transient_and_its_message_never_carries_the_key()
+    {
+        const string key = "sk-thrown-SECRET-98765";
+        var backend = new ScriptedBackend((r, n, _) => n == 1
+            ? throw new InvalidOperationException($"bad auth header Bearer {key}")
+            : Task.FromResult(ScriptedBackend.ServerError(500)));
+        var engine = StartEngine(backend, $"actor-throttle {{ api-key = \"{key}\", defaults.retry.max-attempts = 2 }}");
+        var reply = await Ask<ChatFailure>(engine, Request(id: "throws"));
+        Assert.Equal(FailureReason.Transient, reply.Reason);
+        Assert.Equal(2, reply.Attempts);
+        Assert.DoesNotContain(key, reply.ToString());
+    }
 }
