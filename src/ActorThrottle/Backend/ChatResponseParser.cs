@@ -149,13 +149,57 @@ public static class ChatResponseParser
 
     internal const int MaxMessageLength = 500;
 
-    /// <summary>Replaces every occurrence of <paramref name="secret"/> in <paramref name="text"/> with <see cref="Redacted"/>.</summary>
-    // Shorter "keys" (test placeholders like "x") would turn every such letter into ***, and are no secret.
-    internal static string? Redact(string? text, string? secret) =>
-        text is null || string.IsNullOrEmpty(secret) || secret.Length < MinSecretLength ? text : text.Replace(secret, Redacted, StringComparison.Ordinal);
+    /// <summary>Shortest piece of the secret that is redacted when echoed on its own (OpenAI's own mask shows 4 characters).</summary>
+    internal const int MinEchoLength = 8;
 
-    /// <summary>Keys shorter than this are not redacted.</summary>
-    public const int MinSecretLength = 8;
+    /// <summary>
+    /// Replaces every occurrence of <paramref name="secret"/> in <paramref name="text"/> with <see cref="Redacted"/>, and
+    /// every run of <see cref="MinEchoLength"/> or more characters that is a piece of it: a provider that echoes a
+    /// masked key (<c>sk-proj-abcdefgh****wxyz</c>) must not leak a long prefix either.
+    /// </summary>
+    internal static string? Redact(string? text, string? secret)
+    {
+        // Shorter "keys" (placeholders like "x") would turn every such letter into ***, and are no secret.
+        if (text is null || string.IsNullOrEmpty(secret) || secret.Length < MinEchoLength)
+        {
+            return text;
+        }
+        text = text.Replace(secret, Redacted, StringComparison.Ordinal);
+        System.Text.StringBuilder? redacted = null;
+        var copied = 0;
+        var i = 0;
+        while (i <= text.Length - MinEchoLength)
+        {
+            var echo = LongestEchoAt(text, i, secret);
+            if (echo >= MinEchoLength)
+            {
+                (redacted ??= new System.Text.StringBuilder(text.Length)).Append(text, copied, i - copied).Append(Redacted);
+                i += echo;
+                copied = i;
+            }
+            else
+            {
+                i++;
+            }
+        }
+        return redacted is null ? text : redacted.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>The length of the longest piece of <paramref name="secret"/> that <paramref name="text"/> holds at <paramref name="at"/>.</summary>
+    private static int LongestEchoAt(string text, int at, string secret)
+    {
+        var best = 0;
+        for (var j = 0; j < secret.Length; j++)
+        {
+            var n = 0;
+            while (at + n < text.Length && j + n < secret.Length && text[at + n] == secret[j + n])
+            {
+                n++;
+            }
+            best = Math.Max(best, n);
+        }
+        return best;
+    }
 
     private static string? Truncate(string? text)
     {

@@ -27,6 +27,12 @@ internal sealed class ModelActor : ReceiveActor
 
         Receive<SubmitAttempt>(m =>
         {
+            // Submissions that waited in the mailbox across a restart were superseded by the supervisor's
+            // re-submission; queueing them too could overfill the queue.
+            if (m.Item.IsAbandoned)
+            {
+                return;
+            }
             // The supervisor bounds what it holds by queue-size, so a full queue here means a bug, not load.
             if (!_queue!.TryEnqueue(m.Item, m.Item.Lane))
             {
@@ -81,7 +87,10 @@ internal sealed class ModelActor : ReceiveActor
         var started = _time.GetTimestamp();
         try
         {
-            var response = await _backend.SendAsync(item.Request, call.Token).ConfigureAwait(false);
+            var response = await _backend.SendAsync(item.Request, call.Token).ConfigureAwait(false)
+                // A null answer breaks the backend's contract; the supervisor reads a null response as "abandoned" and would
+                // never answer the caller, so it counts as a transient failure of this attempt instead.
+                ?? new BackendResponse(OutcomeKind.Transient) { ErrorCode = "backend_null", ErrorMessage = "The backend answered null." };
             return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (call.IsCancellationRequested)
