@@ -9,7 +9,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "generate")
         {
-            return SampleFile.Main(args[1..]);
+            return SampleFile.Run(args[1..]);
         }
         var options = CommandLine.Parse(args, out var error);
         if (options is null)

@@ -23,9 +23,9 @@ public static class SampleFile
 
     public static string Line(string customId, string model, string prompt, int maxTokens = 16) =>
         string.Create(CultureInfo.InvariantCulture,
-            $$"""{"custom_id":{{JsonSerializer.Serialize(customId)}},"method":"POST","url":"/v1/chat/completions","body":{"model":{{JsonSerializer.Serialize(model)}},"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":{{JsonSerializer.Serialize(prompt)}}}],"max_tokens":{{maxTokens}},"temperature":0.2}}""");
+            $$$"""{"custom_id":{{{JsonSerializer.Serialize(customId)}}},"method":"POST","url":"/v1/chat/completions","body":{"model":{{{JsonSerializer.Serialize(model)}}},"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":{{{JsonSerializer.Serialize(prompt)}}}}],"max_tokens":{{{maxTokens}}},"temperature":0.2}}""");
 
-    public static int Main(IReadOnlyList<string> args)
+    public static int Run(IReadOnlyList<string> args)
     {
         string? output = null;
         var count = 1000;
