@@ -41,6 +41,8 @@ public sealed class BatchHost : IAsyncDisposable
             var latency = options.SimulatorLatency;
             simulator = await Sim.SimulatedProvider.StartNewAsync(new Sim.SimulatorOptions
             {
+                // The default keeps a million acceptance timestamps per model for its own checks: not needed here.
+                AcceptanceHistoryCapacity = 10_000,
                 DefaultModel = new Sim.ModelSettings
                 {
                     RequestsPerSecond = options.SimulatorRate,

@@ -43,7 +43,11 @@ public static class Summary
                 s.AppendLine(string.Create(inv, $"  simulator limit       {limit:0.#}/s ({models} model(s) x {options.SimulatorRate:0.#}/s): goodput / limit = {c.Succeeded / seconds / limit:P1}"));
             }
         }
-        s.Append(string.Create(inv, $"  output                {Path.GetFullPath(options.OutputPath)}"));
+        using (var self = System.Diagnostics.Process.GetCurrentProcess())
+        {
+            s.AppendLine(string.Create(inv, $"  peak working set      {self.PeakWorkingSet64 / (1024.0 * 1024.0):0.0} MB"));
+        }
+        s.Append(string.Create(inv, $"  output                {Path.GetFullPath(options.OutputPath)} ({new FileInfo(options.OutputPath).Length:N0} bytes)"));
         return s.ToString();
     }
 
