@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
@@ -58,7 +59,7 @@ public sealed partial class LongBatchTests(ITestOutputHelper output)
         var killAt = new Random(424242).Next(2_000, 8_000);
         output.WriteLine($"killing after {killAt} result lines");
 
-        using (var child = Start(dir, "--sim-rate", "600", "--sim-latency", "5", "--progress-interval", "1"))
+        using (var child = Start(dir, "--sim-rate", "400", "--sim-latency", "5", "--progress-interval", "1"))
         {
             var stdout = child.StandardOutput.ReadToEndAsync();
             var deadline = Stopwatch.StartNew();
@@ -66,9 +67,17 @@ public sealed partial class LongBatchTests(ITestOutputHelper output)
             {
                 await Task.Delay(5);
             }
-            Assert.False(child.HasExited, "the run ended before it could be killed: " + await stdout);
-            child.Kill(entireProcessTree: true); // SIGKILL on Linux: no handler runs, no flush
+            output.WriteLine($"at {deadline.Elapsed}: {CountLines(dir.File("out.jsonl"))} lines, exited {child.HasExited}");
+            if (child.HasExited)
+            {
+                Assert.Fail("the run ended before it could be killed: " + await stdout);
+            }
+            // kill -9: no handler runs, nothing is flushed.
+            var rc = SysKill(child.Id, 9);
+            output.WriteLine($"{deadline.Elapsed}: kill({child.Id}, SIGKILL) = {rc}, errno {Marshal.GetLastPInvokeError()}, {CountLines(dir.File("out.jsonl"))} lines");
             await child.WaitForExitAsync();
+            Assert.Equal(137, child.ExitCode);
+            Assert.Equal(137, child.ExitCode);
             output.WriteLine(await stdout);
         }
         var written = CountLines(dir.File("out.jsonl"));
@@ -108,6 +117,9 @@ public sealed partial class LongBatchTests(ITestOutputHelper output)
         // Ids (two hash sets of a million short strings) and the engine: far below the 900 MB the output holds.
         Assert.InRange(peak, 1, 600);
     }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
 
     [GeneratedRegex(@"peak working set\s+([0-9.]+) MB")]
     private static partial Regex PeakWorkingSet();
