@@ -7,6 +7,9 @@ using ActorThrottle.Messages;
 
 namespace ActorThrottle.Batch;
 
+/// <summary>The output file is in use by another run.</summary>
+public sealed class BatchInUseException(string message) : Exception(message);
+
 /// <summary>How a run ended.</summary>
 /// <param name="Interrupted">The run was cancelled before the end of the input; re-run to resume.</param>
 /// <param name="Duration">Wall time of the run.</param>
@@ -52,6 +55,7 @@ public sealed class BatchRunner
     public async Task<BatchResult> RunAsync(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
+        using var exclusive = LockOutput(_options.OutputPath);
         var ledger = OutputLedger.Load(_options.OutputPath);
         using var rateLimited = ListenFor429s(_engine.Metrics, Counters);
         _ = Task.Run(() => Counters.Total = CountLines(_options.InputPath), CancellationToken.None);
@@ -193,6 +197,24 @@ public sealed class BatchRunner
         {
             Counters.Answered(model);
             slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Holds <c>OUTPUT.lock</c> exclusively for the run, so two runs never append to one output (the OS releases
+    /// the lock when a process dies, even on <c>kill -9</c>).
+    /// </summary>
+    private static FileStream LockOutput(string outputPath)
+    {
+        var full = Path.GetFullPath(outputPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        try
+        {
+            return new FileStream(full + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new BatchInUseException($"Another run is writing {full} (its .lock file is held): {e.Message}");
         }
     }
 

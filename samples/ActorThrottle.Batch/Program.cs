@@ -74,6 +74,11 @@ public static class Program
             {
                 result = await runner.RunAsync(cancel.Token);
             }
+            catch (BatchInUseException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return 2;
+            }
             finally
             {
                 await stopProgress.CancelAsync();

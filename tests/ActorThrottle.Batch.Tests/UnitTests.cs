@@ -89,6 +89,18 @@ public sealed class OutputLedgerTests
     }
 
     [Fact]
+    public async Task Two_runs_cannot_write_one_output()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("in.jsonl"), "");
+        using var held = new FileStream(dir.File("out.jsonl.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        using var system = Akka.Actor.ActorSystem.Create("lock-test", "akka.loglevel = OFF\nakka.stdout-loglevel = OFF");
+        var engine = ActorThrottleEngine.Start(system, ActorThrottle.Configuration.ActorThrottleSettings.Parse("actor-throttle { endpoint = \"http://127.0.0.1:9/v1\", api-key = \"x\" }"));
+        var runner = new BatchRunner(engine, new BatchOptions { InputPath = dir.File("in.jsonl"), OutputPath = dir.File("out.jsonl"), Progress = ProgressMode.None });
+        await Assert.ThrowsAsync<BatchInUseException>(() => runner.RunAsync());
+    }
+
+    [Fact]
     public void Counts_non_blank_lines()
     {
         using var dir = new TempDir();
