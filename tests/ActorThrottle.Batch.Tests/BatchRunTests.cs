@@ -170,4 +170,28 @@ public sealed class BatchRunTests(ITestOutputHelper output)
         Assert.Equal(12, lines.Count);
         Assert.Equal("succeeded", lines.Last(l => l.CustomId == "req-0000002").Status);
     }
+
+    [Fact]
+    public async Task Plain_progress_lines_show_counts_rate_429s_and_the_burst_window()
+    {
+        using var dir = new TempDir();
+        SampleFile.Write(dir.File("in.jsonl"), 300, Models);
+        var options = Options(dir) with { SimulatorRate = 100 };
+        await using var host = await BatchHost.StartAsync(options);
+        var runner = new BatchRunner(host.Engine, options);
+        var text = new StringWriter();
+        var progress = new BatchProgress(runner.Counters, host.Engine, TextWriter.Synchronized(text));
+        using var stop = new CancellationTokenSource();
+        var display = progress.RunAsync(ProgressMode.Plain, TimeSpan.FromMilliseconds(200), stop.Token);
+        var result = await runner.RunAsync();
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await display;
+        output.WriteLine(text.ToString());
+        var last = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        Assert.Contains("done 300/300 (100.0%)", last);
+        Assert.Contains("429s 0", last);
+        Assert.Contains("model-b: in engine 0, ok 100, failed 0 burst", last);
+        Assert.Equal(300, result.Counters.Succeeded);
+    }
 }
