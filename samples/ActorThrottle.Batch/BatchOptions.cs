@@ -73,7 +73,8 @@ public static class CommandLine
           -h, --help             This text.
 
         Exit codes: 0 every request succeeded, 1 done with failed or invalid lines, 2 usage or configuration
-        error, 130 interrupted (Ctrl+C; re-run the same command to resume).
+        error (or the output is in use by another run), 3 the output could not be written, 130 interrupted
+        (Ctrl+C; re-run the same command to resume).
         """;
 
     /// <summary>The options, or null with <paramref name="error"/> set (empty error: help was asked for).</summary>

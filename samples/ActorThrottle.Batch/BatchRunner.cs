@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
+using System.Threading.Channels;
 using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
 using ActorThrottle.Messages;
@@ -74,6 +75,10 @@ public sealed class BatchRunner
                 while (await input.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
                 {
                     lineNo++;
+                    if (writer.Failure is { } failure)
+                    {
+                        throw new IOException($"Writing {_options.OutputPath} failed: {failure.Message}", failure);
+                    }
                     if (string.IsNullOrWhiteSpace(text))
                     {
                         continue;
@@ -192,6 +197,10 @@ public sealed class BatchRunner
                 return;
             }
             await writer.WriteAsync(new ReplyRecord(item.Line, item.CustomId, model, reply, Stopwatch.GetElapsedTime(started))).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The writer failed; the run stops with its error and the next run sends this request again.
         }
         finally
         {

@@ -79,6 +79,11 @@ public static class Program
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 return 2;
             }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message} Re-run to resume once it is fixed.");
+                return 3;
+            }
             finally
             {
                 await stopProgress.CancelAsync();

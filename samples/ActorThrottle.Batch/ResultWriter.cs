@@ -47,7 +47,24 @@ public sealed class ResultWriter : IAsyncDisposable
 
     public ValueTask WriteAsync(OutputRecord record) => _channel.Writer.WriteAsync(record);
 
+    /// <summary>Why writing stopped (e.g. the disk is full); null while it works.</summary>
+    public Exception? Failure => _loop.IsFaulted ? _loop.Exception?.GetBaseException() : null;
+
     private async Task LoopAsync()
+    {
+        try
+        {
+            await WriteAllAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Writers waiting on a full channel must not hang: close it with the cause.
+            _channel.Writer.TryComplete(e);
+            throw;
+        }
+    }
+
+    private async Task WriteAllAsync()
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         var sinceFlush = Stopwatch.StartNew();
