@@ -25,7 +25,7 @@ public sealed class ActorThrottleSettings
     internal static readonly IReadOnlyList<string> ModelKeys =
     [
         "requests-per-second", "tokens-per-minute", "token-accounting", "default-max-tokens", "max-context-tokens",
-        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "endpoint", "api-key", "request-timeout",
+        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "endpoint", "api-key", "request-timeout",
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
@@ -208,6 +208,7 @@ public sealed class ActorThrottleSettings
             MinRate = minRate,
             MaxInFlight = r.Int("max-in-flight", 1),
             QueueSize = r.Int("queue-size", 1),
+            BatchShare = r.Double("batch-share", 0, max: 0.5),
             Retry = new RetrySettings(
                 MaxAttempts: r.Int("retry.max-attempts", 1),
                 BaseDelay: baseDelay,

@@ -16,6 +16,8 @@ public sealed record ModelSettings
     public required double MinRate { get; init; }
     public required int MaxInFlight { get; init; }
     public required int QueueSize { get; init; }
+    /// <summary>Share of releases batch requests keep while interactive ones wait (0: strict priority).</summary>
+    public double BatchShare { get; init; } = 0.1;
     public required RetrySettings Retry { get; init; }
     public required AdaptSettings Adapt { get; init; }
 }

@@ -52,7 +52,7 @@ internal sealed class ModelActor : ReceiveActor
         var supervisor = Context.Parent;
         var self = Self;
         var materializer = Context.Materializer();
-        var ((queue, throttle), done) = Source.FromGraph(new LanedQueueSource<WorkItem>(_settings.QueueSize, lanes: 4))
+        var ((queue, throttle), done) = Source.FromGraph(new LanedQueueSource<WorkItem>(_settings.QueueSize, lanes: 4, lanesPerGroup: 2, StarvationGuard(_settings.BatchShare)))
             .ViaMaterialized(
                 new AdaptiveThrottle<WorkItem>(
                     _settings.RequestsPerSecond,
@@ -75,6 +75,10 @@ internal sealed class ModelActor : ReceiveActor
         }, TaskContinuationOptions.ExecuteSynchronously);
         supervisor.Tell(new ModelActorStarted(throttle, queue));
     }
+
+    /// <summary>A batch share of s means one batch release after round(1/s) − 1 interactive ones while both wait; 0 is strict.</summary>
+    internal static int StarvationGuard(double batchShare) =>
+        batchShare <= 0 ? 0 : Math.Max(1, (int)Math.Round(1 / batchShare) - 1);
 
     private async Task<AttemptCompleted> Call(WorkItem item)
     {

@@ -8,17 +8,29 @@ namespace ActorThrottle.Throttling;
 /// refused at once, never buffered), laned (lane 0 leaves before lane 1, …), and able to withdraw an item that
 /// has not left yet. Items leave only on downstream demand.
 /// </summary>
+/// <remarks>
+/// Lanes form priority groups of <c>lanesPerGroup</c> (a group's retry lane and first-attempt lane). With a
+/// <c>starvationGuard</c> of n &gt; 0, after n items in a row from a higher group while a lower group waits, one
+/// item of the next waiting lower group leaves: the lower group keeps at least 1/(n+1) of the releases and a
+/// higher-group item is held back by at most one release.
+/// </remarks>
 public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<SourceShape<T>, IWorkQueue<T>> where T : class
 {
     private readonly int _capacity;
     private readonly int _lanes;
+    private readonly int _lanesPerGroup;
+    private readonly int _starvationGuard;
 
-    public LanedQueueSource(int capacity, int lanes)
+    public LanedQueueSource(int capacity, int lanes, int lanesPerGroup = 1, int starvationGuard = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lanesPerGroup, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(starvationGuard);
         _capacity = capacity;
         _lanes = lanes;
+        _lanesPerGroup = lanesPerGroup;
+        _starvationGuard = starvationGuard;
         Shape = new SourceShape<T>(Out);
     }
 
@@ -28,7 +40,7 @@ public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<Source
 
     public override ILogicAndMaterializedValue<IWorkQueue<T>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
-        var queue = new Queue(_capacity, _lanes);
+        var queue = new Queue(_capacity, _lanes, _lanesPerGroup, _starvationGuard);
         return new LogicAndMaterializedValue<IWorkQueue<T>>(new Logic(this, queue), queue);
     }
 
@@ -37,12 +49,17 @@ public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<Source
         private readonly object _gate = new();
         private readonly LinkedList<T>[] _lanes;
         private readonly Dictionary<T, LinkedListNode<T>> _nodes = new(ReferenceEqualityComparer.Instance);
+        private readonly int _lanesPerGroup;
+        private readonly int _starvationGuard;
         private bool _downstreamWaiting;
         private Action<bool>? _wake;
+        private int _higherInARow;
 
-        public Queue(int capacity, int lanes)
+        public Queue(int capacity, int lanes, int lanesPerGroup, int starvationGuard)
         {
             Capacity = capacity;
+            _lanesPerGroup = lanesPerGroup;
+            _starvationGuard = starvationGuard;
             _lanes = Enumerable.Range(0, lanes).Select(_ => new LinkedList<T>()).ToArray();
         }
 
@@ -112,6 +129,18 @@ public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<Source
             }
         }
 
+        private int FirstNonEmpty(int from)
+        {
+            for (var i = from; i < _lanes.Length; i++)
+            {
+                if (_lanes[i].Count > 0)
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
         internal void Bind(Action<bool> wake)
         {
             lock (_gate)
@@ -125,19 +154,33 @@ public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<Source
         {
             lock (_gate)
             {
-                foreach (var lane in _lanes)
+                var first = FirstNonEmpty(0);
+                if (first < 0)
                 {
-                    if (lane.First is { } first)
-                    {
-                        lane.RemoveFirst();
-                        _nodes.Remove(first.Value);
-                        item = first.Value;
-                        return true;
-                    }
+                    _downstreamWaiting = true;
+                    item = null!;
+                    return false;
                 }
-                _downstreamWaiting = true;
-                item = null!;
-                return false;
+                var lower = FirstNonEmpty((first / _lanesPerGroup + 1) * _lanesPerGroup);
+                var chosen = first;
+                if (lower < 0)
+                {
+                    _higherInARow = 0;
+                }
+                else if (_starvationGuard > 0 && _higherInARow >= _starvationGuard)
+                {
+                    chosen = lower;
+                    _higherInARow = 0;
+                }
+                else
+                {
+                    _higherInARow++;
+                }
+                var lane = _lanes[chosen];
+                item = lane.First!.Value;
+                lane.RemoveFirst();
+                _nodes.Remove(item);
+                return true;
             }
         }
     }

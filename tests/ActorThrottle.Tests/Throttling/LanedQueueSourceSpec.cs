@@ -12,8 +12,8 @@ public sealed class LanedQueueSourceSpec : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private (IWorkQueue<string> Queue, TestSubscriber.Probe<string> Probe) Run(int capacity, int lanes = 4) =>
-        Source.FromGraph(new LanedQueueSource<string>(capacity, lanes))
+    private (IWorkQueue<string> Queue, TestSubscriber.Probe<string> Probe) Run(int capacity, int lanes = 4, int lanesPerGroup = 1, int starvationGuard = 0) =>
+        Source.FromGraph(new LanedQueueSource<string>(capacity, lanes, lanesPerGroup, starvationGuard))
             .ToMaterialized(this.SinkProbe<string>(), Keep.Both)
             .Run(Sys.Materializer());
 
@@ -71,5 +71,56 @@ public sealed class LanedQueueSourceSpec : Akka.TestKit.Xunit2.TestKit
         queue.TryEnqueue("a", 0);
         Assert.Equal(["a", "b"], queue.DrainAll());
         Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
+    public void A_batch_flood_holds_an_interactive_item_back_by_at_most_one_release_and_batch_keeps_its_share()
+    {
+        // Groups of two lanes: [interactive retry, interactive first], [batch retry, batch first]; guard 3 → batch gets 1 in 4.
+        var (queue, probe) = Run(capacity: 1000, lanes: 4, lanesPerGroup: 2, starvationGuard: 3);
+        for (var i = 0; i < 100; i++)
+        {
+            queue.TryEnqueue("batch" + i, 3);
+        }
+        for (var i = 0; i < 20; i++)
+        {
+            queue.TryEnqueue("interactive" + i, 1);
+        }
+        probe.Request(40);
+        var order = Enumerable.Range(0, 40).Select(_ => probe.ExpectNext()).ToList();
+        // Interactive first, with one batch release after every three interactive ones while both wait.
+        var expected = new List<string>();
+        int nextInteractive = 0, nextBatch = 0;
+        while (nextInteractive < 20)
+        {
+            for (var k = 0; k < 3 && nextInteractive < 20; k++)
+            {
+                expected.Add("interactive" + nextInteractive++);
+            }
+            if (nextInteractive < 20)
+            {
+                expected.Add("batch" + nextBatch++);
+            }
+        }
+        while (expected.Count < 40)
+        {
+            expected.Add("batch" + nextBatch++);
+        }
+        Assert.Equal(expected, order);
+        // So an interactive item is never held back by more than one batch release, and batch kept 1 in 4.
+    }
+
+    [Fact]
+    public void With_no_guard_priority_is_strict()
+    {
+        var (queue, probe) = Run(capacity: 100, lanes: 4, lanesPerGroup: 2, starvationGuard: 0);
+        for (var i = 0; i < 5; i++)
+        {
+            queue.TryEnqueue("batch" + i, 3);
+            queue.TryEnqueue("interactive" + i, 1);
+        }
+        probe.Request(10);
+        var order = Enumerable.Range(0, 10).Select(_ => probe.ExpectNext()).ToList();
+        Assert.All(order.Take(5), o => Assert.StartsWith("interactive", o));
     }
 }
