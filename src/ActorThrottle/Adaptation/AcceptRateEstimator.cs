@@ -8,12 +8,18 @@ namespace ActorThrottle.Adaptation;
 public sealed class AcceptRateEstimator
 {
     private readonly DateTimeOffset[] _ring;
+    private readonly int _minSamples;
     private int _next;
     private int _count;
 
-    public AcceptRateEstimator(int samples)
+    /// <param name="samples">Successes the estimate spans once it has them.</param>
+    /// <param name="minSamples">Successes needed before there is any estimate (default: all of <paramref name="samples"/>).</param>
+    public AcceptRateEstimator(int samples, int? minSamples = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(samples, 2);
+        _minSamples = minSamples ?? samples;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_minSamples, 2, nameof(minSamples));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_minSamples, samples, nameof(minSamples));
         _ring = new DateTimeOffset[samples];
     }
 
@@ -25,22 +31,22 @@ public sealed class AcceptRateEstimator
     }
 
     /// <summary>
-    /// Accepted requests per second over the window the samples span, or null while fewer than all samples exist
+    /// Accepted requests per second over the window the samples span, or null while fewer than the minimum exist
     /// or they are older than <paramref name="maxAge"/> (an old estimate says nothing about the provider now).
     /// </summary>
     public double? Estimate(DateTimeOffset now, TimeSpan maxAge)
     {
-        if (_count < _ring.Length)
+        if (_count < _minSamples)
         {
             return null;
         }
         var newest = _ring[(_next - 1 + _ring.Length) % _ring.Length];
-        var oldest = _ring[_next];
+        var oldest = _ring[(_next - _count + _ring.Length) % _ring.Length];
         var span = (newest - oldest).TotalSeconds;
         if (span <= 0 || now - oldest > maxAge)
         {
             return null;
         }
-        return (_ring.Length - 1) / span;
+        return (_count - 1) / span;
     }
 }

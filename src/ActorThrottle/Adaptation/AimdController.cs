@@ -11,10 +11,12 @@ namespace ActorThrottle.Adaptation;
 /// </summary>
 public sealed class AimdController
 {
-    // Enough successes to average out latency jitter, few enough to follow a limit that changes.
+    // Enough successes to average out latency jitter, few enough to follow a limit that changes; a first estimate
+    // after 16, so a slow model (10/s) learns in its first seconds rather than after 64.
     private const int EstimatorSamples = 64;
+    private const int EstimatorMinSamples = 16;
     private readonly AimdLimits _limits;
-    private readonly AcceptRateEstimator _accepted = new(EstimatorSamples);
+    private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private int _successRun;

@@ -41,4 +41,29 @@ public sealed class AcceptRateEstimatorSpec
     [Fact]
     public void Fewer_than_two_samples_is_refused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new AcceptRateEstimator(1));
+
+    [Fact]
+    public void With_a_minimum_below_the_ring_size_a_first_estimate_comes_early_and_then_spans_the_whole_ring()
+    {
+        var estimator = new AcceptRateEstimator(samples: 8, minSamples: 4);
+        var t = T0;
+        for (var i = 0; i < 3; i++)
+        {
+            estimator.RecordAccepted(t += TimeSpan.FromMilliseconds(100));
+        }
+        Assert.Null(estimator.Estimate(t, TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(t += TimeSpan.FromMilliseconds(100));
+        Assert.Equal(10, estimator.Estimate(t, TimeSpan.FromSeconds(30))!.Value, 6);
+        for (var i = 0; i < 20; i++)
+        {
+            estimator.RecordAccepted(t += TimeSpan.FromMilliseconds(50));
+        }
+        Assert.Equal(20, estimator.Estimate(t, TimeSpan.FromSeconds(30))!.Value, 6);
+    }
+
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(8, 9)]
+    public void A_minimum_outside_two_to_the_ring_size_is_refused(int samples, int minSamples) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AcceptRateEstimator(samples, minSamples));
 }
