@@ -77,10 +77,12 @@ public static class ActorThrottleHostingExtensions
     public static IServiceCollection AddActorThrottleClient(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        // Resolved on first use: the registry is filled only once the actor system has started, and the client may be
+        // injected into services built before that.
         services.AddSingleton(sp =>
         {
             var router = sp.GetRequiredService<IRequiredActor<ActorThrottleRouter>>();
-            return new ActorThrottleClient(router.ActorRef);
+            return new ActorThrottleClient(ct => router.GetAsync(ct));
         });
         return services;
     }

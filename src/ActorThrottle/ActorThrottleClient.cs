@@ -10,13 +10,37 @@ namespace ActorThrottle;
 /// </summary>
 public sealed class ActorThrottleClient
 {
+    private readonly Func<CancellationToken, Task<IActorRef>> _resolve;
+    private IActorRef? _router;
+
     public ActorThrottleClient(IActorRef router)
     {
-        Router = router ?? throw new ArgumentNullException(nameof(router));
+        _router = router ?? throw new ArgumentNullException(nameof(router));
+        _resolve = _ => Task.FromResult(router);
     }
 
-    /// <summary>The router actor this client asks.</summary>
-    public IActorRef Router { get; }
+    /// <summary>
+    /// A client whose router is looked up on first use (e.g. from Akka.Hosting's registry, which is filled only once the
+    /// actor system has started), so it can be created before the system runs.
+    /// </summary>
+    public ActorThrottleClient(Func<CancellationToken, Task<IActorRef>> resolveRouter)
+    {
+        _resolve = resolveRouter ?? throw new ArgumentNullException(nameof(resolveRouter));
+    }
+
+    /// <summary>The router actor this client asks; null until a lazily resolved router was first used.</summary>
+    public IActorRef? Router => Volatile.Read(ref _router);
+
+    private async ValueTask<IActorRef> RouterAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _router) is { } router)
+        {
+            return router;
+        }
+        router = await _resolve(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _router, router);
+        return router;
+    }
 
     /// <summary>
     /// Sends <paramref name="request"/> and waits for its one reply. Cancelling <paramref name="cancellationToken"/>
@@ -26,12 +50,12 @@ public sealed class ActorThrottleClient
     public async Task<ChatReply> CompleteAsync(ChatRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var reply = Router.Ask<ChatReply>(request, timeout: null);
+        var router = await RouterAsync(cancellationToken).ConfigureAwait(false);
+        var reply = router.Ask<ChatReply>(request, timeout: null);
         if (!cancellationToken.CanBeCanceled)
         {
             return await reply.ConfigureAwait(false);
         }
-        var router = Router;
         await using var registration = cancellationToken.Register(() => router.Tell(new CancelRequest(request.Model, request.RequestId))).ConfigureAwait(false);
         return await reply.ConfigureAwait(false);
     }
@@ -41,6 +65,7 @@ public sealed class ActorThrottleClient
         CompleteAsync(new ChatRequest(model, [ChatMessage.User(userMessage)]), cancellationToken);
 
     /// <summary>A model's current burst window, rate and pending count.</summary>
-    public Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) =>
-        Router.Ask<ModelStatus>(new GetModelStatus(model), timeout ?? TimeSpan.FromSeconds(5));
+    public async Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) =>
+        await (await RouterAsync(CancellationToken.None).ConfigureAwait(false))
+            .Ask<ModelStatus>(new GetModelStatus(model), timeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 }

@@ -142,6 +142,25 @@ public sealed class HostingSpec
         Assert.Equal("k\"ey\\1", model.Route.ApiKey!.Reveal());
     }
 
+    [Fact]
+    public async Task The_typed_client_can_be_resolved_before_the_actor_system_starts()
+    {
+        using var host = BuildHost(o => o.Environment = Scripted(ScriptedBackend.AlwaysSucceeds()));
+        // Resolved before StartAsync, as a hosted service constructed ahead of Akka's would.
+        var client = host.Services.GetRequiredService<ActorThrottleClient>();
+        Assert.Null(client.Router);
+        await host.StartAsync();
+        try
+        {
+            Assert.IsType<ChatSuccess>(await client.CompleteAsync("early", "hi").WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.NotNull(client.Router);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
     private static T? FindInner<T>(Exception? e) where T : Exception
     {
         while (e is not null)
