@@ -16,6 +16,7 @@ public sealed class OpenAIChatBackend : IChatBackend
     private readonly ChatClient _client;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
+    private readonly string _providerModel;
     // Redacted from every error field (a gateway may echo the Authorization header into its error body).
     private readonly string? _secret;
 
@@ -35,7 +36,8 @@ public sealed class OpenAIChatBackend : IChatBackend
             NetworkTimeout = settings.RequestTimeout + TimeSpan.FromSeconds(5),
             Transport = new HttpClientPipelineTransport(httpClient),
         };
-        _client = new ChatClient(settings.ModelId, new ApiKeyCredential(settings.Route.ApiKey?.Reveal() ?? MissingKeyPlaceholder), options);
+        _providerModel = settings.ProviderModel ?? settings.ModelId;
+        _client = new ChatClient(_providerModel, new ApiKeyCredential(settings.Route.ApiKey?.Reveal() ?? MissingKeyPlaceholder), options);
     }
 
     public async Task<BackendResponse> SendAsync(ChatRequest request, CancellationToken cancellationToken)
@@ -44,7 +46,7 @@ public sealed class OpenAIChatBackend : IChatBackend
         timeout.CancelAfter(_timeout);
         try
         {
-            using var content = BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request)));
+            using var content = BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel })));
             var result = await _client.CompleteChatAsync(content, new RequestOptions
             {
                 ErrorOptions = ClientErrorBehaviors.NoThrow,

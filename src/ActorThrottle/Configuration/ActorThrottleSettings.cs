@@ -25,7 +25,7 @@ public sealed class ActorThrottleSettings
     internal static readonly IReadOnlyList<string> ModelKeys =
     [
         "requests-per-second", "tokens-per-minute", "token-accounting", "default-max-tokens", "max-context-tokens",
-        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "endpoint", "api-key", "request-timeout",
+        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "endpoint", "api-key", "request-timeout",
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
@@ -64,6 +64,7 @@ public sealed class ActorThrottleSettings
             var block = root.GetConfig($"models.{QuoteKey(id)}") ?? Config.Empty;
             _configuredModels[id] = ReadModel(id, block);
         }
+        CheckFallbacks(root);
 
         UnknownKeys = FindUnknownKeys(root);
     }
@@ -209,6 +210,8 @@ public sealed class ActorThrottleSettings
             MaxInFlight = r.Int("max-in-flight", 1),
             QueueSize = r.Int("queue-size", 1),
             BatchShare = r.Double("batch-share", 0, max: 0.5),
+            Fallbacks = r.StringList("fallbacks"),
+            ProviderModel = r.Has("provider-model") && r.RawString("provider-model").Trim() is { Length: > 0 } providerModel ? providerModel : null,
             Retry = new RetrySettings(
                 MaxAttempts: r.Int("retry.max-attempts", 1),
                 BaseDelay: baseDelay,
@@ -225,6 +228,29 @@ public sealed class ActorThrottleSettings
                 PauseOnRetryAfter: r.Enum<RetryAfterScope>("adapt.pause-on-retry-after"),
                 SettleFraction: r.Double("adapt.settle-fraction", 0, max: 1)),
         };
+    }
+
+    // A fallback must be a model this configuration can serve, and not the model itself.
+    private void CheckFallbacks(Config root)
+    {
+        foreach (var model in _configuredModels.Values.Append(Defaults))
+        {
+            foreach (var fallback in model.Fallbacks)
+            {
+                var isDefaults = ReferenceEquals(model, Defaults);
+                var path = isDefaults || !(root.GetConfig($"models.{QuoteKey(model.ModelId)}")?.HasPath("fallbacks") ?? false)
+                    ? $"{RootPath}.defaults.fallbacks"
+                    : $"{RootPath}.models.{QuoteKey(model.ModelId)}.fallbacks";
+                if (!isDefaults && fallback == model.ModelId)
+                {
+                    throw new ActorThrottleConfigurationException(path, $"\"{fallback}\"", "a model cannot fall back to itself.");
+                }
+                if (UnknownModels == UnknownModelPolicy.Reject && !_configuredModels.ContainsKey(fallback))
+                {
+                    throw new ActorThrottleConfigurationException(path, $"\"{fallback}\"", "names a model with no block under actor-throttle.models while unknown-models = reject.");
+                }
+            }
+        }
     }
 
     private static double ReadFactor(HoconReader r)

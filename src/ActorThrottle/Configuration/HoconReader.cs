@@ -145,6 +145,42 @@ internal sealed class HoconReader
         return uri;
     }
 
+    /// <summary>A list of non-blank strings (empty when the key is absent).</summary>
+    public IReadOnlyList<string> StringList(string key)
+    {
+        if (!Has(key))
+        {
+            return [];
+        }
+        IList<string> values;
+        try
+        {
+            var value = _config.GetValue(key);
+            // Akka reports an empty list as neither a list nor a string.
+            if (value is null || (!value.IsArray() && value.IsString()) || value.IsObject())
+            {
+                throw new ActorThrottleConfigurationException(Path(key), null, "expected a list such as [\"model-a\", \"model-b\"].");
+            }
+            values = _config.GetStringList(key);
+        }
+        catch (ActorThrottleConfigurationException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new ActorThrottleConfigurationException(Path(key), null, "expected a list of strings.", e);
+        }
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(values[i]))
+            {
+                throw new ActorThrottleConfigurationException(Path(key), null, $"item {i} is blank.");
+            }
+        }
+        return values.Select(v => v.Trim()).ToList();
+    }
+
     /// <summary>A secret; errors never echo it.</summary>
     public ApiKey? OptionalSecret(string key)
     {

@@ -16,6 +16,13 @@ public sealed record ModelSettings
     public required double MinRate { get; init; }
     public required int MaxInFlight { get; init; }
     public required int QueueSize { get; init; }
+    /// <summary>
+    /// Models tried, in order, when a request exhausts its retries here or the provider answers <c>insufficient_quota</c>;
+    /// each runs under its own throttle.
+    /// </summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+    /// <summary>The model name sent to the provider; null sends <see cref="ModelId"/> (lets two ids reach one model on different endpoints).</summary>
+    public string? ProviderModel { get; init; }
     /// <summary>Share of releases batch requests keep while interactive ones wait (0: strict priority).</summary>
     public double BatchShare { get; init; } = 0.1;
     public required RetrySettings Retry { get; init; }

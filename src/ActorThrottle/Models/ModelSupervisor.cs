@@ -55,7 +55,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
-        Receive<ChatRequest>(Admit);
+        Receive<ChatRequest>(r => Admit(r, Sender, [], settings.Fallbacks, 0));
+        Receive<FallbackRequest>(f => Admit(f.Request, f.ReplyTo, f.Tried, f.Remaining, f.PriorAttempts));
         Receive<CancelRequest>(Cancel);
         Receive<AttemptCompleted>(Completed);
         Receive<RetryDue>(RetryNow);
@@ -118,9 +119,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _log.Warning("ModelActor of {Model} restarted; re-submitted {Count} unanswered requests", _settings.ModelId, resubmitted);
     }
 
-    private void Admit(ChatRequest request)
+    private void Admit(ChatRequest request, IActorRef caller, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks, int priorAttempts)
     {
-        var caller = Sender;
         if (_shutdownRequester is not null)
         {
             Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
@@ -148,7 +148,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
             return;
         }
-        var entry = new Entry(request, caller, cost, now);
+        var entry = new Entry(request, caller, cost, now) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts };
         _ledger.Add(request.RequestId, entry);
         if (request.Deadline is { } d)
         {
@@ -173,6 +173,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void Cancel(CancelRequest cancel)
     {
+        if (!_ledger.ContainsKey(cancel.RequestId) && _forwarded.TryGetValue(cancel.RequestId, out var fallback))
+        {
+            Context.Parent.Tell(cancel with { Model = fallback });
+            return;
+        }
         if (_ledger.TryGetValue(cancel.RequestId, out var entry))
         {
             if (entry.Current is { } item)
@@ -237,7 +242,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                     response.Content,
                     response.FinishReason,
                     response.Usage,
-                    entry.Attempts,
+                    entry.PriorAttempts + entry.Attempts,
                     now - entry.FirstAttemptAt.Value,
                     response.RawJson ?? ""));
                 break;
@@ -257,7 +262,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 RetryOrFail(entry, response, FailureReason.Transient, now);
                 break;
             default:
-                Answer(entry, Failure(entry, FailureReason.Permanent, DescribeProviderError(response), response));
+                FailOrFallBack(entry, Failure(entry, FailureReason.Permanent, DescribeProviderError(response), response));
                 break;
         }
     }
@@ -266,7 +271,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         if (entry.Attempts >= _settings.Retry.MaxAttempts)
         {
-            Answer(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
+            FailOrFallBack(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
             return;
         }
         var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, response.RateLimits.RetryAfter, _random.NextDouble());
@@ -279,7 +284,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         // load; failing them would only turn a backlog into errors while the limit is being learned.
         if (response.Kind != OutcomeKind.RateLimited && !_budget.TryAcquireRetry(now))
         {
-            Answer(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
+            FailOrFallBack(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
             return;
         }
         entry.WaitingForRetry = true;
@@ -404,10 +409,65 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         caller.Tell(new ChatFailure(request.RequestId, reason, message, 0));
     }
 
+    /// <summary>
+    /// Retries on this model are exhausted (or the provider's quota is): hand the request to the next fallback that has
+    /// not been tried, if any — its supervisor then owns the one reply — otherwise answer the failure.
+    /// </summary>
+    private void FailOrFallBack(Entry entry, ChatFailure failure)
+    {
+        var eligible = failure.Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
+            || (failure.Reason == FailureReason.Permanent && failure.ProviderCode == OutcomeClassifier.InsufficientQuota);
+        var chain = entry.Fallbacks.SkipWhile(f => f == _settings.ModelId || entry.Tried.Contains(f)).ToList();
+        var next = eligible && chain.Count > 0 ? chain[0] : null;
+        if (next is null || _shutdownRequester is not null)
+        {
+            Answer(entry, failure);
+            return;
+        }
+        if (!_ledger.Remove(entry.Request.RequestId))
+        {
+            return;
+        }
+        entry.Current?.Abandon();
+        Timers.Cancel(RetryKey(entry.Request.RequestId));
+        RememberForwarded(entry.Request.RequestId, next);
+        _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts: {Reason}",
+            entry.Request.RequestId, _settings.ModelId, next, entry.Attempts, failure.Reason);
+        Context.Parent.Tell(new FallbackRequest(
+            entry.Request with { Model = next },
+            entry.ReplyTo,
+            [.. entry.Tried, _settings.ModelId],
+            chain.Skip(1).ToList(),
+            entry.PriorAttempts + entry.Attempts));
+        PublishGauges();
+        if (_shutdownRequester is not null)
+        {
+            CompleteShutdownIfDone();
+        }
+    }
+
+    // Recent hand-offs, so a caller's CancelRequest naming this model still reaches the request (bounded).
+    private const int ForwardedMemory = 10_000;
+    private readonly Dictionary<string, string> _forwarded = new(StringComparer.Ordinal);
+    private readonly Queue<string> _forwardedOrder = new();
+
+    private void RememberForwarded(string requestId, string model)
+    {
+        if (_forwarded.TryAdd(requestId, model))
+        {
+            _forwardedOrder.Enqueue(requestId);
+            if (_forwardedOrder.Count > ForwardedMemory)
+            {
+                _forwarded.Remove(_forwardedOrder.Dequeue());
+            }
+        }
+    }
+
     private static ChatFailure Failure(Entry entry, FailureReason reason, string message, BackendResponse? response = null)
     {
         response ??= entry.LastResponse;
-        return new ChatFailure(entry.Request.RequestId, reason, message, entry.Attempts, response?.StatusCode, response?.ErrorCode);
+        var fellBack = entry.Tried.Count > 0 ? $" (after falling back from {string.Join(", ", entry.Tried)})" : "";
+        return new ChatFailure(entry.Request.RequestId, reason, message + fellBack, entry.PriorAttempts + entry.Attempts, response?.StatusCode, response?.ErrorCode);
     }
 
     private void ApplyAimd()
@@ -481,6 +541,12 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         public RequestCost Cost { get; } = cost;
         public DateTimeOffset AcceptedAt { get; } = acceptedAt;
         public int Attempts { get; set; }
+        /// <summary>Models this request already failed on, in order (fallbacks).</summary>
+        public IReadOnlyList<string> Tried { get; init; } = [];
+        /// <summary>The fallbacks still to try: the original model's list, minus those already used.</summary>
+        public IReadOnlyList<string> Fallbacks { get; init; } = [];
+        /// <summary>Calls made for it on those models.</summary>
+        public int PriorAttempts { get; init; }
         public DateTimeOffset? FirstAttemptAt { get; set; }
         public WorkItem? Current { get; set; }
         public bool WaitingForRetry { get; set; }

@@ -17,3 +17,10 @@ internal sealed record ShutdownModel
 
 /// <summary>Supervisor → router: this model holds nothing more.</summary>
 internal sealed record ModelShutdownComplete(string Model);
+
+/// <summary>
+/// Supervisor → router: a request that failed on its model, to be tried on <c>Request.Model</c> (a fallback). The
+/// fallback's supervisor answers <paramref name="ReplyTo"/>; <paramref name="Tried"/> are the models already tried and
+/// <paramref name="Remaining"/> the rest of the original model's fallback list, tried next if this one fails too.
+/// </summary>
+internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.IActorRef ReplyTo, IReadOnlyList<string> Tried, IReadOnlyList<string> Remaining, int PriorAttempts);

@@ -30,7 +30,8 @@ internal sealed class ThrottleRouter : ReceiveActor
         _backends = backends;
         _metrics = metrics;
 
-        Receive<ChatRequest>(Route);
+        Receive<ChatRequest>(r => Route(r, Sender, r));
+        Receive<FallbackRequest>(f => Route(f.Request, f.ReplyTo, f, f.PriorAttempts));
         Receive<CancelRequest>(c =>
         {
             if (c.Model is not null && _models.TryGetValue(c.Model, out var model))
@@ -64,16 +65,18 @@ internal sealed class ThrottleRouter : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(-1, -1, _ => Directive.Restart, loggingEnabled: true);
 
-    private void Route(ChatRequest request)
+    /// <param name="replyTo">Who gets the answer: the caller, or the original caller of a fallback.</param>
+    /// <param name="message">What the model's supervisor receives: the request itself or the fallback wrapper.</param>
+    private void Route(ChatRequest request, IActorRef replyTo, object message, int priorAttempts = 0)
     {
         if (ChatRequestValidator.Validate(request) is { } invalid)
         {
-            Sender.Tell(new ChatFailure(request?.RequestId ?? "", FailureReason.InvalidRequest, invalid, 0));
+            replyTo.Tell(new ChatFailure(request?.RequestId ?? "", FailureReason.InvalidRequest, invalid, priorAttempts));
             return;
         }
         if (_shuttingDown)
         {
-            Sender.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown, "The actor system is shutting down.", 0));
+            replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown, "The actor system is shutting down.", priorAttempts));
             return;
         }
         if (!_models.TryGetValue(request.Model, out var model))
@@ -81,8 +84,8 @@ internal sealed class ThrottleRouter : ReceiveActor
             var modelSettings = _settings.ForModel(request.Model);
             if (modelSettings is null)
             {
-                Sender.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
-                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", 0));
+                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
+                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", priorAttempts));
                 return;
             }
             IChatBackend backend;
@@ -93,8 +96,8 @@ internal sealed class ThrottleRouter : ReceiveActor
             catch (Exception e)
             {
                 // A backend that cannot be built must not take the router (and every other model) down with it.
-                Sender.Tell(new ChatFailure(request.RequestId, FailureReason.Permanent,
-                    $"Could not create the backend for model '{request.Model}': {e.GetType().Name}: {e.Message}", 0));
+                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.Permanent,
+                    $"Could not create the backend for model '{request.Model}': {e.GetType().Name}: {e.Message}", priorAttempts));
                 return;
             }
             model = Context.ActorOf(
@@ -102,7 +105,7 @@ internal sealed class ThrottleRouter : ReceiveActor
                 ActorName(request.Model));
             _models.Add(request.Model, model);
         }
-        model.Forward(request);
+        model.Tell(message, replyTo);
     }
 
     private void BeginShutdown()
