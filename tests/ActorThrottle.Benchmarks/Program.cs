@@ -25,11 +25,12 @@ public static class Program
                 case "--scenario": scenarioArg = args[++i]; break;
                 case "--baseline": baselineArg = args[++i]; break;
                 case "--quick": quick = true; break;
+                case "--tuned": ActorThrottleBaseline.TunedKeys = args[++i]; break;
                 case "--out": outDir = args[++i]; break;
                 case "--plots": plotsDir = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--out DIR] [--plots DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR]
                         """);
                     return 0;
                 default:
@@ -45,7 +46,7 @@ public static class Program
         var baselines = Baseline.All().Where(b => baselineArg == "all" || baselineArg.Split(',').Contains(b.Name)).ToList();
 
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, quick = {quick}, args: {string.Join(' ', args)}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, quick = {quick}, at-tuned = `{ActorThrottleBaseline.TunedKeys}`, args: {string.Join(' ', args)}");
         md.AppendLine();
         var results = new List<RunResult>();
         foreach (var scenario in Scenario.All(quick).Where(s => rateAll || wanted.Contains(s.Key)))
