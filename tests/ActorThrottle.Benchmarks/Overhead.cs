@@ -164,6 +164,11 @@ public static class Overhead
     }
 }
 
+internal sealed class Blackhole : ReceiveActor
+{
+    public Blackhole() => ReceiveAny(_ => { });
+}
+
 /// <summary>
 /// Scale: many models and a large queued backlog that never drains (a backend that never answers, a very low
 /// rate), memory per queued request by GC.GetTotalMemory(true) before and after; and the time from the first
@@ -218,6 +223,20 @@ public static class Scale
                 payload[i] = new ChatRequest(ids[i % models], messages) { RequestId = string.Create(CultureInfo.InvariantCulture, $"q{i}") };
             }
             var replies = new Task<ChatReply>[payload.Length];
+
+            // The floor: the same asks to an actor that never answers (what any Ask-based API costs the caller).
+            var blackhole = system.ActorOf(Props.Create(() => new Blackhole()), "blackhole");
+            var floorBefore = GC.GetTotalMemory(forceFullCollection: true);
+            for (var i = 0; i < payload.Length; i++)
+            {
+                replies[i] = blackhole.Ask<ChatReply>(payload[i], timeout: null);
+            }
+            await Task.Delay(500);
+            var askFloor = (GC.GetTotalMemory(forceFullCollection: true) - floorBefore) / (double)payload.Length;
+            Console.WriteLine($"   Ask alone: {askFloor:0} bytes/request");
+            Array.Clear(replies);
+            system.Stop(blackhole);
+
             var before = GC.GetTotalMemory(forceFullCollection: true);
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < payload.Length; i++)
@@ -255,6 +274,8 @@ public static class Scale
             sb.AppendLine("|---|---|---|");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| time from first send until all {models:N0} ModelActors have called the backend | {bringUpSeconds:0.000} s | < 1 s |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| memory per queued request (GC.GetTotalMemory(true) after − before, ÷ requests; payload excluded, the caller's Ask task included) | {perRequest:N0} bytes | ≤ 1,024 bytes |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| of which the caller's Ask alone (same asks to an actor that never answers) | {askFloor:N0} bytes | |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| held by the engine (the difference) | {perRequest - askFloor:N0} bytes | |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| heap before / after | {before / 1048576.0:N0} MB / {after / 1048576.0:N0} MB | |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| time to submit / until all were held by the models | {submitSeconds:0.0} s / {acceptedSeconds:0.0} s | |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| requests held (status Pending, summed) / answered before the end (should be 0) | {pending:N0} / {answeredEarly:N0} | |");

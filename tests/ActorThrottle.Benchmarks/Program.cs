@@ -18,6 +18,7 @@ public static class Program
         Log.Logger = SilentLogger;
         string scenarioArg = "all", baselineArg = "all", outDir = "artifacts/bench", plotsDir = "docs/plots";
         var quick = false;
+        string? reportFrom = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -25,12 +26,13 @@ public static class Program
                 case "--scenario": scenarioArg = args[++i]; break;
                 case "--baseline": baselineArg = args[++i]; break;
                 case "--quick": quick = true; break;
+                case "--report-from": reportFrom = args[++i]; break;
                 case "--tuned": ActorThrottleBaseline.TunedKeys = args[++i]; break;
                 case "--out": outDir = args[++i]; break;
                 case "--plots": plotsDir = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
                         """);
                     return 0;
                 default:
@@ -49,6 +51,26 @@ public static class Program
         md.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, quick = {quick}, at-tuned = `{ActorThrottleBaseline.TunedKeys}`, args: {string.Join(' ', args)}");
         md.AppendLine();
         var results = new List<RunResult>();
+        if (reportFrom is not null)
+        {
+            // Re-make the tables and plots from the JSON of an earlier run (same --quick as that run).
+            foreach (var scenario in Scenario.All(quick).Where(s => rateAll || wanted.Contains(s.Key)))
+            {
+                var runs = baselines.Select(b => Path.Combine(reportFrom, $"s{scenario.Key}-{b.Name}.json")).Where(File.Exists)
+                    .Select(f => JsonSerializer.Deserialize<RunResult>(File.ReadAllText(f), JsonOptions)!).ToList();
+                if (runs.Count == 0)
+                {
+                    continue;
+                }
+                md.Append(Report.ScenarioTable(scenario, runs, "(see the run's log)", "(see the run's log)"));
+                if (scenario.Key is "2" or "3")
+                {
+                    Plots.Scenario(scenario, runs, plotsDir);
+                }
+            }
+            Console.WriteLine(md.ToString());
+            return 0;
+        }
         foreach (var scenario in Scenario.All(quick).Where(s => rateAll || wanted.Contains(s.Key)))
         {
             var loadBefore = Load();
@@ -99,7 +121,7 @@ public static class Program
         }
     }
 
-    private static async Task<RunResult> RunOneAsync(Scenario scenario, Baseline baseline)
+    public static async Task<RunResult> RunOneAsync(Scenario scenario, Baseline baseline)
     {
         var simOptions = new SimulatorOptions
         {
