@@ -342,7 +342,7 @@ public sealed class ActorThrottleBaseline(bool tuned) : Baseline
         : "ActorThrottle, reference defaults; only requests-per-second (and tokens-per-minute) set";
 
     /// <summary>The keys the tuned variant sets on top of the defaults.</summary>
-    public static string TunedKeys { get; set; } = "max-in-flight = 64";
+    public static string TunedKeys { get; set; } = "max-in-flight = 64, max-burst = 2, adapt { settle-fraction = 0.95, increase-after = 200 }";
 
     public override async Task RunAsync(RunContext ctx)
     {
