@@ -40,8 +40,20 @@ public sealed class AcceptRateEstimator
         {
             return null;
         }
-        var newest = _ring[(_next - 1 + _ring.Length) % _ring.Length];
-        var oldest = _ring[(_next - _count + _ring.Length) % _ring.Length];
+        // Samples may arrive out of order (send times recorded in completion order): span min to max.
+        DateTimeOffset oldest = DateTimeOffset.MaxValue, newest = DateTimeOffset.MinValue;
+        for (var i = 0; i < _count; i++)
+        {
+            var at = _ring[(_next - 1 - i + 2 * _ring.Length) % _ring.Length];
+            if (at < oldest)
+            {
+                oldest = at;
+            }
+            if (at > newest)
+            {
+                newest = at;
+            }
+        }
         var span = (newest - oldest).TotalSeconds;
         if (span <= 0 || now - oldest > maxAge)
         {

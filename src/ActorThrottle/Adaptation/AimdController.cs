@@ -65,9 +65,16 @@ public sealed class AimdController
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
         var floor = Math.Max(_limits.MinRate, rate * _limits.DecreaseFactor);
-        if (_limits.SettleFraction > 0 && AcceptedRate(now) is { } accepted && accepted * _limits.SettleFraction < rate)
+        var accepted = _limits.SettleFraction > 0 ? AcceptedRate(now) : null;
+        if (accepted is { } a && a * _limits.SettleFraction < rate)
         {
-            rate = Math.Max(floor, accepted * _limits.SettleFraction);
+            rate = Math.Max(floor, a * _limits.SettleFraction);
+        }
+        else if (burstWasAtFloor && accepted is not null)
+        {
+            // Already at or under what the provider was just seen accepting: a 429 here is noise around the limit,
+            // not a limit far below; step down by the settle margin instead of halving.
+            rate = Math.Max(_limits.MinRate, rate * _limits.SettleFraction);
         }
         else if (burstWasAtFloor)
         {
@@ -85,9 +92,15 @@ public sealed class AimdController
     /// a cool-down of it do not count towards growth: at high rates a run of <c>increase-after</c> successes takes
     /// milliseconds, and growing between the 429s would undo every decrease. A lone 429 does not hold growth back.
     /// </summary>
-    public bool OnSuccess(DateTimeOffset now)
+    public bool OnSuccess(DateTimeOffset now) => OnSuccess(now, now);
+
+    /// <summary>
+    /// As <see cref="OnSuccess(DateTimeOffset)"/>; the estimate counts the call at <paramref name="sentAt"/>: send
+    /// instants follow the throttle's pacing, reply instants add the provider's latency jitter.
+    /// </summary>
+    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt)
     {
-        _accepted.RecordAccepted(now);
+        _accepted.RecordAccepted(sentAt);
         if (now < _holdGrowthUntil)
         {
             _successRun = 0;

@@ -231,7 +231,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 {
                     _throttle?.Refund(entry.Cost.Total - usage.TotalTokens);
                 }
-                if (_aimd.OnSuccess(now))
+                if (_aimd.OnSuccess(now, outcome.StartedAt))
                 {
                     ApplyAimd();
                 }
