@@ -19,6 +19,9 @@ public sealed class AimdController
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
+    // The rate last settled at from the provider's accepted rate; growth above it probes this many times slower.
+    private double? _learnedRate;
+    private const int ProbeSlowdown = 5;
     private int _successRun;
 
     public AimdController(AimdLimits limits)
@@ -69,6 +72,7 @@ public sealed class AimdController
         if (accepted is { } a && a * _limits.SettleFraction < rate)
         {
             rate = Math.Max(floor, a * _limits.SettleFraction);
+            _learnedRate = a * _limits.SettleFraction;
         }
         else if (burstWasAtFloor && accepted is not null)
         {
@@ -117,12 +121,15 @@ public sealed class AimdController
             _successRun = 0;
             return false;
         }
-        if (++_successRun < _limits.IncreaseAfter)
+        var (burst, rate) = State;
+        // Above the rate learned from the provider, probe slowly (a 429 there only costs a settle step); below it,
+        // grow back at the normal pace.
+        var probing = _learnedRate is { } learned && rate >= learned;
+        if (++_successRun < _limits.IncreaseAfter * (probing ? ProbeSlowdown : 1))
         {
             return false;
         }
         _successRun = 0;
-        var (burst, rate) = State;
         if (rate < _limits.MaxRate)
         {
             rate = Math.Min(_limits.MaxRate, rate + _limits.IncreaseStep);

@@ -56,7 +56,7 @@ public sealed class ReferenceConfigurationTests
         Assert.Equal(settings.RequestTimeout, d.RequestTimeout); // no model request-timeout: the global one
 
         Assert.Equal(new RetrySettings(6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), 0.2, TimeSpan.FromSeconds(10), 1), d.Retry);
-        Assert.Equal(new AdaptSettings(0.5, 1, 20, TimeSpan.FromSeconds(1), RetryAfterScope.Request), d.Adapt);
+        Assert.Equal(new AdaptSettings(0.5, 1, 20, TimeSpan.FromMilliseconds(250), RetryAfterScope.Request, 0.97), d.Adapt);
 
         // Ranges the comments state.
         Assert.True(d.Retry.MaxAttempts >= 1, "max-attempts: >= 1");
