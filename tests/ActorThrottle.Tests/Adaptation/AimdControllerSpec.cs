@@ -163,6 +163,24 @@ public sealed class AimdControllerSpec
         Assert.Equal(new AimdState(8, 200), aimd.State);
     }
 
+    [Fact]
+    public void Above_the_learned_rate_growth_probes_five_times_slower()
+    {
+        var aimd = new AimdController(Learning with { CoolDown = TimeSpan.Zero });
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        aimd.OnRateLimited(t);
+        var learned = aimd.State.Rate;
+        Assert.Equal(120 * 0.97, learned, 3);
+        // Past the hold-back of the 429, at the learned rate: 3 successes (increase-after) are not enough, 15 are.
+        t += TimeSpan.FromSeconds(5);
+        for (var i = 0; i < 14; i++)
+        {
+            Assert.False(aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10)));
+        }
+        Assert.True(aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(learned + 1, aimd.State.Rate, 6);
+    }
+
     private static void Succeed(AimdController aimd, int times)
     {
         for (var i = 0; i < times; i++)
