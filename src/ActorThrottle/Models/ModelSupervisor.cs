@@ -40,8 +40,16 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private long _answered;
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
+    private readonly Action<ChatRequest, IActorRef>? _redeliver;
+    private bool _handingOff;
 
-    public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace)
+    /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
+    /// <param name="redeliver">
+    /// Where unanswered requests go on <see cref="HandOffModel"/> (cluster mode: back to the shard region, which
+    /// delivers them to the model's next incarnation) with their original reply-to; null: they are answered ShuttingDown.
+    /// </param>
+    public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
+        AimdState? start = null, Action<ChatRequest, IActorRef>? redeliver = null)
     {
         _settings = settings;
         _shutdownGrace = shutdownGrace;
@@ -51,7 +59,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
-        _aimd = new AimdController(AimdLimits.From(settings));
+        _aimd = start is { } s ? new AimdController(AimdLimits.From(settings), s) : new AimdController(AimdLimits.From(settings));
+        _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
@@ -63,6 +72,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         Receive<ModelActorStarted>(Started);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
         Receive<ShutdownModel>(_ => BeginShutdown());
+        Receive<HandOffModel>(_ => BeginHandOff());
         Receive<QueueDrained>(Drained);
         Receive<ShutdownGraceOver>(_ => FinishShutdown("The actor system is shutting down; the call did not finish within shutdown-grace."));
         Receive<Terminated>(t => t.ActorRef.Equals(_modelActor), _ => StartModelActor());
@@ -70,8 +80,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace) =>
-        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace));
+    public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
+        AimdState? start = null, Action<ChatRequest, IActorRef>? redeliver = null) =>
+        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver));
 
     // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -90,7 +101,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void StartModelActor()
     {
-        _modelActor = Context.ActorOf(ModelActor.Props(_settings, _backend, _time), "model");
+        // The stream starts from what AIMD holds now (the configured values, a conservative start, or what it has
+        // learned before a restart), so no burst larger than that can leave before the first ApplyAimd.
+        var state = _aimd.State;
+        _modelActor = Context.ActorOf(ModelActor.Props(_settings with { MaxBurst = state.Burst, RequestsPerSecond = state.Rate }, _backend, _time), "model");
         Context.Watch(_modelActor);
     }
 
@@ -121,6 +135,12 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void Admit(ChatRequest request)
     {
         var caller = Sender;
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            // Arrived after the hand-off began: the next incarnation takes it.
+            redeliver(request, caller);
+            return;
+        }
         if (_shutdownRequester is not null)
         {
             Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
@@ -282,6 +302,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Answer(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
             return;
         }
+        if (_handingOff)
+        {
+            Release(entry, "The model moved to another node while the request was waiting to retry.");
+            return;
+        }
         entry.WaitingForRetry = true;
         entry.Current = null;
         _metrics.RecordRetry(_settings.ModelId);
@@ -335,12 +360,47 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(DeadlineTimer, DeadlineDue.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Cluster hand-off (rebalance, a node leaving, passivation): stop taking work, re-deliver what has not been sent
+    /// (queued or waiting to retry) to the next incarnation, let calls in flight finish within shutdown-grace
+    /// (a retryable outcome is re-delivered too), then stop. Without a re-delivery target it is a shutdown.
+    /// </summary>
+    private void BeginHandOff()
+    {
+        if (_handingOff)
+        {
+            return;
+        }
+        _handingOff = true;
+        _log.Information("Handing off {Model}: {Count} unanswered requests", _settings.ModelId, _ledger.Count);
+        BeginShutdown();
+    }
+
+    /// <summary>Hands an unanswered request on (hand-off with a re-delivery target) or answers it ShuttingDown.</summary>
+    private void Release(Entry entry, string why)
+    {
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            if (!_ledger.Remove(entry.Request.RequestId))
+            {
+                return;
+            }
+            entry.Current?.Abandon();
+            Timers.Cancel(RetryKey(entry.Request.RequestId));
+            redeliver(entry.Request, entry.ReplyTo);
+            PublishGauges();
+            CompleteShutdownIfDone();
+            return;
+        }
+        Answer(entry, Failure(entry, FailureReason.ShuttingDown, why));
+    }
+
     private void BeginShutdown()
     {
         _shutdownRequester = Sender;
         foreach (var entry in _ledger.Values.Where(e => e.WaitingForRetry).ToList())
         {
-            Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request was waiting to retry."));
+            Release(entry, "The actor system is shutting down; the request was waiting to retry.");
         }
         _modelActor.Tell(DrainQueue.Instance);
         Timers.StartSingleTimer(GraceTimer, ShutdownGraceOver.Instance, _shutdownGrace);
@@ -353,7 +413,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         {
             if (_ledger.TryGetValue(item.Request.RequestId, out var entry) && ReferenceEquals(entry.Current, item))
             {
-                Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request had not been sent."));
+                Release(entry, "The actor system is shutting down; the request had not been sent.");
             }
         }
         CompleteShutdownIfDone();
@@ -372,8 +432,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         if (_shutdownRequester is { } requester && _ledger.Count == 0)
         {
-            requester.Tell(new ModelShutdownComplete(_settings.ModelId));
             Timers.Cancel(GraceTimer);
+            if (_handingOff)
+            {
+                // The shard waits for the entity to stop before the model starts elsewhere.
+                Context.Stop(Self);
+                return;
+            }
+            requester.Tell(new ModelShutdownComplete(_settings.ModelId));
         }
     }
 

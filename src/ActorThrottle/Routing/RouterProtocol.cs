@@ -17,3 +17,12 @@ internal sealed record ShutdownModel
 
 /// <summary>Supervisor → router: this model holds nothing more.</summary>
 internal sealed record ModelShutdownComplete(string Model);
+
+/// <summary>
+/// Cluster sharding → supervisor (the hand-off stop message): the model moves to another node. Requests not yet
+/// sent are re-delivered to the next incarnation, calls in flight finish within shutdown-grace, then it stops.
+/// </summary>
+internal sealed record HandOffModel
+{
+    public static readonly HandOffModel Instance = new();
+}
