@@ -94,6 +94,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
                 sharding.retry-interval = 200ms
               }
               coordinated-shutdown.run-by-clr-shutdown-hook = off
+              # Tear-down stops every node at once: nobody is left to confirm the exit.
+              coordinated-shutdown.phases.cluster-exiting.timeout = 2s
             }
             """).WithFallback(ConfigurationFactory.ParseString(Support.TestConfig.FastDefaults));
         var system = ActorSystem.Create("throttle-cluster", config);

@@ -110,10 +110,18 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
             pendingBefore[m] = (await leavingNode.Engine.GetStatusAsync(m)).Pending;
         }
         output.WriteLine($"node {leaving} leaves holding: {string.Join(", ", pendingBefore.Select(p => $"{p.Key}={p.Value}"))}");
+        Assert.True(pendingBefore.Values.Sum() > 0, "the leaving node must hold queued requests for the test to mean anything");
         await AkkaCluster.Get(leavingNode.System).LeaveAsync().WaitAsync(TimeSpan.FromSeconds(30));
         await leavingNode.System.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30));
 
         await cluster.AwaitAnsweredAsync(ids, TimeSpan.FromSeconds(40));
+        var stayed = cluster.Nodes.Where((_, i) => i != leaving).ToList();
+        var hostedAfter = new HashSet<string>();
+        foreach (var node in stayed)
+        {
+            hostedAfter.UnionWith(await cluster.HostedModelsAsync(node));
+        }
+        Assert.Superset(hosted[leaving].ToHashSet(), hostedAfter);
         var replies = cluster.AssertAnsweredExactlyOnce(ids);
         var failures = replies.Values.OfType<ChatFailure>().GroupBy(f => f.Reason).Select(g => $"{g.Key} {g.Count()}").ToList();
         output.WriteLine($"answered {replies.Count}, failures: {(failures.Count == 0 ? "none" : string.Join(", ", failures))}");
