@@ -58,7 +58,7 @@ public static class ActorThrottleCluster
         var extractor = new ModelMessageExtractor(settings.Cluster.NumberOfShards);
         if (role.Length > 0 && !cluster.SelfRoles.Contains(role))
         {
-            return sharding.StartProxy(typeName, role, extractor);
+            return StartRelay(system, sharding.StartProxy(typeName, role, extractor), settings, typeName);
         }
 
         // A model's supervisor holds learned AIMD state: do not passivate it when idle (a move restarts it conservatively).
@@ -72,13 +72,13 @@ public static class ActorThrottleCluster
         }
 
         IActorRef? region = null;
-        void Redeliver(ChatRequest request, IActorRef replyTo)
+        void Redeliver(object message, IActorRef replyTo)
         {
             if (region is not null && CanHost(system, cluster, role))
             {
-                region.Tell(request, replyTo);
+                region.Tell(message, replyTo);
             }
-            else
+            else if ((message as ChatRequest ?? (message as ClusterRequest)?.Request) is { } request)
             {
                 replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown,
                     "The model's node left the cluster and no other node can take the model over.", 0));
@@ -109,7 +109,27 @@ public static class ActorThrottleCluster
 
         region = sharding.Start(typeName, EntityProps, shardingSettings, extractor,
             sharding.DefaultShardAllocationStrategy(shardingSettings), HandOffModel.Instance);
-        return region;
+        return StartRelay(system, region, settings, typeName);
+    }
+
+    // The router forwards to the relay, which tracks each request until its reply and re-sends on node removal.
+    private static IActorRef StartRelay(ActorSystem system, IActorRef region, ActorThrottleSettings settings, string typeName)
+    {
+        var relay = system.ActorOf(ClusterRelay.Props(region, settings.ShutdownGrace), $"{typeName}-relay");
+        var timeout = settings.ShutdownGrace + TimeSpan.FromSeconds(2);
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, $"{typeName}-relay-drain", async () =>
+        {
+            try
+            {
+                await relay.Ask<Akka.Done>(ClusterRelay.DrainRelay.Instance, timeout).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                // The relay's PostStop answers whatever is left.
+            }
+            return Akka.Done.Instance;
+        });
+        return relay;
     }
 
     /// <summary>The AIMD state a model's entity starts from: a fraction of max-burst (never below min-burst) at the configured rate.</summary>

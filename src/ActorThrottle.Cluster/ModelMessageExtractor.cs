@@ -1,5 +1,6 @@
 using ActorThrottle.Messages;
 using ActorThrottle.Models;
+using ActorThrottle.Routing;
 using Akka.Cluster.Sharding;
 
 namespace ActorThrottle.Cluster;
@@ -14,6 +15,7 @@ internal sealed class ModelMessageExtractor(int numberOfShards) : HashCodeMessag
     public override string? EntityId(object message) => message switch
     {
         ChatRequest r => r.Model,
+        ClusterRequest c => c.Request?.Model,
         CancelRequest c => c.Model,
         GetModelStatus g => g.Model,
         _ => null,

@@ -40,16 +40,17 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private long _answered;
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
-    private readonly Action<ChatRequest, IActorRef>? _redeliver;
+    private readonly Action<object, IActorRef>? _redeliver;
     private bool _handingOff;
 
     /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
     /// <param name="redeliver">
     /// Where unanswered requests go on <see cref="HandOffModel"/> (cluster mode: back to the shard region, which
-    /// delivers them to the model's next incarnation) with their original reply-to; null: they are answered ShuttingDown.
+    /// delivers them to the model's next incarnation) with their original reply-to, as the message to re-send (a
+    /// <see cref="ChatRequest"/>, or a <see cref="ClusterRequest"/> marked re-sent); null: they are answered ShuttingDown.
     /// </param>
     public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
-        AimdState? start = null, Action<ChatRequest, IActorRef>? redeliver = null)
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null)
     {
         _settings = settings;
         _shutdownGrace = shutdownGrace;
@@ -64,7 +65,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
-        Receive<ChatRequest>(Admit);
+        Receive<ChatRequest>(r => { Admit(r); });
+        Receive<ClusterRequest>(AdmitFromRelay);
         Receive<CancelRequest>(Cancel);
         Receive<AttemptCompleted>(Completed);
         Receive<RetryDue>(RetryNow);
@@ -81,7 +83,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
-        AimdState? start = null, Action<ChatRequest, IActorRef>? redeliver = null) =>
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null) =>
         Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver));
 
     // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
@@ -132,43 +134,68 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _log.Warning("ModelActor of {Model} restarted; re-submitted {Count} unanswered requests", _settings.ModelId, resubmitted);
     }
 
-    private void Admit(ChatRequest request)
+    private void AdmitFromRelay(ClusterRequest message)
+    {
+        var request = message.Request;
+        if (request is null)
+        {
+            return;
+        }
+        if (message.Resent && request.RequestId is { } id && _ledger.ContainsKey(id))
+        {
+            // Already held here (a re-send after a node left or a hand-off): acknowledge again, admit once.
+            Sender.Tell(new RequestAccepted(id));
+            return;
+        }
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            redeliver(message with { Resent = true }, Sender);
+            return;
+        }
+        if (Admit(request, tracked: true) && _ledger.ContainsKey(request.RequestId))
+        {
+            Sender.Tell(new RequestAccepted(request.RequestId));
+        }
+    }
+
+    /// <summary>Admits or answers <paramref name="request"/>; true when it entered the ledger.</summary>
+    private bool Admit(ChatRequest request, bool tracked = false)
     {
         var caller = Sender;
         if (_handingOff && _redeliver is { } redeliver)
         {
             // Arrived after the hand-off began: the next incarnation takes it.
             redeliver(request, caller);
-            return;
+            return false;
         }
         if (_shutdownRequester is not null)
         {
             Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
-            return;
+            return false;
         }
         if (_ledger.ContainsKey(request.RequestId))
         {
             Reject(caller, request, FailureReason.InvalidRequest, $"RequestId '{request.RequestId}' is already pending for model '{_settings.ModelId}'; request ids must be unique.");
-            return;
+            return false;
         }
         var now = _time.GetUtcNow();
         if (request.Deadline is { } deadline && deadline <= now)
         {
             Reject(caller, request, FailureReason.DeadlineExceeded, $"Deadline {deadline:O} had already passed when the request arrived.");
-            return;
+            return false;
         }
         if (_ledger.Count >= _settings.QueueSize)
         {
             Reject(caller, request, FailureReason.QueueFull, $"Model '{_settings.ModelId}' already holds {_settings.QueueSize} requests (queue-size).");
-            return;
+            return false;
         }
         var cost = RequestCost.Of(request, _settings);
         if (cost.TooLargeReason(_settings) is { } tooLarge)
         {
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
-            return;
+            return false;
         }
-        var entry = new Entry(request, caller, cost, now);
+        var entry = new Entry(request, caller, cost, now) { Tracked = tracked };
         _ledger.Add(request.RequestId, entry);
         if (request.Deadline is { } d)
         {
@@ -181,6 +208,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         Submit(entry, isRetry: false);
         PublishGauges();
+        return true;
     }
 
     private void Submit(Entry entry, bool isRetry)
@@ -387,7 +415,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             }
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
-            redeliver(entry.Request, entry.ReplyTo);
+            redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true) : entry.Request, entry.ReplyTo);
             PublishGauges();
             CompleteShutdownIfDone();
             return;
@@ -551,5 +579,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         public WorkItem? Current { get; set; }
         public bool WaitingForRetry { get; set; }
         public BackendResponse? LastResponse { get; set; }
+        /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
+        public bool Tracked { get; init; }
     }
 }

@@ -1,3 +1,5 @@
+using ActorThrottle.Messages;
+
 namespace ActorThrottle.Routing;
 
 /// <summary>Ask the router to stop taking work and answer everything it holds; answered with <see cref="ThrottleShutdownComplete"/>.</summary>
@@ -26,3 +28,14 @@ internal sealed record HandOffModel
 {
     public static readonly HandOffModel Instance = new();
 }
+
+/// <summary>
+/// Cluster mode, a node's request relay → a model's supervisor: a request whose reply goes back through the relay.
+/// The supervisor acknowledges admission with <see cref="RequestAccepted"/> (so the relay knows which node holds it)
+/// and ignores a re-send of a request it already holds (<paramref name="Resent"/>: after a node holding it was
+/// removed, or a hand-off), so re-sending is safe.
+/// </summary>
+internal sealed record ClusterRequest(ChatRequest Request, bool Resent);
+
+/// <summary>Supervisor → relay: the request is in this supervisor's ledger (its sender tells the node).</summary>
+internal sealed record RequestAccepted(string RequestId);

@@ -64,6 +64,18 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
     }
 
     [Fact]
+    public void The_relay_protocol_round_trips()
+    {
+        var request = new ChatRequest("m", [ChatMessage.User("hi")]) { RequestId = "r1", Deadline = DateTimeOffset.UnixEpoch.AddDays(30_000) };
+        var back = RoundTrip(new Routing.ClusterRequest(request, Resent: true));
+        Assert.True(back.Resent);
+        Assert.Equal(request.RequestId, back.Request.RequestId);
+        Assert.Equal(request.Messages, back.Request.Messages);
+        Assert.Equal(request.Deadline, back.Request.Deadline);
+        Assert.Equal(new Routing.RequestAccepted("r1"), RoundTrip(new Routing.RequestAccepted("r1")));
+    }
+
+    [Fact]
     public void Replies_cancel_and_status_round_trip()
     {
         var success = new ChatSuccess("r", "gpt-4.1-2025", "hello", "stop", new TokenUsage(12, 3), 2, TimeSpan.FromMilliseconds(1234.5), """{"id":"x"}""");
