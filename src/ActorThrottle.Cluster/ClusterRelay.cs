@@ -19,6 +19,9 @@ namespace ActorThrottle.Cluster;
 internal sealed class ClusterRelay : ReceiveActor, IWithTimers
 {
     private const string GraceTimer = "grace";
+    private const string ResendTimer = "resend";
+    // Until the shard regions have noticed the removed node, a re-send may still be routed to it: repeat until acknowledged.
+    private static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(1);
     private readonly IActorRef _region;
     private readonly TimeSpan _shutdownGrace;
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
@@ -39,10 +42,12 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
             if (_pending.TryGetValue(a.RequestId, out var p))
             {
                 p.Host = Sender.Path.Address;
+                p.Orphaned = false;
             }
         });
         Receive<ChatReply>(Relay);
-        Receive<ClusterEvent.MemberRemoved>(m => Resend(m.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(m => Orphan(m.Member.Address));
+        Receive<ResendOrphans>(_ => ResendOrphaned());
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<DrainRelay>(_ => BeginDrain());
@@ -103,7 +108,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         }
     }
 
-    private void Resend(Address removed)
+    private void Orphan(Address removed)
     {
         if (removed.Equals(AkkaCluster.Get(Context.System).SelfAddress))
         {
@@ -116,13 +121,28 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
             if (p.Host is null || p.Host.Equals(removed))
             {
                 p.Host = null;
-                _region.Tell(new ClusterRequest(p.Request, Resent: true), Self);
+                p.Orphaned = true;
                 count++;
             }
         }
         if (count > 0)
         {
-            _log.Warning("Node {0} was removed from the cluster; re-sent {1} requests it may have held", removed, count);
+            _log.Warning("Node {0} was removed from the cluster; re-sending the {1} requests it may have held until a node acknowledges them", removed, count);
+            ResendOrphaned();
+        }
+    }
+
+    private void ResendOrphaned()
+    {
+        var any = false;
+        foreach (var p in _pending.Values.Where(p => p.Orphaned))
+        {
+            _region.Tell(new ClusterRequest(p.Request, Resent: true), Self);
+            any = true;
+        }
+        if (any)
+        {
+            Timers.StartSingleTimer(ResendTimer, ResendOrphans.Instance, ResendInterval);
         }
     }
 
@@ -156,6 +176,12 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         public ChatRequest Request { get; } = request;
         public IActorRef Caller { get; } = caller;
         public Address? Host { get; set; }
+        public bool Orphaned { get; set; }
+    }
+
+    private sealed record ResendOrphans
+    {
+        public static readonly ResendOrphans Instance = new();
     }
 
     internal sealed record DrainRelay
