@@ -26,12 +26,12 @@ public sealed class ActorThrottleOptions
     public UnknownModelPolicy? UnknownModels { get; set; }
 
     /// <summary>
-    /// <c>actor-throttle.cluster</c>: null keeps HOCON's (reference: off). With <see cref="ClusterOptions.Enabled"/>,
+    /// <c>actor-throttle.cluster</c>: null keeps HOCON's (reference: off). With <see cref="ActorThrottleClusterOptions.Enabled"/>,
     /// one throttle per model for the whole Akka.Cluster (Cluster Sharding). The actor system must be a cluster one
     /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>); seed nodes, roles and
     /// remoting come from the usual Akka settings.
     /// </summary>
-    public ClusterOptions? Cluster { get; set; }
+    public ActorThrottleClusterOptions? Cluster { get; set; }
 
     /// <summary><c>actor-throttle.defaults</c>.</summary>
     public ModelOptions Defaults { get; } = new();
@@ -141,7 +141,7 @@ public sealed class ActorThrottleOptions
 }
 
 /// <summary><c>actor-throttle.cluster</c> in code; null properties keep HOCON's values.</summary>
-public sealed class ClusterOptions
+public sealed class ActorThrottleClusterOptions
 {
     /// <summary><c>cluster.enabled</c>: each model's throttle is a Cluster Sharding entity (one per cluster).</summary>
     public bool Enabled { get; set; } = true;

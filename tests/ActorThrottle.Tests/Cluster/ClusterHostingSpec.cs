@@ -38,7 +38,7 @@ public sealed class ClusterHostingSpec
                     builder.WithActorThrottle(o =>
                     {
                         o.Environment = new ThrottleEnvironment { BackendFactory = backend, Logger = new Serilog.LoggerConfiguration().CreateLogger() };
-                        o.Cluster = new ClusterOptions { NumberOfShards = 8, StartBurstFraction = 0.25 };
+                        o.Cluster = new ActorThrottleClusterOptions { NumberOfShards = 8, StartBurstFraction = 0.25 };
                         o.Model("gpt-4.1-mini", m => { m.RequestsPerSecond = 100; m.MaxBurst = 8; });
                     });
                 });
