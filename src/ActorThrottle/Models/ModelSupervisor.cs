@@ -401,6 +401,18 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         _handingOff = true;
         _log.Information("Handing off {Model}: {Count} unanswered requests", _settings.ModelId, _ledger.Count);
+        if (_redeliver is not null)
+        {
+            // Everything whose call has not started (queued, or already past the throttle in the stream's buffers)
+            // goes to the next incarnation now; only calls already running stay, within shutdown-grace.
+            foreach (var entry in _ledger.Values.ToList())
+            {
+                if (entry.Current is { } item && item.TryWithdraw())
+                {
+                    Release(entry, "The model moved to another node before the request was sent.");
+                }
+            }
+        }
         BeginShutdown();
     }
 
