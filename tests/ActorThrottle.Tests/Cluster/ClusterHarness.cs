@@ -43,7 +43,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
         public Address Address => AkkaCluster.Get(System).SelfAddress;
     }
 
-    public static async Task<ClusterHarness> StartAsync(int nodes, IReadOnlyDictionary<string, S.ModelSettings> models, string hocon, ITestOutputHelper output)
+    public static async Task<ClusterHarness> StartAsync(int nodes, IReadOnlyDictionary<string, S.ModelSettings> models, string hocon, ITestOutputHelper output,
+        Func<int, string>? perNode = null, int? joinNow = null)
     {
         var sim = await S.SimulatedProvider.StartNewAsync(new S.SimulatorOptions
         {
@@ -56,14 +57,14 @@ internal sealed class ClusterHarness : IAsyncDisposable
         {
             for (var i = 0; i < nodes; i++)
             {
-                harness.StartNode(hocon);
+                harness.StartNode((perNode?.Invoke(i) ?? "") + "\n" + hocon);
             }
-            var first = harness.Nodes[0].Address;
-            foreach (var node in harness.Nodes)
+            var joining = joinNow ?? nodes;
+            foreach (var node in harness.Nodes.Take(joining))
             {
-                AkkaCluster.Get(node.System).Join(first);
+                harness.Join(node);
             }
-            await harness.AwaitUpAsync(nodes, TimeSpan.FromSeconds(20));
+            await harness.AwaitUpAsync(joining, TimeSpan.FromSeconds(20));
         }
         catch
         {
@@ -112,10 +113,13 @@ internal sealed class ClusterHarness : IAsyncDisposable
         Nodes.Add(new Node(system, engine, collector));
     }
 
+    /// <summary>Joins <paramref name="node"/> to the first node's cluster.</summary>
+    public void Join(Node node) => AkkaCluster.Get(node.System).Join(Nodes[0].Address);
+
     public async Task AwaitUpAsync(int members, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
-        while (Nodes.Any(n => AkkaCluster.Get(n.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) != members))
+        while (Nodes.Take(members).Any(n => AkkaCluster.Get(n.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) != members))
         {
             Assert.True(DateTime.UtcNow < deadline, $"the cluster did not reach {members} Up members in time");
             await Task.Delay(50);

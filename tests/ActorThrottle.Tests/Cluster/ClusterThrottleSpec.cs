@@ -138,6 +138,63 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_node_that_joins_mid_run_takes_shards_over_by_rebalance_and_nothing_is_lost()
+    {
+        const double rate = 100;
+        const int burst = 10;
+        string[] models = ["j0", "j1", "j2", "j3"];
+        await using var cluster = await ClusterHarness.StartAsync(3,
+            models.Select((m, i) => (m, SimModel(i + 1))).ToDictionary(x => x.m, x => x.Item2),
+            Common + "\nakka.cluster.sharding.rebalance-interval = 500ms" + $"\nactor-throttle.defaults {{ requests-per-second = {rate}, max-burst = {burst} }}",
+            output, joinNow: 2);
+
+        // Two nodes hold the four models (two each) and a backlog of four seconds per model; then a third joins and
+        // the allocation strategy moves a shard to it: a hand-off under load.
+        var sends = cluster.Nodes.Take(2).SelectMany((node, n) => models.Select(m => cluster.SendPacedAsync(node, m, 200, 100_000, $"{m}-s{n}")));
+        var ids = (await Task.WhenAll(sends)).SelectMany(x => x).ToList();
+        await Task.Delay(500);
+        cluster.Join(cluster.Nodes[2]);
+        await cluster.AwaitUpAsync(3, TimeSpan.FromSeconds(20));
+        IReadOnlySet<string> moved = new HashSet<string>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (moved.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            moved = await cluster.HostedModelsAsync(cluster.Nodes[2]);
+        }
+        var unanswered = ids.Count(id => !cluster.Replies.ContainsKey(id));
+        output.WriteLine($"moved to the new node: {string.Join(",", moved)}; {unanswered} requests unanswered at that time");
+        Assert.NotEmpty(moved);
+
+        await cluster.AwaitAnsweredAsync(ids, TimeSpan.FromSeconds(40));
+        var replies = cluster.AssertAnsweredExactlyOnce(ids);
+        Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(r));
+        foreach (var model in models)
+        {
+            var maxIn1s = cluster.Sim.MaxAcceptedInWindow(model, TimeSpan.FromSeconds(1));
+            output.WriteLine($"{model}: accepted {cluster.Sim.GetStats().For(model).Totals.Accepted}, max accepted in 1 s {maxIn1s} (limit {rate}/s + burst {burst})");
+            Assert.Equal(400, cluster.Sim.GetStats().For(model).Totals.Accepted);
+            Assert.InRange(maxIn1s, 1, rate * 1.1 + burst * 1.5);
+        }
+    }
+
+    [Fact]
+    public async Task With_a_role_only_nodes_with_it_host_throttles_and_the_others_reach_them_through_a_proxy()
+    {
+        await using var cluster = await ClusterHarness.StartAsync(2,
+            new Dictionary<string, S.ModelSettings> { ["r"] = SimModel(7) },
+            Common + "\nactor-throttle.cluster.role = throttle\nactor-throttle.defaults { requests-per-second = 200, max-burst = 10 }",
+            output,
+            perNode: i => i == 0 ? "akka.cluster.roles = [throttle]" : "");
+        var ids = (await Task.WhenAll(cluster.Nodes.Select((node, n) => cluster.SendPacedAsync(node, "r", 50, 100_000, $"r-n{n}")))).SelectMany(x => x).ToList();
+        await cluster.AwaitAnsweredAsync(ids, TimeSpan.FromSeconds(20));
+        var replies = cluster.AssertAnsweredExactlyOnce(ids);
+        Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(r));
+        Assert.Contains("r", await cluster.HostedModelsAsync(cluster.Nodes[0]));
+        Assert.Equal(100, cluster.Sim.GetStats().For("r").Totals.Accepted);
+    }
+
+    [Fact]
     [Trait("Category", "Long")]
     public async Task A_node_that_crashes_is_downed_and_what_it_held_is_resent_to_the_next_incarnation()
     {
