@@ -26,9 +26,10 @@ internal sealed class ThrottleRouter : ReceiveActor
     private readonly IActorRef? _shardRegion;
 
     /// <param name="shardRegion">
-    /// The model placement seam. Null (default): each model's supervisor is a child of this router. Otherwise the
-    /// cluster shard region (or proxy) keyed by model id: requests, cancels and status queries are forwarded to it
-    /// after validation and the unknown-models policy, and the supervisors belong to the cluster, not to this node.
+    /// The model placement seam. Null (default): each model's supervisor is a child of this router. Otherwise where
+    /// the cluster keeps the models (ActorThrottle.Cluster's per-node relay in front of the shard region keyed by model
+    /// id): requests, cancels and status queries are forwarded to it after validation and the unknown-models policy,
+    /// and the supervisors belong to the cluster, not to this node.
     /// </param>
     public ThrottleRouter(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics,
         IActorRef? shardRegion = null)
