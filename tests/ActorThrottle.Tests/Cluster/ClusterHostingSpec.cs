@@ -71,6 +71,49 @@ public sealed class ClusterHostingSpec
     }
 
     [Fact]
+    public async Task In_cluster_mode_a_cancelled_request_is_answered_cancelled_once_through_the_relay()
+    {
+        var backend = new ScriptedBackend(async (r, _, ct) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30), ct);
+            return ScriptedBackend.Success(r);
+        });
+        var hocon = ClusterHocon + """
+
+            actor-throttle {
+              endpoint = "http://127.0.0.1:9/v1"
+              shutdown-grace = 300ms
+              cluster.enabled = on
+              defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }
+            }
+            """;
+        using var system = ActorSystem.Create("cluster-cancel", hocon);
+        var engine = ActorThrottleCluster.Start(system, environment: new ThrottleEnvironment { BackendFactory = backend, Logger = new Serilog.LoggerConfiguration().CreateLogger() });
+        var cluster = AkkaCluster.Get(system);
+        cluster.Join(cluster.SelfAddress);
+
+        // The first request holds the only call slot; the second waits in the queue and is cancelled there.
+        var first = engine.CompleteAsync(new ChatRequest("m", [ChatMessage.User("one")]) { RequestId = "one" });
+        using var cts = new CancellationTokenSource();
+        var second = engine.CompleteAsync(new ChatRequest("m", [ChatMessage.User("two")]) { RequestId = "two" }, cts.Token);
+        var status = await engine.GetStatusAsync("m", TimeSpan.FromSeconds(20));
+        for (var i = 0; i < 100 && status.Pending < 2; i++)
+        {
+            await Task.Delay(50);
+            status = await engine.GetStatusAsync("m");
+        }
+        Assert.Equal(2, status.Pending);
+        await cts.CancelAsync();
+        var reply = Assert.IsType<ChatFailure>(await second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(FailureReason.Cancelled, reply.Reason);
+        Assert.Equal(0, backend.CallsFor("two"));
+        Assert.False(first.IsCompleted);
+        await system.Terminate();
+        // Shutdown answers what is left (the call in flight) instead of leaving its caller hanging.
+        Assert.Equal(FailureReason.ShuttingDown, Assert.IsType<ChatFailure>(await first.WaitAsync(TimeSpan.FromSeconds(20))).Reason);
+    }
+
+    [Fact]
     public void Cluster_mode_without_the_cluster_package_start_is_refused_with_a_pointer_to_it()
     {
         using var system = ActorSystem.Create("no-cluster", "akka.loglevel = WARNING");
