@@ -65,7 +65,8 @@ public static class ActorThrottleHostingExtensions
             {
                 environment = environment with { Metrics = new ActorThrottleMetrics(meters) };
             }
-            var engine = ActorThrottleEngine.Start(system, settings, environment, options.ActorName);
+            // Cluster mode (actor-throttle.cluster.enabled = on, from options.Cluster or HOCON) starts the shard region too.
+            var engine = ActorThrottle.Cluster.ActorThrottleCluster.Start(system, settings, environment, options.ActorName);
             registry.Register<ActorThrottleRouter>(engine.Router);
         });
     }

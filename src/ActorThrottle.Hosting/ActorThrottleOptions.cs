@@ -25,6 +25,14 @@ public sealed class ActorThrottleOptions
     /// <summary><c>actor-throttle.unknown-models</c>; default <see cref="UnknownModelPolicy.Create"/>.</summary>
     public UnknownModelPolicy? UnknownModels { get; set; }
 
+    /// <summary>
+    /// <c>actor-throttle.cluster</c>: null keeps HOCON's (reference: off). With <see cref="ActorThrottleClusterOptions.Enabled"/>,
+    /// one throttle per model for the whole Akka.Cluster (Cluster Sharding). The actor system must be a cluster one
+    /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>); seed nodes, roles and
+    /// remoting come from the usual Akka settings.
+    /// </summary>
+    public ActorThrottleClusterOptions? Cluster { get; set; }
+
     /// <summary><c>actor-throttle.defaults</c>.</summary>
     public ModelOptions Defaults { get; } = new();
 
@@ -70,6 +78,15 @@ public sealed class ActorThrottleOptions
         if (UnknownModels is { } policy)
         {
             hocon.AppendLine($"  unknown-models = {policy.ToString().ToLowerInvariant()}");
+        }
+        if (Cluster is { } cluster)
+        {
+            hocon.AppendLine("  cluster {");
+            hocon.AppendLine($"  enabled = {(cluster.Enabled ? "on" : "off")}");
+            Append(hocon, "role", cluster.Role);
+            Append(hocon, "number-of-shards", cluster.NumberOfShards);
+            Append(hocon, "start-burst-fraction", cluster.StartBurstFraction);
+            hocon.AppendLine("  }");
         }
         hocon.AppendLine("  defaults {");
         AppendModel(hocon, Defaults);
@@ -121,4 +138,20 @@ public sealed class ActorThrottleOptions
     private static string Quote(string value) => JsonSerializer.Serialize(value);
 
     private static string Duration(TimeSpan value) => $"{(long)Math.Ceiling(value.TotalMilliseconds)}ms";
+}
+
+/// <summary><c>actor-throttle.cluster</c> in code; null properties keep HOCON's values.</summary>
+public sealed class ActorThrottleClusterOptions
+{
+    /// <summary><c>cluster.enabled</c>: each model's throttle is a Cluster Sharding entity (one per cluster).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary><c>cluster.role</c>: only nodes with this role host the throttles; empty: every node.</summary>
+    public string? Role { get; set; }
+
+    /// <summary><c>cluster.number-of-shards</c>; the same on every node.</summary>
+    public int? NumberOfShards { get; set; }
+
+    /// <summary><c>cluster.start-burst-fraction</c>: the share of max-burst a model starts with after a move.</summary>
+    public double? StartBurstFraction { get; set; }
 }

@@ -37,7 +37,25 @@ public sealed class ActorThrottleEngine
     /// <param name="settings">Validated settings; default: read from <paramref name="system"/>'s config over the reference.</param>
     /// <param name="environment">Backend, clock, randomness, logging, metrics; defaults as documented on <see cref="ThrottleEnvironment"/>.</param>
     /// <param name="name">The router's actor name; default <c>actor-throttle</c>.</param>
+    /// <exception cref="InvalidOperationException"><c>actor-throttle.cluster.enabled = on</c>: start it with <c>ActorThrottleCluster.Start</c> (package ActorThrottle.Cluster).</exception>
     public static ActorThrottleEngine Start(ActorSystem system, ActorThrottleSettings? settings = null, ThrottleEnvironment? environment = null, string name = "actor-throttle")
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        settings ??= ActorThrottleSettings.FromConfig(system.Settings.Config);
+        if (settings.Cluster.Enabled)
+        {
+            throw new InvalidOperationException(
+                "actor-throttle.cluster.enabled = on: start ActorThrottle with ActorThrottleCluster.Start(...) from the ActorThrottle.Cluster package (WithActorThrottle does so).");
+        }
+        return StartCore(system, settings, environment, name, shardRegion: null);
+    }
+
+    /// <summary>
+    /// Starts the router; with <paramref name="shardRegion"/> (cluster mode) the models live in the shard region it
+    /// returns, built from the engine's environment, backend factory and metrics.
+    /// </summary>
+    internal static ActorThrottleEngine StartCore(ActorSystem system, ActorThrottleSettings? settings, ThrottleEnvironment? environment, string name,
+        Func<ActorThrottleSettings, ThrottleEnvironment, IChatBackendFactory, ActorThrottleMetrics, IActorRef>? shardRegion)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -45,7 +63,8 @@ public sealed class ActorThrottleEngine
         environment ??= new ThrottleEnvironment();
         var metrics = environment.Metrics ?? new ActorThrottleMetrics();
         var backends = environment.BackendFactory ?? new OpenAIChatBackendFactory(time: environment.Time);
-        var router = system.ActorOf(ThrottleRouter.Props(settings, environment, backends, metrics), name);
+        var region = shardRegion?.Invoke(settings, environment, backends, metrics);
+        var router = system.ActorOf(ThrottleRouter.Props(settings, environment, backends, metrics, region), name);
         if (settings.UnknownKeys.Count > 0)
         {
             (environment.Logger ?? Serilog.Log.Logger).ForContext<ActorThrottleEngine>().Warning(

@@ -19,7 +19,8 @@ public sealed class ActorThrottleSettings
 
     /// <summary>The keys of <c>actor-throttle</c> outside <c>defaults</c> and <c>models</c> that the settings read.</summary>
     internal static readonly IReadOnlyList<string> TopLevelKeys =
-        ["endpoint", "api-key", "request-timeout", "unknown-models", "shutdown-grace"];
+        ["endpoint", "api-key", "request-timeout", "unknown-models", "shutdown-grace",
+         "cluster.enabled", "cluster.role", "cluster.number-of-shards", "cluster.start-burst-fraction"];
 
     /// <summary>The keys a model block (and <c>defaults</c>) may hold; every one is read by <see cref="ReadModel"/>.</summary>
     internal static readonly IReadOnlyList<string> ModelKeys =
@@ -53,6 +54,11 @@ public sealed class ActorThrottleSettings
         RequestTimeout = top.Duration("request-timeout", TimeSpan.Zero, minExclusive: true);
         UnknownModels = top.Enum<UnknownModelPolicy>("unknown-models");
         ShutdownGrace = top.Duration("shutdown-grace", TimeSpan.Zero);
+        Cluster = new ClusterSettings(
+            top.Bool("cluster.enabled"),
+            top.RawString("cluster.role").Trim(),
+            top.Int("cluster.number-of-shards", 1),
+            top.Double("cluster.start-burst-fraction", 0, max: 1, minExclusive: true));
         _defaults = root.GetConfig("defaults") ?? Config.Empty;
 
         // Validate defaults on their own so an error names actor-throttle.defaults.*.
@@ -83,6 +89,9 @@ public sealed class ActorThrottleSettings
     public UnknownModelPolicy UnknownModels { get; }
 
     public TimeSpan ShutdownGrace { get; }
+
+    /// <summary><c>actor-throttle.cluster</c>: one throttle per model across an Akka.Cluster (Cluster Sharding).</summary>
+    public ClusterSettings Cluster { get; }
 
     /// <summary>The settings a model without a block of its own gets.</summary>
     public ModelSettings Defaults { get; }
@@ -299,13 +308,24 @@ public sealed class ActorThrottleSettings
 
     private static List<string> FindUnknownKeys(Config root)
     {
-        var known = new HashSet<string>(TopLevelKeys.Concat(["defaults", "models"]), StringComparer.Ordinal);
+        var known = new HashSet<string>(TopLevelKeys.Where(k => !k.Contains('.')).Concat(["defaults", "models"]), StringComparer.Ordinal);
+        var nested = new HashSet<string>(TopLevelKeys.Where(k => k.Contains('.')), StringComparer.Ordinal);
         var modelKeys = new HashSet<string>(ModelKeys, StringComparer.Ordinal);
         var unknown = new List<string>();
         foreach (var (key, value) in root.Root.GetObject().Items)
         {
             var segment = HoconText.Segment(key);
-            if (!known.Contains(key))
+            if (nested.Any(k => k.StartsWith(key + ".", StringComparison.Ordinal)))
+            {
+                foreach (var leaf in HoconText.LeafPaths(value, ""))
+                {
+                    if (leaf.Length > 0 && !nested.Contains($"{key}.{leaf}"))
+                    {
+                        unknown.Add($"{RootPath}.{segment}.{leaf}");
+                    }
+                }
+            }
+            else if (!known.Contains(key))
             {
                 unknown.Add($"{RootPath}.{segment}");
             }

@@ -68,6 +68,18 @@ internal sealed class HoconReader
         }
     }
 
+    /// <summary>A HOCON boolean: on/off, true/false, yes/no.</summary>
+    public bool Bool(string key)
+    {
+        var raw = RawString(key).Trim().ToLowerInvariant();
+        return raw switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            _ => throw new ActorThrottleConfigurationException(Path(key), raw, "expected on or off."),
+        };
+    }
+
     public double Double(string key, double min, double? max = null, bool minExclusive = false)
     {
         var raw = RawString(key).Trim();

@@ -8,6 +8,16 @@ namespace ActorThrottle.Messages;
 /// <param name="Messages">The conversation; at least one message.</param>
 public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messages)
 {
+    private readonly IReadOnlyList<ChatMessage> _messages = Portable(Messages);
+
+    /// <summary>The conversation. Kept as an array or a <see cref="List{T}"/>: a collection expression's compiler-made
+    /// list types cannot be rebuilt by Akka's default (JSON) serializer when the request crosses Akka.Remote.</summary>
+    public IReadOnlyList<ChatMessage> Messages
+    {
+        get => _messages;
+        init => _messages = Portable(value);
+    }
+
     /// <summary>The caller's id for this request, echoed in the reply. Generated when not given.</summary>
     public string RequestId { get; init; } = Guid.NewGuid().ToString("N");
 
@@ -25,4 +35,11 @@ public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messag
 
     /// <summary>Absolute UTC instant after which the caller no longer wants an answer; the request is then failed with <see cref="FailureReason.DeadlineExceeded"/>.</summary>
     public DateTimeOffset? Deadline { get; init; }
+
+    private static IReadOnlyList<ChatMessage> Portable(IReadOnlyList<ChatMessage> messages) => messages switch
+    {
+        null => null!,
+        ChatMessage[] or List<ChatMessage> => messages,
+        _ => messages.ToArray(),
+    };
 }

@@ -40,8 +40,17 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private long _answered;
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
+    private readonly Action<object, IActorRef>? _redeliver;
+    private bool _handingOff;
 
-    public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace)
+    /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
+    /// <param name="redeliver">
+    /// Where unanswered requests go on <see cref="HandOffModel"/> (cluster mode: back to the shard region, which
+    /// delivers them to the model's next incarnation) with their original reply-to, as the message to re-send (a
+    /// <see cref="ChatRequest"/>, or a <see cref="ClusterRequest"/> marked re-sent); null: they are answered ShuttingDown.
+    /// </param>
+    public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null)
     {
         _settings = settings;
         _shutdownGrace = shutdownGrace;
@@ -51,12 +60,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
-        _aimd = new AimdController(AimdLimits.From(settings));
+        _aimd = start is { } s ? new AimdController(AimdLimits.From(settings), s) : new AimdController(AimdLimits.From(settings));
+        _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
-        Receive<ChatRequest>(r => Admit(r, Sender, [], settings.Fallbacks, 0));
-        Receive<FallbackRequest>(f => Admit(f.Request, f.ReplyTo, f.Tried, f.Remaining, f.PriorAttempts));
+        Receive<ChatRequest>(r => { Admit(r, Sender, [], settings.Fallbacks, 0); });
+        Receive<FallbackRequest>(f => { Admit(f.Request, f.ReplyTo, f.Tried, f.Remaining, f.PriorAttempts, original: f); });
+        Receive<ClusterRequest>(AdmitFromRelay);
         Receive<CancelRequest>(Cancel);
         Receive<AttemptCompleted>(Completed);
         Receive<RetryDue>(RetryNow);
@@ -64,6 +75,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         Receive<ModelActorStarted>(Started);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
         Receive<ShutdownModel>(_ => BeginShutdown());
+        Receive<HandOffModel>(_ => BeginHandOff());
         Receive<QueueDrained>(Drained);
         Receive<ShutdownGraceOver>(_ => FinishShutdown("The actor system is shutting down; the call did not finish within shutdown-grace."));
         Receive<Terminated>(t => t.ActorRef.Equals(_modelActor), _ => StartModelActor());
@@ -71,8 +83,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace) =>
-        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace));
+    public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null) =>
+        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver));
 
     // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -91,7 +104,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void StartModelActor()
     {
-        _modelActor = Context.ActorOf(ModelActor.Props(_settings, _backend, _time), "model");
+        // The stream starts from what AIMD holds now (the configured values, a conservative start, or what it has
+        // learned before a restart), so no burst larger than that can leave before the first ApplyAimd.
+        var state = _aimd.State;
+        _modelActor = Context.ActorOf(ModelActor.Props(_settings with { MaxBurst = state.Burst, RequestsPerSecond = state.Rate }, _backend, _time), "model");
         Context.Watch(_modelActor);
     }
 
@@ -119,36 +135,73 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _log.Warning("ModelActor of {Model} restarted; re-submitted {Count} unanswered requests", _settings.ModelId, resubmitted);
     }
 
-    private void Admit(ChatRequest request, IActorRef caller, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks, int priorAttempts)
+    private void AdmitFromRelay(ClusterRequest message)
     {
+        var request = message.Request;
+        if (request is null)
+        {
+            return;
+        }
+        if (message.Resent && request.RequestId is { } id && _ledger.ContainsKey(id))
+        {
+            // Already held here (a re-send after a node left or a hand-off): acknowledge again, admit once.
+            Sender.Tell(new RequestAccepted(id));
+            return;
+        }
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            redeliver(message with { Resent = true }, Sender);
+            return;
+        }
+        if (Admit(request, Sender, [], _settings.Fallbacks, 0, tracked: true) && _ledger.ContainsKey(request.RequestId))
+        {
+            Sender.Tell(new RequestAccepted(request.RequestId));
+        }
+    }
+
+    /// <summary>Admits or answers <paramref name="request"/>; true when it entered the ledger.</summary>
+    /// <param name="caller">Who gets the answer.</param>
+    /// <param name="tried">Models the request already failed on (fallbacks).</param>
+    /// <param name="fallbacks">The fallbacks still to try.</param>
+    /// <param name="priorAttempts">Calls made for it on the models tried.</param>
+    /// <param name="original">The message as received, re-delivered as is when a hand-off is under way.</param>
+    private bool Admit(ChatRequest request, IActorRef caller, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks,
+        int priorAttempts, bool tracked = false, object? original = null)
+    {
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            // Arrived after the hand-off began: the next incarnation takes it.
+            redeliver(original ?? request, caller);
+            return false;
+        }
         if (_shutdownRequester is not null)
         {
             Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
-            return;
+            return false;
         }
         if (_ledger.ContainsKey(request.RequestId))
         {
             Reject(caller, request, FailureReason.InvalidRequest, $"RequestId '{request.RequestId}' is already pending for model '{_settings.ModelId}'; request ids must be unique.");
-            return;
+            return false;
         }
         var now = _time.GetUtcNow();
         if (request.Deadline is { } deadline && deadline <= now)
         {
             Reject(caller, request, FailureReason.DeadlineExceeded, $"Deadline {deadline:O} had already passed when the request arrived.");
-            return;
+            return false;
         }
         if (_ledger.Count >= _settings.QueueSize)
         {
             Reject(caller, request, FailureReason.QueueFull, $"Model '{_settings.ModelId}' already holds {_settings.QueueSize} requests (queue-size).");
-            return;
+            return false;
         }
         var cost = RequestCost.Of(request, _settings);
         if (cost.TooLargeReason(_settings) is { } tooLarge)
         {
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
-            return;
+            return false;
         }
-        var entry = new Entry(request, caller, cost, now) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts };
+        var entry = new Entry(request, caller, cost, now) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked };
         _ledger.Add(request.RequestId, entry);
         if (request.Deadline is { } d)
         {
@@ -161,6 +214,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         Submit(entry, isRetry: false);
         PublishGauges();
+        return true;
     }
 
     private void Submit(Entry entry, bool isRetry)
@@ -287,6 +341,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             FailOrFallBack(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
             return;
         }
+        if (_handingOff)
+        {
+            Release(entry, "The model moved to another node while the request was waiting to retry.");
+            return;
+        }
         entry.WaitingForRetry = true;
         entry.Current = null;
         _metrics.RecordRetry(_settings.ModelId);
@@ -340,12 +399,59 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(DeadlineTimer, DeadlineDue.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Cluster hand-off (rebalance, a node leaving, passivation): stop taking work, re-deliver what has not been sent
+    /// (queued or waiting to retry) to the next incarnation, let calls in flight finish within shutdown-grace
+    /// (a retryable outcome is re-delivered too), then stop. Without a re-delivery target it is a shutdown.
+    /// </summary>
+    private void BeginHandOff()
+    {
+        if (_handingOff)
+        {
+            return;
+        }
+        _handingOff = true;
+        _log.Information("Handing off {Model}: {Count} unanswered requests", _settings.ModelId, _ledger.Count);
+        if (_redeliver is not null)
+        {
+            // Everything whose call has not started (queued, or already past the throttle in the stream's buffers)
+            // goes to the next incarnation now; only calls already running stay, within shutdown-grace.
+            foreach (var entry in _ledger.Values.ToList())
+            {
+                if (entry.Current is { } item && item.TryWithdraw())
+                {
+                    Release(entry, "The model moved to another node before the request was sent.");
+                }
+            }
+        }
+        BeginShutdown();
+    }
+
+    /// <summary>Hands an unanswered request on (hand-off with a re-delivery target) or answers it ShuttingDown.</summary>
+    private void Release(Entry entry, string why)
+    {
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            if (!_ledger.Remove(entry.Request.RequestId))
+            {
+                return;
+            }
+            entry.Current?.Abandon();
+            Timers.Cancel(RetryKey(entry.Request.RequestId));
+            redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true) : entry.Request, entry.ReplyTo);
+            PublishGauges();
+            CompleteShutdownIfDone();
+            return;
+        }
+        Answer(entry, Failure(entry, FailureReason.ShuttingDown, why));
+    }
+
     private void BeginShutdown()
     {
         _shutdownRequester = Sender;
         foreach (var entry in _ledger.Values.Where(e => e.WaitingForRetry).ToList())
         {
-            Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request was waiting to retry."));
+            Release(entry, "The actor system is shutting down; the request was waiting to retry.");
         }
         _modelActor.Tell(DrainQueue.Instance);
         Timers.StartSingleTimer(GraceTimer, ShutdownGraceOver.Instance, _shutdownGrace);
@@ -358,7 +464,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         {
             if (_ledger.TryGetValue(item.Request.RequestId, out var entry) && ReferenceEquals(entry.Current, item))
             {
-                Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The actor system is shutting down; the request had not been sent."));
+                Release(entry, "The actor system is shutting down; the request had not been sent.");
             }
         }
         CompleteShutdownIfDone();
@@ -377,8 +483,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         if (_shutdownRequester is { } requester && _ledger.Count == 0)
         {
-            requester.Tell(new ModelShutdownComplete(_settings.ModelId));
             Timers.Cancel(GraceTimer);
+            if (_handingOff)
+            {
+                // The shard waits for the entity to stop before the model starts elsewhere.
+                Context.Stop(Self);
+                return;
+            }
+            requester.Tell(new ModelShutdownComplete(_settings.ModelId));
         }
     }
 
@@ -551,5 +663,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         public WorkItem? Current { get; set; }
         public bool WaitingForRetry { get; set; }
         public BackendResponse? LastResponse { get; set; }
+        /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
+        public bool Tracked { get; init; }
     }
 }

@@ -10,6 +10,8 @@ namespace ActorThrottle.Models;
 internal sealed class WorkItem
 {
     private int _abandoned;
+    // 0 waiting (queued or buffered in the stream), 1 its call started, 2 withdrawn before it started.
+    private int _state;
     private CancellationTokenSource? _call;
 
     public WorkItem(ChatRequest request, long cost, int attempt, bool isRetry)
@@ -48,11 +50,30 @@ internal sealed class WorkItem
         }
     }
 
-    /// <summary>Ties a running call to this item; false (and nothing to run) when it was abandoned meanwhile.</summary>
+    /// <summary>Ties a running call to this item; false (and nothing to run) when it was abandoned or withdrawn meanwhile.</summary>
     public bool AttachCall(CancellationTokenSource call)
     {
         Volatile.Write(ref _call, call);
+        if (Interlocked.CompareExchange(ref _state, 1, 0) == 2)
+        {
+            return false;
+        }
         return !IsAbandoned;
+    }
+
+    /// <summary>
+    /// Withdraws the item if its call has not started (wherever it waits: the queue or the stream's buffers) and
+    /// abandons it; false when the call already started. Exactly one of this and <see cref="AttachCall"/> wins, so a
+    /// withdrawn item is never sent to the provider (used when a model hands its work to another node).
+    /// </summary>
+    public bool TryWithdraw()
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
+        {
+            return false;
+        }
+        Abandon();
+        return true;
     }
 
     public void DetachCall() => Volatile.Write(ref _call, null);

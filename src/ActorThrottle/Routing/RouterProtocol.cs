@@ -1,3 +1,5 @@
+using ActorThrottle.Messages;
+
 namespace ActorThrottle.Routing;
 
 /// <summary>Ask the router to stop taking work and answer everything it holds; answered with <see cref="ThrottleShutdownComplete"/>.</summary>
@@ -24,3 +26,23 @@ internal sealed record ModelShutdownComplete(string Model);
 /// <paramref name="Remaining"/> the rest of the original model's fallback list, tried next if this one fails too.
 /// </summary>
 internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.IActorRef ReplyTo, IReadOnlyList<string> Tried, IReadOnlyList<string> Remaining, int PriorAttempts);
+
+/// <summary>
+/// Cluster sharding → supervisor (the hand-off stop message): the model moves to another node. Requests not yet
+/// sent are re-delivered to the next incarnation, calls in flight finish within shutdown-grace, then it stops.
+/// </summary>
+internal sealed record HandOffModel
+{
+    public static readonly HandOffModel Instance = new();
+}
+
+/// <summary>
+/// Cluster mode, a node's request relay → a model's supervisor: a request whose reply goes back through the relay.
+/// The supervisor acknowledges admission with <see cref="RequestAccepted"/> (so the relay knows which node holds it)
+/// and ignores a re-send of a request it already holds (<paramref name="Resent"/>: after a node holding it was
+/// removed, or a hand-off), so re-sending is safe.
+/// </summary>
+internal sealed record ClusterRequest(ChatRequest Request, bool Resent);
+
+/// <summary>Supervisor → relay: the request is in this supervisor's ledger (its sender tells the node).</summary>
+internal sealed record RequestAccepted(string RequestId);

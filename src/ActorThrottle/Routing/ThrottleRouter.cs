@@ -22,10 +22,20 @@ internal sealed class ThrottleRouter : ReceiveActor
     private readonly HashSet<string> _shuttingDownModels = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _shutdownRequesters = [];
     private bool _shuttingDown;
+    // Cluster mode: the shard region (or proxy) that holds every model's supervisor; null: local children.
+    private readonly IActorRef? _shardRegion;
 
-    public ThrottleRouter(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics)
+    /// <param name="shardRegion">
+    /// The model placement seam. Null (default): each model's supervisor is a child of this router. Otherwise where
+    /// the cluster keeps the models (ActorThrottle.Cluster's per-node relay in front of the shard region keyed by model
+    /// id): requests, cancels and status queries are forwarded to it after validation and the unknown-models policy,
+    /// and the supervisors belong to the cluster, not to this node.
+    /// </param>
+    public ThrottleRouter(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics,
+        IActorRef? shardRegion = null)
     {
         _settings = settings;
+        _shardRegion = shardRegion;
         _environment = environment;
         _backends = backends;
         _metrics = metrics;
@@ -34,14 +44,25 @@ internal sealed class ThrottleRouter : ReceiveActor
         Receive<FallbackRequest>(f => Route(f.Request, f.ReplyTo, f, f.PriorAttempts));
         Receive<CancelRequest>(c =>
         {
-            if (c.Model is not null && _models.TryGetValue(c.Model, out var model))
+            if (_shardRegion is not null)
+            {
+                if (!string.IsNullOrWhiteSpace(c.Model) && _settings.ForModel(c.Model) is not null)
+                {
+                    _shardRegion.Forward(c);
+                }
+            }
+            else if (c.Model is not null && _models.TryGetValue(c.Model, out var model))
             {
                 model.Forward(c);
             }
         });
         Receive<GetModelStatus>(g =>
         {
-            if (g.Model is not null && _models.TryGetValue(g.Model, out var model))
+            if (_shardRegion is not null && !string.IsNullOrWhiteSpace(g.Model) && _settings.ForModel(g.Model) is not null)
+            {
+                _shardRegion.Forward(g);
+            }
+            else if (g.Model is not null && _models.TryGetValue(g.Model, out var model))
             {
                 model.Forward(g);
             }
@@ -58,8 +79,9 @@ internal sealed class ThrottleRouter : ReceiveActor
         });
     }
 
-    public static Props Props(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new ThrottleRouter(settings, environment, backends, metrics));
+    public static Props Props(ActorThrottleSettings settings, ThrottleEnvironment environment, IChatBackendFactory backends, ActorThrottleMetrics metrics,
+        IActorRef? shardRegion = null) =>
+        Akka.Actor.Props.Create(() => new ThrottleRouter(settings, environment, backends, metrics, shardRegion));
 
     // A supervisor that throws is restarted with its ledger lost; its PostStop answers what it held first.
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -77,6 +99,17 @@ internal sealed class ThrottleRouter : ReceiveActor
         if (_shuttingDown)
         {
             replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown, "The actor system is shutting down.", priorAttempts));
+            return;
+        }
+        if (_shardRegion is not null)
+        {
+            if (_settings.ForModel(request.Model) is null)
+            {
+                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
+                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", priorAttempts));
+                return;
+            }
+            _shardRegion.Tell(message, replyTo);
             return;
         }
         if (!_models.TryGetValue(request.Model, out var model))

@@ -1,0 +1,21 @@
+using ActorThrottle.Messages;
+using ActorThrottle.Models;
+using ActorThrottle.Routing;
+using Akka.Actor;
+
+namespace ActorThrottle.Cluster;
+
+/// <summary>The entity of a model that cannot run on this node (not configured, or its backend cannot be built): answers every request with the reason.</summary>
+internal sealed class UnavailableModel : ReceiveActor
+{
+    public UnavailableModel(string model, FailureReason reason, string message)
+    {
+        Receive<ChatRequest>(r => Sender.Tell(new ChatFailure(r.RequestId, reason, message, 0)));
+        Receive<GetModelStatus>(_ => Sender.Tell(new ModelStatus(model, 0, 0, 0, null, 0)));
+        Receive<HandOffModel>(_ => Context.Stop(Self));
+        ReceiveAny(_ => { });
+    }
+
+    public static Props Props(string model, FailureReason reason, string message) =>
+        Akka.Actor.Props.Create(() => new UnavailableModel(model, reason, message));
+}

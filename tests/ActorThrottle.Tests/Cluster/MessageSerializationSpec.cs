@@ -1,0 +1,97 @@
+using ActorThrottle.Messages;
+using ActorThrottle.Models;
+using Akka.Actor;
+using Xunit;
+
+namespace ActorThrottle.Tests.Cluster;
+
+/// <summary>In cluster mode requests and replies cross Akka.Remote: they must survive Akka's default serializer unchanged.</summary>
+public sealed class MessageSerializationSpec : IAsyncLifetime
+{
+    private ActorSystem _system = null!;
+
+    public Task InitializeAsync()
+    {
+        _system = ActorSystem.Create("serialization", "akka.loglevel = WARNING");
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync() => _system.Terminate();
+
+    private T RoundTrip<T>(T message) where T : notnull
+    {
+        var serializer = _system.Serialization.FindSerializerFor(message);
+        var bytes = serializer.ToBinary(message);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
+        return Assert.IsType<T>(back);
+    }
+
+    [Fact]
+    public void A_full_chat_request_round_trips()
+    {
+        var request = new ChatRequest("gpt-4.1", [ChatMessage.System("be brief"), ChatMessage.User("héllo \"quoted\" ✓"), ChatMessage.Assistant("")])
+        {
+            RequestId = "req-1",
+            MaxTokens = 42,
+            Temperature = 0.7,
+            ExtraBody = """{"response_format":{"type":"json_object"}}""",
+            Priority = Priority.Batch,
+            Deadline = new DateTimeOffset(2030, 1, 2, 3, 4, 5, 678, TimeSpan.Zero),
+        };
+        var back = RoundTrip(request);
+        Assert.Equal(request.RequestId, back.RequestId);
+        Assert.Equal(request.Model, back.Model);
+        Assert.Equal(request.Messages, back.Messages);
+        Assert.Equal(request.MaxTokens, back.MaxTokens);
+        Assert.Equal(request.Temperature, back.Temperature);
+        Assert.Equal(request.ExtraBody, back.ExtraBody);
+        Assert.Equal(request.Priority, back.Priority);
+        Assert.Equal(request.Deadline, back.Deadline);
+        Assert.Null(ChatRequestValidator.Validate(back));
+    }
+
+    [Fact]
+    public void A_minimal_chat_request_round_trips_with_its_defaults()
+    {
+        var request = new ChatRequest("m", [ChatMessage.User("hi")]);
+        var back = RoundTrip(request);
+        Assert.Equal(request.RequestId, back.RequestId);
+        Assert.Null(back.MaxTokens);
+        Assert.Null(back.Deadline);
+        Assert.Equal(Priority.Interactive, back.Priority);
+        Assert.Equal(request.Messages, back.Messages);
+    }
+
+    [Fact]
+    public void The_relay_protocol_round_trips()
+    {
+        var request = new ChatRequest("m", [ChatMessage.User("hi")]) { RequestId = "r1", Deadline = DateTimeOffset.UnixEpoch.AddDays(30_000) };
+        var back = RoundTrip(new Routing.ClusterRequest(request, Resent: true));
+        Assert.True(back.Resent);
+        Assert.Equal(request.RequestId, back.Request.RequestId);
+        Assert.Equal(request.Messages, back.Request.Messages);
+        Assert.Equal(request.Deadline, back.Request.Deadline);
+        Assert.Equal(new Routing.RequestAccepted("r1"), RoundTrip(new Routing.RequestAccepted("r1")));
+    }
+
+    [Fact]
+    public void Replies_cancel_and_status_round_trip()
+    {
+        var success = new ChatSuccess("r", "gpt-4.1-2025", "hello", "stop", new TokenUsage(12, 3), 2, TimeSpan.FromMilliseconds(1234.5), """{"id":"x"}""");
+        Assert.Equal(success, RoundTrip(success));
+        var noUsage = success with { Usage = null, Content = null, FinishReason = null };
+        Assert.Equal(noUsage, RoundTrip(noUsage));
+        var failure = new ChatFailure("r", FailureReason.RateLimitedExhausted, "gave up", 6, 429, "rate_limit_exceeded");
+        Assert.Equal(failure, RoundTrip(failure));
+        var bare = new ChatFailure("r", FailureReason.ShuttingDown, "bye", 0);
+        Assert.Equal(bare, RoundTrip(bare));
+        // Through the abstract type, as an Ask<ChatReply> receives it.
+        ChatReply reply = failure;
+        Assert.Equal(reply, RoundTrip<ChatFailure>((ChatFailure)reply));
+        Assert.Equal(new CancelRequest("m", "r"), RoundTrip(new CancelRequest("m", "r")));
+        Assert.Equal(new GetModelStatus("m"), RoundTrip(new GetModelStatus("m")));
+        var status = new ModelStatus("m", 3, 5, 12.5, new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.FromHours(2)), 99);
+        Assert.Equal(status, RoundTrip(status));
+    }
+}
