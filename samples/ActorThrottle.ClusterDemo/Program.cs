@@ -50,6 +50,8 @@ var hocon = $$"""
       loglevel = WARNING
       actor.provider = {{(independent ? "local" : "cluster")}}
       remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+      # The nodes stop together at the end; their disassociation is expected, not an error.
+      remote.log-remote-lifecycle-events = off
       cluster { gossip-interval = 200ms, leader-actions-interval = 200ms }
       coordinated-shutdown.run-by-clr-shutdown-hook = off
       coordinated-shutdown.phases.cluster-exiting.timeout = 2s
