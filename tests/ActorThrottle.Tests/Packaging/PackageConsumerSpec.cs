@@ -17,7 +17,7 @@ namespace ActorThrottle.Tests.Packaging;
 [Trait("Category", "Long")]
 public sealed class PackageConsumerSpec(ITestOutputHelper output)
 {
-    private static readonly string[] Packages = ["ActorThrottle", "ActorThrottle.Hosting", "ActorThrottle.Extensions.AI", "ActorThrottle.Simulator"];
+    private static readonly string[] Packages = ["ActorThrottle", "ActorThrottle.Cluster", "ActorThrottle.Hosting", "ActorThrottle.Extensions.AI", "ActorThrottle.Simulator"];
 
     [Fact]
     public void Packed_packages_restore_build_and_answer_in_a_consumer_app()
@@ -29,7 +29,7 @@ public sealed class PackageConsumerSpec(ITestOutputHelper output)
         {
             var packages = Path.Combine(work, "packages");
             var artifacts = Path.Combine(work, "artifacts");
-            foreach (var id in new[] { "ActorThrottle.Extensions.AI", "ActorThrottle.Hosting", "ActorThrottle.Simulator", "ActorThrottle" })
+            foreach (var id in new[] { "ActorThrottle.Extensions.AI", "ActorThrottle.Hosting", "ActorThrottle.Cluster", "ActorThrottle.Simulator", "ActorThrottle" })
             {
                 Run(repo, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-p:Version=" + version, "-o", packages, "--artifacts-path", artifacts);
             }
