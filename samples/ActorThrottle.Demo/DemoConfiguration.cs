@@ -27,7 +27,6 @@ internal sealed class DemoConfiguration
 {
     private const string Placeholder = "http://127.0.0.1:1/v1";
     private static readonly Regex LineRef = new(@"\bline (\d+), column (\d+)", RegexOptions.CultureInvariant);
-    private static readonly Regex EnvSubstitution = new(@"\$\{(\??)([A-Z_][A-Z0-9_]*)\}", RegexOptions.CultureInvariant);
 
     private readonly string _demoText;
     private readonly string _userText;
@@ -87,7 +86,7 @@ internal sealed class DemoConfiguration
         Config? user = null;
         try
         {
-            user = userText.Length == 0 ? null : ConfigurationFactory.ParseString(ExpandEnvironment(userText, environment ?? Environment.GetEnvironmentVariable));
+            user = userText.Length == 0 ? null : ConfigurationFactory.ParseString(ActorThrottleSettings.ExpandEnvironment(userText, environment));
         }
         catch (Exception)
         {
@@ -127,10 +126,11 @@ internal sealed class DemoConfiguration
             // The simulator needs no key: never send a real one to it.
             overrides = $"actor-throttle.endpoint = {Quote(simulatorEndpoint.ToString())}\nactor-throttle.api-key = \"simulator\"\n";
         }
-        var composite = ExpandEnvironment(_demoText + "\n" + _userText + "\n" + overrides, _environment);
+        // Expanded once here because the demo block is read with Akka's parser too; Parse then has nothing left to expand.
+        var composite = ActorThrottleSettings.ExpandEnvironment(_demoText + "\n" + _userText + "\n" + overrides, _environment);
         try
         {
-            settings = ActorThrottleSettings.Parse(composite);
+            settings = ActorThrottleSettings.Parse(composite, _environment);
         }
         catch (ActorThrottleConfigurationException e) when (MapLines(e.Message) != e.Message)
         {
@@ -247,23 +247,6 @@ internal sealed class DemoConfiguration
         }
         return models.GetObject().Items.Keys.ToList();
     }
-
-    /// <summary>
-    /// Replaces environment substitutions (<c>${?OPENAI_API_KEY}</c>, <c>${NAME}</c>: upper-case names without dots) with
-    /// their values, and an unset optional one with <c>""</c> (which the engine reads as "not set"). Work-around: the
-    /// engine's HOCON value check (HoconText.CheckValues, via ActorThrottleSettings.Parse and FromConfig) overflows the
-    /// stack on any substitution. Positions (line, column of later text) shift only within the line.
-    /// </summary>
-    internal static string ExpandEnvironment(string hocon, Func<string, string?> environment) =>
-        EnvSubstitution.Replace(hocon, m =>
-        {
-            var value = environment(m.Groups[2].Value);
-            if (value is not null)
-            {
-                return Quote(value);
-            }
-            return m.Groups[1].Value == "?" ? "\"\"" : m.Value;
-        });
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

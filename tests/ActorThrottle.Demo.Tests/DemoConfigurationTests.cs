@@ -155,11 +155,14 @@ public sealed class DemoConfigurationTests
     }
 
     [Fact]
-    public void Environment_substitutions_are_expanded_and_unset_optional_ones_are_empty()
+    public void An_unset_required_environment_variable_in_the_config_file_names_the_key_and_the_variable()
     {
-        var env = new Dictionary<string, string> { ["BETA_KEY"] = "sk-\"beta\"" };
-        var text = DemoConfiguration.ExpandEnvironment("a = ${?BETA_KEY}\nb = ${?MISSING}\nc = ${MISSING}\nd = ${some.path}\n", n => env.GetValueOrDefault(n));
-        Assert.Equal("a = \"sk-\\\"beta\\\"\"\nb = \"\"\nc = ${MISSING}\nd = ${some.path}\n", text);
+        // The demo expands substitutions with the library's ActorThrottleSettings.ExpandEnvironment (tested in
+        // ActorThrottle.Tests' SubstitutionTests); a required one that is unset fails the load, naming both.
+        var e = Assert.ThrowsAny<Exception>(() => DemoConfiguration.Load(new DemoOptions { ConfigFile = "user.conf" },
+            _ => "actor-throttle.api-key = ${DEMO_KEY_NOT_SET}\n", _ => null));
+        Assert.Contains("DEMO_KEY_NOT_SET", e.Message);
+        Assert.Contains("api-key", e.Message);
     }
 
     [Fact]

@@ -121,11 +121,11 @@ public static class ChatResponseParser
                         ? OutcomeClassifier.InsufficientQuota
                         : null;
                     var message = error.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
-                    return (code, Truncate(Redact(message, secret)));
+                    return (code, Clean(message, secret));
                 }
                 if (error.ValueKind == JsonValueKind.String)
                 {
-                    return (null, Truncate(Redact(error.GetString(), secret)));
+                    return (null, Clean(error.GetString(), secret));
                 }
             }
             // vLLM and other OpenAI-compatible servers: {"object":"error","message":"...","code":400}; FastAPI: {"detail":"..."}.
@@ -135,7 +135,7 @@ public static class ChatResponseParser
                 {
                     if (root.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String)
                     {
-                        return (null, Truncate(Redact(text.GetString(), secret)));
+                        return (null, Clean(text.GetString(), secret));
                     }
                 }
             }
@@ -143,7 +143,7 @@ public static class ChatResponseParser
         }
         catch (JsonException)
         {
-            return (null, Truncate(Redact(body, secret)));
+            return (null, Clean(body, secret));
         }
     }
 
@@ -199,6 +199,19 @@ public static class ChatResponseParser
             best = Math.Max(best, n);
         }
         return best;
+    }
+
+    /// <summary>
+    /// Redacts, then truncates. Only the part that can survive the truncation is scanned (plus a key's length, so a key
+    /// straddling the cut is still seen whole): an HTML error page of megabytes costs no more than a short message.
+    /// </summary>
+    private static string? Clean(string? text, string? secret)
+    {
+        if (text is not null && secret is not null && text.Length > MaxMessageLength + secret.Length)
+        {
+            text = text[..(MaxMessageLength + secret.Length)];
+        }
+        return Truncate(Redact(text, secret));
     }
 
     private static string? Truncate(string? text)

@@ -125,6 +125,15 @@ public sealed class ActorThrottleSettings
         return new ActorThrottleSettings(root, environment ?? Environment.GetEnvironmentVariable);
     }
 
+    /// <summary>
+    /// Expands environment substitutions (<c>${VAR}</c>, <c>${?VAR}</c>, VAR in upper case) in HOCON text, as
+    /// <see cref="Parse"/> does before Akka parses it: a set variable becomes a quoted string, an unset optional one
+    /// removes its assignment, an unset required one is an error naming the key. For callers that parse the text with
+    /// Akka themselves (Akka's parser mis-reads unset optional substitutions).
+    /// </summary>
+    public static string ExpandEnvironment(string hocon, Func<string, string?>? environment = null) =>
+        HoconText.ExpandEnvironment(hocon ?? throw new ArgumentNullException(nameof(hocon)), environment ?? Environment.GetEnvironmentVariable);
+
     /// <summary>Parses HOCON text and reads it as <see cref="FromConfig"/> does.</summary>
     public static ActorThrottleSettings Parse(string hocon, Func<string, string?>? environment = null)
     {

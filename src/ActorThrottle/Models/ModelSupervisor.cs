@@ -201,7 +201,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
             return false;
         }
-        var entry = new Entry(request, caller, cost, now) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked };
+        var entry = new Entry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked };
         _ledger.Add(request.RequestId, entry);
         if (request.Deadline is { } d)
         {
@@ -646,12 +646,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    private sealed class Entry(ChatRequest request, IActorRef replyTo, RequestCost cost, DateTimeOffset acceptedAt)
+    private sealed class Entry(ChatRequest request, IActorRef replyTo, RequestCost cost)
     {
         public ChatRequest Request { get; } = request;
         public IActorRef ReplyTo { get; } = replyTo;
         public RequestCost Cost { get; } = cost;
-        public DateTimeOffset AcceptedAt { get; } = acceptedAt;
         public int Attempts { get; set; }
         /// <summary>Models this request already failed on, in order (fallbacks).</summary>
         public IReadOnlyList<string> Tried { get; init; } = [];

@@ -89,4 +89,14 @@ public sealed class SubstitutionTests
             ActorThrottleSettings.FromConfig(Akka.Configuration.ConfigurationFactory.ParseString(text), _ => null));
         Assert.Equal("actor-throttle.defaults.max-burst", error.Path);
     }
+
+    [Fact]
+    public void Expansion_quotes_set_variables_drops_unset_optional_assignments_and_leaves_paths_to_Akka()
+    {
+        var text = ActorThrottleSettings.ExpandEnvironment("a = ${?BETA_KEY}\nb = ${?MISSING}\nd = ${some.path}\n",
+            name => name == "BETA_KEY" ? "sk-\"beta\"" : null);
+        // JSON string syntax, which HOCON reads: the quotes come out as \u0022 escapes.
+        Assert.Equal("a = \"sk-\\u0022beta\\u0022\"\n\nd = ${some.path}\n", text);
+        Assert.Equal("sk-\"beta\"", Akka.Configuration.ConfigurationFactory.ParseString(text.Replace("${some.path}", "1")).GetString("a"));
+    }
 }
