@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using ActorThrottle.Messages;
 using ActorThrottle.Models;
 using Akka.Actor;
@@ -58,6 +59,37 @@ public sealed class ActorThrottleClient
         }
         await using var registration = cancellationToken.Register(() => router.Tell(new CancelRequest(request.Model, request.RequestId))).ConfigureAwait(false);
         return await reply.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> as a streamed completion (<see cref="ChatStreamRequest"/>): enumerate the returned
+    /// <see cref="ChatStream"/> for its text as it arrives, then await <see cref="ChatStream.Reply"/> for the one terminal
+    /// reply. Cancelling <paramref name="cancellationToken"/> withdraws the request (queued or mid-stream), as does leaving
+    /// the enumeration early; the reply is then a <see cref="FailureReason.Cancelled"/> failure.
+    /// </summary>
+    /// <example><code>
+    /// var stream = await client.StreamAsync(new ChatRequest("gpt-4o-mini", [ChatMessage.User("Hello")]), ct);
+    /// await foreach (var chunk in stream) Console.Write(chunk.Content);
+    /// var reply = await stream.Reply;
+    /// </code></example>
+    public async Task<ChatStream> StreamAsync(ChatRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var router = await RouterAsync(cancellationToken).ConfigureAwait(false);
+        var system = (router as ActorRefWithCell)?.Underlying.System
+            ?? throw new NotSupportedException("Streaming needs the router's local actor system; this client was given a remote router.");
+        var chunks = Channel.CreateUnbounded<ChatChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var reply = new TaskCompletionSource<ChatReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var receiver = system.ActorOf(ChatStream.Receiver.Props(request.RequestId, chunks.Writer, reply));
+        void Withdraw() => router.Tell(new CancelRequest(request.Model, request.RequestId));
+        router.Tell(new ChatStreamRequest(request), receiver);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered after the request was sent, so a cancel always follows it to the model.
+            var registration = cancellationToken.Register(Withdraw);
+            _ = reply.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+        }
+        return new ChatStream(request.RequestId, chunks.Reader, reply.Task, Withdraw);
     }
 
     /// <summary>Sends a request built from a model id and one user message.</summary>

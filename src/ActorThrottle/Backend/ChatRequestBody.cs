@@ -7,9 +7,10 @@ namespace ActorThrottle.Backend;
 public static class ChatRequestBody
 {
     // Keys the engine owns: ExtraBody cannot override them.
-    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "model", "messages", "stream" };
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "model", "messages", "stream", "stream_options" };
 
-    public static byte[] Write(ChatRequest request)
+    /// <param name="stream">Ask for server-sent events, with usage in the last chunk (so token accounting still sees it).</param>
+    public static byte[] Write(ChatRequest request, bool stream = false)
     {
         using var buffer = new MemoryStream(256);
         using (var json = new Utf8JsonWriter(buffer))
@@ -25,6 +26,13 @@ public static class ChatRequestBody
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (stream)
+            {
+                json.WriteBoolean("stream", true);
+                json.WriteStartObject("stream_options");
+                json.WriteBoolean("include_usage", true);
+                json.WriteEndObject();
+            }
             if (request.MaxTokens is { } maxTokens)
             {
                 json.WriteNumber("max_tokens", maxTokens);

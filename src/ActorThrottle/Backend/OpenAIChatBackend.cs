@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Net.ServerSentEvents;
 using ActorThrottle.Configuration;
 using ActorThrottle.Messages;
 using OpenAI.Chat;
@@ -46,30 +47,94 @@ public sealed class OpenAIChatBackend : IChatBackend
         timeout.CancelAfter(_timeout);
         try
         {
-            using var content = BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel })));
+            using var content = Body(request, stream: false);
             var result = await _client.CompleteChatAsync(content, new RequestOptions
             {
                 ErrorOptions = ClientErrorBehaviors.NoThrow,
                 CancellationToken = timeout.Token,
             }).ConfigureAwait(false);
             var response = result.GetRawResponse();
-            var headers = response.Headers;
-            var rateLimits = RateLimitHeaders.Parse(name => headers.TryGetValue(name, out var value) ? value : null, _time.GetUtcNow());
-            return ChatResponseParser.Parse(response.Status, response.Content.ToString(), rateLimits, _secret);
+            return ChatResponseParser.Parse(response.Status, response.Content.ToString(), RateLimits(response), _secret);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (AsFailure(e, cancellationToken) is { } failure)
         {
-            return TransportFailure("timeout", $"No answer within the request timeout of {_timeout.TotalMilliseconds:0} ms.");
-        }
-        catch (ClientResultException e) when (e.Status == 0)
-        {
-            return TransportFailure("connection_error", Describe(e.InnerException ?? e));
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
-        {
-            return TransportFailure("connection_error", Describe(e));
+            return failure;
         }
     }
+
+    /// <summary>
+    /// A streamed attempt (<c>"stream": true</c>, usage in the last chunk). <c>request-timeout</c> bounds the wait for the
+    /// answer and then every gap between two events, not the whole stream: a long answer that keeps flowing is not cut off.
+    /// </summary>
+    public async Task<BackendResponse> StreamAsync(ChatRequest request, Action<string> onContent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onContent);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_timeout);
+        try
+        {
+            using var content = Body(request, stream: true);
+            var result = await _client.CompleteChatAsync(content, new RequestOptions
+            {
+                ErrorOptions = ClientErrorBehaviors.NoThrow,
+                CancellationToken = timeout.Token,
+                BufferResponse = false,
+            }).ConfigureAwait(false);
+            using var response = result.GetRawResponse();
+            var rateLimits = RateLimits(response);
+            var isEventStream = response.Headers.TryGetValue("Content-Type", out var type)
+                && type is not null && type.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+            if (response.Status is < 200 or >= 300 || !isEventStream || response.ContentStream is null)
+            {
+                // Errors come as ordinary JSON before any event; a server that ignores "stream" answers one completion.
+                var body = await response.BufferContentAsync(timeout.Token).ConfigureAwait(false);
+                var whole = ChatResponseParser.Parse(response.Status, body.ToString(), rateLimits, _secret);
+                if (whole is { Kind: OutcomeKind.Success, Content: { Length: > 0 } text })
+                {
+                    onContent(text);
+                }
+                return whole;
+            }
+            var accumulator = new ChatStreamAccumulator(_secret);
+            await foreach (var item in SseParser.Create(response.ContentStream).EnumerateAsync(timeout.Token).ConfigureAwait(false))
+            {
+                timeout.CancelAfter(_timeout);
+                var added = accumulator.Accept(item.Data);
+                if (added.Length > 0)
+                {
+                    onContent(added);
+                }
+                if (accumulator.IsFinished)
+                {
+                    break;
+                }
+            }
+            return accumulator.Complete(response.Status, rateLimits);
+        }
+        catch (Exception e) when (AsFailure(e, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+    }
+
+    private BinaryContent Body(ChatRequest request, bool stream) =>
+        BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel }, stream)));
+
+    private RateLimitInfo RateLimits(PipelineResponse response)
+    {
+        var headers = response.Headers;
+        return RateLimitHeaders.Parse(name => headers.TryGetValue(name, out var value) ? value : null, _time.GetUtcNow());
+    }
+
+    /// <summary>Transport trouble as a transient failure; null for what must propagate (the caller's cancellation, bugs).</summary>
+    private BackendResponse? AsFailure(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+            TransportFailure("timeout", $"No answer within the request timeout of {_timeout.TotalMilliseconds:0} ms."),
+        ClientResultException { Status: 0 } c => TransportFailure("connection_error", Describe(c.InnerException ?? c)),
+        HttpRequestException or IOException or System.Net.Sockets.SocketException => TransportFailure("connection_error", Describe(e)),
+        _ => null,
+    };
 
     private string Describe(Exception e) => ChatResponseParser.Redact(DescribeUnredacted(e), _secret)!;
 

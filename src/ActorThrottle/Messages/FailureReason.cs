@@ -23,4 +23,6 @@ public enum FailureReason
     InvalidRequest,
     /// <summary>The actor system is shutting down.</summary>
     ShuttingDown,
+    /// <summary>A streamed completion failed after some of its text was delivered; it is not retried (the text would repeat).</summary>
+    StreamInterrupted,
 }

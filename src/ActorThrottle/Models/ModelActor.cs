@@ -91,7 +91,11 @@ internal sealed class ModelActor : ReceiveActor
         var started = _time.GetTimestamp();
         try
         {
-            var response = await _backend.SendAsync(item.Request, call.Token).ConfigureAwait(false)
+            var pending = item.ChunkTarget is null
+                ? _backend.SendAsync(item.Request, call.Token)
+                : _backend.StreamAsync(item.Request, content => item.TryForwardChunk(content), call.Token);
+            // A streamed call keeps its in-flight slot until the stream has ended.
+            var response = await pending.ConfigureAwait(false)
                 // A null answer breaks the backend's contract; the supervisor reads a null response as "abandoned" and would
                 // never answer the caller, so it counts as a transient failure of this attempt instead.
                 ?? new BackendResponse(OutcomeKind.Transient) { ErrorCode = "backend_null", ErrorMessage = "The backend answered null." };

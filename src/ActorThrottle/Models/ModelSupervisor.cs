@@ -66,7 +66,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         PublishGauges();
 
         Receive<ChatRequest>(r => { Admit(r, Sender, [], settings.Fallbacks, 0); });
-        Receive<FallbackRequest>(f => { Admit(f.Request, f.ReplyTo, f.Tried, f.Remaining, f.PriorAttempts, original: f); });
+        Receive<ChatStreamRequest>(r => { Admit(r.Request, Sender, [], settings.Fallbacks, 0, stream: true, original: r); });
+        Receive<FallbackRequest>(f => { Admit(f.Request, f.ReplyTo, f.Tried, f.Remaining, f.PriorAttempts, stream: f.Stream, original: f); });
         Receive<ClusterRequest>(AdmitFromRelay);
         Receive<CancelRequest>(Cancel);
         Receive<AttemptCompleted>(Completed);
@@ -122,14 +123,21 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             return;
         }
         var resubmitted = 0;
-        foreach (var entry in _ledger.Values)
+        foreach (var entry in _ledger.Values.ToList())
         {
-            if (entry.WaitingForRetry || entry.Current is null)
+            if (entry.WaitingForRetry || entry.Current is not { } item)
             {
                 continue;
             }
-            entry.Current.Abandon();
-            Submit(entry, entry.Current.IsRetry);
+            item.Abandon();
+            if (item.ChunksSent > 0)
+            {
+                // Sending it again would repeat the text the caller already has.
+                Answer(entry, Failure(entry, FailureReason.StreamInterrupted,
+                    $"The model's pipeline restarted after {item.ChunksSent} chunks of the stream were delivered; a streamed request is not retried once text has flowed."));
+                continue;
+            }
+            Submit(entry, item.IsRetry);
             resubmitted++;
         }
         _log.Warning("ModelActor of {Model} restarted; re-submitted {Count} unanswered requests", _settings.ModelId, resubmitted);
@@ -153,7 +161,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             redeliver(message with { Resent = true }, Sender);
             return;
         }
-        if (Admit(request, Sender, [], _settings.Fallbacks, 0, tracked: true) && _ledger.ContainsKey(request.RequestId))
+        if (Admit(request, Sender, [], _settings.Fallbacks, 0, tracked: true, stream: message.Stream) && _ledger.ContainsKey(request.RequestId))
         {
             Sender.Tell(new RequestAccepted(request.RequestId));
         }
@@ -164,9 +172,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     /// <param name="tried">Models the request already failed on (fallbacks).</param>
     /// <param name="fallbacks">The fallbacks still to try.</param>
     /// <param name="priorAttempts">Calls made for it on the models tried.</param>
+    /// <param name="stream">A streamed request: its chunks go to <paramref name="caller"/> before the reply.</param>
     /// <param name="original">The message as received, re-delivered as is when a hand-off is under way.</param>
     private bool Admit(ChatRequest request, IActorRef caller, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks,
-        int priorAttempts, bool tracked = false, object? original = null)
+        int priorAttempts, bool tracked = false, bool stream = false, object? original = null)
     {
         if (_handingOff && _redeliver is { } redeliver)
         {
@@ -201,7 +210,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
             return false;
         }
-        var entry = new Entry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked };
+        var entry = new Entry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked, Stream = stream };
         _ledger.Add(request.RequestId, entry);
         if (request.Deadline is { } d)
         {
@@ -219,7 +228,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void Submit(Entry entry, bool isRetry)
     {
-        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry);
+        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry, entry.Stream ? entry.ReplyTo : null);
         entry.Current = item;
         entry.WaitingForRetry = false;
         _modelActor.Tell(new SubmitAttempt(item));
@@ -276,6 +285,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
         {
             _throttle?.PauseUntil(pauseUntil);
+        }
+
+        if (response.Kind != OutcomeKind.Success && item.ChunksSent > 0)
+        {
+            // Text already reached the caller: a retry (or a fallback) would deliver it twice.
+            Answer(entry, Failure(entry, FailureReason.StreamInterrupted,
+                $"The stream failed after {item.ChunksSent} chunks were delivered: {DescribeProviderError(response)}", response));
+            return;
         }
 
         switch (response.Kind)
@@ -438,7 +455,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             }
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
-            redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true) : entry.Request, entry.ReplyTo);
+            redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true, entry.Stream)
+                : entry.Stream ? new ChatStreamRequest(entry.Request) : entry.Request, entry.ReplyTo);
             PublishGauges();
             CompleteShutdownIfDone();
             return;
@@ -550,7 +568,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             entry.ReplyTo,
             [.. entry.Tried, _settings.ModelId],
             chain.Skip(1).ToList(),
-            entry.PriorAttempts + entry.Attempts));
+            entry.PriorAttempts + entry.Attempts,
+            entry.Stream));
         PublishGauges();
         if (_shutdownRequester is not null)
         {
@@ -664,5 +683,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         public BackendResponse? LastResponse { get; set; }
         /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
         public bool Tracked { get; init; }
+        /// <summary>A <see cref="ChatStreamRequest"/>: each attempt streams its text to <see cref="ReplyTo"/>.</summary>
+        public bool Stream { get; init; }
     }
 }

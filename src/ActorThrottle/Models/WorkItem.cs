@@ -1,4 +1,5 @@
 using ActorThrottle.Messages;
+using Akka.Actor;
 
 namespace ActorThrottle.Models;
 
@@ -13,13 +14,53 @@ internal sealed class WorkItem
     // 0 waiting (queued or buffered in the stream), 1 its call started, 2 withdrawn before it started.
     private int _state;
     private CancellationTokenSource? _call;
+    // Streams only: a chunk is passed on and the item abandoned under this lock, so no chunk follows the terminal reply
+    // (the supervisor abandons the item before it answers).
+    private readonly Lock _chunkGate = new();
+    private int _chunksSent;
 
-    public WorkItem(ChatRequest request, long cost, int attempt, bool isRetry)
+    /// <param name="chunkTarget">Streamed requests: who receives the <see cref="ChatChunk"/>s; null for ordinary requests.</param>
+    public WorkItem(ChatRequest request, long cost, int attempt, bool isRetry, IActorRef? chunkTarget = null)
     {
         Request = request;
         Cost = cost;
         Attempt = attempt;
         IsRetry = isRetry;
+        ChunkTarget = chunkTarget;
+    }
+
+    /// <summary>Non-null for a streamed request: its call streams and passes each piece of text here.</summary>
+    public IActorRef? ChunkTarget { get; }
+
+    /// <summary>How many chunks this attempt passed on; final once the item is abandoned or its call has returned.</summary>
+    public int ChunksSent
+    {
+        get
+        {
+            lock (_chunkGate)
+            {
+                return _chunksSent;
+            }
+        }
+    }
+
+    /// <summary>Passes one piece of streamed text to <see cref="ChunkTarget"/>; false (and nothing sent) once the item is abandoned.</summary>
+    public bool TryForwardChunk(string content)
+    {
+        if (ChunkTarget is null || content.Length == 0)
+        {
+            return ChunkTarget is not null && !IsAbandoned;
+        }
+        lock (_chunkGate)
+        {
+            if (_abandoned == 1)
+            {
+                return false;
+            }
+            ChunkTarget.Tell(new ChatChunk(Request.RequestId, _chunksSent, content), ActorRefs.NoSender);
+            _chunksSent++;
+            return true;
+        }
     }
 
     public ChatRequest Request { get; }
@@ -35,7 +76,10 @@ internal sealed class WorkItem
 
     public void Abandon()
     {
-        Interlocked.Exchange(ref _abandoned, 1);
+        lock (_chunkGate)
+        {
+            Interlocked.Exchange(ref _abandoned, 1);
+        }
         var call = Volatile.Read(ref _call);
         if (call is not null)
         {

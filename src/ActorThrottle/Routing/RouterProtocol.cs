@@ -25,7 +25,8 @@ internal sealed record ModelShutdownComplete(string Model);
 /// fallback's supervisor answers <paramref name="ReplyTo"/>; <paramref name="Tried"/> are the models already tried and
 /// <paramref name="Remaining"/> the rest of the original model's fallback list, tried next if this one fails too.
 /// </summary>
-internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.IActorRef ReplyTo, IReadOnlyList<string> Tried, IReadOnlyList<string> Remaining, int PriorAttempts);
+internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.IActorRef ReplyTo, IReadOnlyList<string> Tried, IReadOnlyList<string> Remaining, int PriorAttempts,
+    bool Stream = false);
 
 /// <summary>
 /// Cluster sharding → supervisor (the hand-off stop message): the model moves to another node. Requests not yet
@@ -40,9 +41,10 @@ internal sealed record HandOffModel
 /// Cluster mode, a node's request relay → a model's supervisor: a request whose reply goes back through the relay.
 /// The supervisor acknowledges admission with <see cref="RequestAccepted"/> (so the relay knows which node holds it)
 /// and ignores a re-send of a request it already holds (<paramref name="Resent"/>: after a node holding it was
-/// removed, or a hand-off), so re-sending is safe.
+/// removed, or a hand-off), so re-sending is safe. <paramref name="Stream"/>: a streamed request (its chunks go back
+/// through the relay too).
 /// </summary>
-internal sealed record ClusterRequest(ChatRequest Request, bool Resent);
+internal sealed record ClusterRequest(ChatRequest Request, bool Resent, bool Stream = false);
 
 /// <summary>Supervisor → relay: the request is in this supervisor's ledger (its sender tells the node).</summary>
 internal sealed record RequestAccepted(string RequestId);

@@ -41,6 +41,7 @@ internal sealed class ThrottleRouter : ReceiveActor
         _metrics = metrics;
 
         Receive<ChatRequest>(r => Route(r, Sender, r));
+        Receive<ChatStreamRequest>(r => Route(r.Request, Sender, r));
         Receive<FallbackRequest>(f => Route(f.Request, f.ReplyTo, f, f.PriorAttempts));
         Receive<CancelRequest>(c =>
         {

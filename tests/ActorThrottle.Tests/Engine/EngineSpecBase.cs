@@ -12,7 +12,7 @@ public abstract class EngineSpecBase : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    protected ActorThrottleEngine StartEngine(ScriptedBackend backend, string overrides = "", ILogger? logger = null, TimeProvider? time = null) =>
+    protected ActorThrottleEngine StartEngine(ActorThrottle.Backend.IChatBackendFactory backend, string overrides = "", ILogger? logger = null, TimeProvider? time = null) =>
         ActorThrottleEngine.Start(Sys, TestConfig.Settings(overrides), new ThrottleEnvironment
         {
             BackendFactory = backend,

@@ -1,0 +1,164 @@
+using System.Text;
+using System.Text.Json;
+using ActorThrottle.Messages;
+
+namespace ActorThrottle.Backend;
+
+/// <summary>
+/// Reads an OpenAI <c>chat.completion.chunk</c> event stream one <c>data:</c> payload at a time and builds the
+/// attempt's <see cref="BackendResponse"/>: the text pieces as they come, then the whole text, the finish reason, the
+/// model and the usage (sent in a last chunk when <c>stream_options.include_usage</c> is on). Tolerates what
+/// OpenAI-compatible servers send: comments, empty choices, unknown fields, an <c>error</c> object mid-stream.
+/// </summary>
+public sealed class ChatStreamAccumulator
+{
+    /// <summary>The payload that ends an OpenAI stream.</summary>
+    public const string DoneMarker = "[DONE]";
+
+    private readonly StringBuilder _text = new();
+    private readonly string? _secret;
+    private string? _finishReason;
+    private string? _model;
+    private TokenUsage? _usage;
+    private BackendResponse? _error;
+
+    /// <param name="secret">The API key, redacted from any error the stream carries.</param>
+    public ChatStreamAccumulator(string? secret = null) => _secret = secret;
+
+    /// <summary>True once <c>[DONE]</c> or an error arrived: nothing after it counts.</summary>
+    public bool IsFinished { get; private set; }
+
+    /// <summary>Reads one event's data; returns the text it adds ("" when none).</summary>
+    public string Accept(string? data)
+    {
+        if (IsFinished || string.IsNullOrWhiteSpace(data))
+        {
+            return "";
+        }
+        if (data.Trim() == DoneMarker)
+        {
+            IsFinished = true;
+            return "";
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(data);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return "";
+            }
+            if (root.TryGetProperty("error", out _))
+            {
+                var (code, message) = ChatResponseParser.ReadError(data, _secret);
+                _error = new BackendResponse(ClassifyStreamError(code, ErrorType(root)))
+                {
+                    ErrorCode = code ?? "stream_error",
+                    ErrorMessage = "The provider sent an error in the stream: " + (message ?? "(no message)"),
+                };
+                IsFinished = true;
+                return "";
+            }
+            if (root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String)
+            {
+                _model = model.GetString();
+            }
+            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                _usage = new TokenUsage(ReadInt(usage, "prompt_tokens"), ReadInt(usage, "completion_tokens"));
+            }
+            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+            {
+                return "";
+            }
+            var added = "";
+            foreach (var choice in choices.EnumerateArray())
+            {
+                // Only the first choice is mapped, as for ordinary completions.
+                if (choice.ValueKind != JsonValueKind.Object
+                    || (choice.TryGetProperty("index", out var index) && index.ValueKind == JsonValueKind.Number && index.GetInt32() != 0))
+                {
+                    continue;
+                }
+                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
+                    && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    added = content.GetString() ?? "";
+                    _text.Append(added);
+                }
+                if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+                {
+                    _finishReason = finish.GetString();
+                }
+            }
+            return added;
+        }
+        catch (JsonException)
+        {
+            // One malformed event does not spoil the stream; a stream that never finishes is reported by Complete.
+            return "";
+        }
+    }
+
+    /// <summary>
+    /// The attempt's outcome once the stream has ended (or broken off): a success when a finish reason or <c>[DONE]</c>
+    /// arrived, the error the stream carried, or a transient <c>stream_incomplete</c> failure when it just stopped.
+    /// </summary>
+    public BackendResponse Complete(int status, RateLimitInfo rateLimits)
+    {
+        if (_error is not null)
+        {
+            return _error with { StatusCode = status, RateLimits = rateLimits };
+        }
+        if (_finishReason is null && !IsFinished)
+        {
+            return new BackendResponse(OutcomeKind.Transient)
+            {
+                StatusCode = status,
+                ErrorCode = "stream_incomplete",
+                ErrorMessage = $"The stream ended after {_text.Length} characters without a finish reason or [DONE].",
+                RateLimits = rateLimits,
+            };
+        }
+        return new BackendResponse(OutcomeKind.Success)
+        {
+            StatusCode = status,
+            Content = _text.ToString(),
+            FinishReason = _finishReason,
+            ModelUsed = _model,
+            Usage = _usage,
+            RawJson = "",
+            RateLimits = rateLimits,
+        };
+    }
+
+    /// <summary>An error object inside a 200 stream: rate limits and server trouble are retryable, the rest is not.</summary>
+    public static OutcomeKind ClassifyStreamError(string? code, string? type)
+    {
+        static bool Is(string? value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);
+        if (Is(code, OutcomeClassifier.InsufficientQuota) || Is(type, OutcomeClassifier.InsufficientQuota))
+        {
+            return OutcomeKind.QuotaExceeded;
+        }
+        if (Is(code, "rate_limit_exceeded") || Is(type, "rate_limit_exceeded") || Is(type, "rate_limit_error"))
+        {
+            return OutcomeKind.RateLimited;
+        }
+        if (Is(type, "invalid_request_error") || Is(type, "authentication_error") || Is(type, "permission_error")
+            || Is(code, "context_length_exceeded") || Is(code, "invalid_api_key"))
+        {
+            return OutcomeKind.Permanent;
+        }
+        // server_error, overloaded_error, and anything unknown: the provider's side, worth another try.
+        return OutcomeKind.Transient;
+    }
+
+    private static string? ErrorType(JsonElement root) =>
+        root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+        && error.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+            ? type.GetString()
+            : null;
+
+    private static int ReadInt(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n : 0;
+}

@@ -1,0 +1,14 @@
+namespace ActorThrottle.Messages;
+
+/// <summary>
+/// A chat completion streamed token by token through the model's throttle. <c>Tell</c> it to the router with the actor
+/// that should receive the stream as sender (or use <c>ActorThrottleClient.StreamAsync</c>): that actor receives zero or
+/// more <see cref="ChatChunk"/>s in order, then exactly one <see cref="ChatReply"/>. Nothing follows the reply.
+/// </summary>
+/// <remarks>
+/// A streamed call holds one of the model's in-flight slots until its stream ends. A 429 or transient error before the
+/// first chunk is retried like any other attempt (and may fall back); once a chunk has been delivered, a failure ends the
+/// request with <see cref="FailureReason.StreamInterrupted"/> and is never retried, so no text is delivered twice.
+/// A <see cref="ChatSuccess"/> ending a stream carries the whole text, finish reason and usage; its <c>RawJson</c> is empty.
+/// </remarks>
+public sealed record ChatStreamRequest(ChatRequest Request);
