@@ -77,30 +77,51 @@ public sealed class ActorThrottleChatClient : IChatClient
     }
 
     /// <summary>
-    /// Not token-by-token yet: the engine does not stream completions, so this makes one ordinary (throttled, retried)
-    /// call and yields the whole answer as a single <see cref="ChatResponseUpdate"/> (text, finish reason, model id and a
-    /// <see cref="UsageContent"/>) once it has arrived. Code written against streaming works unchanged and gets real
-    /// chunks when the engine streams. Failures and cancellation throw as in <see cref="GetResponseAsync"/>, before anything is yielded.
+    /// Streams the answer token by token through the model's throttle (a <see cref="ChatStreamRequest"/>): one
+    /// <see cref="ChatResponseUpdate"/> per chunk as it arrives, then a last update with the finish reason, the model that
+    /// answered and a <see cref="UsageContent"/>. The call holds one of the model's in-flight slots until the stream ends.
+    /// A 429 or transient error before the first token is retried by the engine (nothing is yielded meanwhile); one after
+    /// tokens have flowed throws <see cref="ActorThrottleRequestException"/> with <see cref="FailureReason.StreamInterrupted"/>.
+    /// Cancelling the token, or leaving the enumeration early, withdraws the request and cancels the call.
     /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<AiChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        var message = response.Messages[0];
-        var contents = new List<AIContent>(message.Contents);
-        if (response.Usage is { } usage)
+        var request = ChatMapping.ToRequest(messages, options, DefaultModelId, _time);
+        cancellationToken.ThrowIfCancellationRequested();
+        var stream = await Client.StreamAsync(request, cancellationToken).ConfigureAwait(false);
+        var createdAt = _time.GetUtcNow();
+        await foreach (var chunk in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            contents.Add(new UsageContent(usage));
+            yield return new ChatResponseUpdate(ChatRole.Assistant, chunk.Content)
+            {
+                ResponseId = request.RequestId,
+                MessageId = request.RequestId,
+                ModelId = request.Model,
+                CreatedAt = createdAt,
+                RawRepresentation = chunk,
+            };
         }
-        yield return new ChatResponseUpdate(ChatRole.Assistant, contents)
+        var reply = await stream.Reply.ConfigureAwait(false);
+        if (reply is not ChatSuccess success)
         {
-            ResponseId = response.ResponseId,
-            MessageId = message.MessageId,
-            ModelId = response.ModelId,
-            FinishReason = response.FinishReason,
-            CreatedAt = response.CreatedAt,
-            RawRepresentation = response.RawRepresentation,
-            AdditionalProperties = response.AdditionalProperties,
+            throw reply switch
+            {
+                ChatFailure { Reason: FailureReason.Cancelled } => new OperationCanceledException(
+                    $"ActorThrottle request {reply.RequestId} was cancelled.", cancellationToken.IsCancellationRequested ? cancellationToken : CancellationToken.None),
+                ChatFailure failure => new ActorThrottleRequestException(failure, request.Model),
+                _ => new InvalidOperationException($"Unexpected reply {reply.GetType().Name}."),
+            };
+        }
+        var final = ChatMapping.ToResponse(success);
+        yield return new ChatResponseUpdate(ChatRole.Assistant, final.Usage is { } usage ? [new UsageContent(usage)] : [])
+        {
+            ResponseId = request.RequestId,
+            MessageId = request.RequestId,
+            ModelId = final.ModelId,
+            FinishReason = final.FinishReason,
+            CreatedAt = createdAt,
+            RawRepresentation = success,
         };
     }
 

@@ -39,11 +39,12 @@ public sealed class ActorThrottleRequestException : Exception
 
     /// <summary>
     /// True when trying again later may succeed (<see cref="FailureReason.RateLimitedExhausted"/>,
-    /// <see cref="FailureReason.Transient"/>, <see cref="FailureReason.QueueFull"/>, <see cref="FailureReason.ShuttingDown"/>).
+    /// <see cref="FailureReason.Transient"/>, <see cref="FailureReason.QueueFull"/>, <see cref="FailureReason.ShuttingDown"/>,
+    /// <see cref="FailureReason.StreamInterrupted"/> — asking again starts a new answer; the text already shown is not resumed).
     /// The engine has already retried what was worth retrying; this is a hint for the caller's own policy.
     /// </summary>
     public bool IsTransient => Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
-        or FailureReason.QueueFull or FailureReason.ShuttingDown;
+        or FailureReason.QueueFull or FailureReason.ShuttingDown or FailureReason.StreamInterrupted;
 
     private static string Describe(ChatFailure failure, string model)
     {

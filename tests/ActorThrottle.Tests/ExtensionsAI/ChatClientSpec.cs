@@ -228,30 +228,88 @@ public sealed class ChatClientSpec : EngineSpecBase
     }
 
     [Fact]
-    public async Task Streaming_yields_the_whole_answer_as_one_update_that_rebuilds_the_response()
+    public async Task Streaming_yields_one_update_per_chunk_then_the_finish_reason_model_and_usage()
     {
-        var client = Client(Recording((r, _) => r.Messages[0].Content == "bad" ? ScriptedBackend.BadRequest() : ScriptedBackend.Success(r)));
+        var backend = ScriptedStreamBackend.Pieces("Hel", "lo", "!");
+        var client = new ActorThrottleChatClient(StartEngine(backend).Client, "gpt-4o-mini");
         var updates = new List<ChatResponseUpdate>();
         await foreach (var update in client.GetStreamingResponseAsync("hello").WithCancellation(CancellationToken.None))
         {
             updates.Add(update);
         }
 
-        var single = Assert.Single(updates);
-        Assert.Equal(ChatRole.Assistant, single.Role);
+        Assert.Equal(["Hel", "lo", "!", ""], updates.Select(u => u.Text));
+        Assert.All(updates, u => Assert.Equal(ChatRole.Assistant, u.Role));
+        Assert.Single(updates.Select(u => u.ResponseId).Distinct());
+        Assert.All(updates.Take(3), u => Assert.Null(u.FinishReason));
         var response = updates.ToChatResponse();
-        var request = Assert.Single(_sent);
-        Assert.Equal("ok:" + request.RequestId, response.Text);
+        Assert.Equal("Hello!", response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.Equal("gpt-4o-mini-2024", response.ModelId);
         Assert.Equal(12, response.Usage!.TotalTokenCount);
+        Assert.Equal(1, backend.StreamCalls);
+        Assert.Equal(0, backend.PlainCalls);
+    }
 
-        await Assert.ThrowsAsync<ActorThrottleRequestException>(async () =>
+    [Fact]
+    public async Task Streaming_failures_throw_after_the_text_that_flowed_and_before_it_for_a_refused_request()
+    {
+        var backend = new ScriptedStreamBackend((r, _, onContent, _) =>
+        {
+            if (r.Messages[0].Content == "bad")
+            {
+                return Task.FromResult(ScriptedBackend.BadRequest());
+            }
+            onContent("half");
+            return Task.FromResult(ScriptedBackend.ServerError(502));
+        });
+        var client = new ActorThrottleChatClient(StartEngine(backend).Client, "gpt-4o-mini");
+
+        var refused = await Assert.ThrowsAsync<ActorThrottleRequestException>(async () =>
         {
             await foreach (var _ in client.GetStreamingResponseAsync("bad"))
             {
+                Assert.Fail("nothing is yielded for a refused request");
             }
         });
+        Assert.Equal(FailureReason.Permanent, refused.Reason);
+
+        var seen = new List<string>();
+        var broken = await Assert.ThrowsAsync<ActorThrottleRequestException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync("go"))
+            {
+                seen.Add(update.Text);
+            }
+        });
+        Assert.Equal(["half"], seen);
+        Assert.Equal(FailureReason.StreamInterrupted, broken.Reason);
+        Assert.True(broken.IsTransient);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_stream_throws_OperationCanceled_and_cancels_the_call()
+    {
+        var callCancelled = new TaskCompletionSource();
+        var backend = new ScriptedStreamBackend(async (r, _, onContent, ct) =>
+        {
+            onContent("one");
+            using (ct.Register(() => callCancelled.TrySetResult()))
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            return ScriptedStreamBackend.Completed(r, "never");
+        });
+        var client = new ActorThrottleChatClient(StartEngine(backend).Client, "gpt-4o-mini");
+        using var cts = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync("go", cancellationToken: cts.Token))
+            {
+                await cts.CancelAsync();
+            }
+        });
+        await callCancelled.Task.WaitAsync(Bound);
     }
 
     [Fact]
