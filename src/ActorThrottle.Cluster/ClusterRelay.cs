@@ -34,7 +34,9 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         _region = region;
         _shutdownGrace = shutdownGrace;
 
-        Receive<ChatRequest>(Send);
+        Receive<ChatRequest>(r => Send(r, stream: false));
+        Receive<ChatStreamRequest>(s => Send(s.Request, stream: true));
+        Receive<ChatChunk>(PassChunk);
         Receive<CancelRequest>(c => _region.Tell(c, Self));
         Receive<GetModelStatus>(g => _region.Forward(g));
         Receive<RequestAccepted>(a =>
@@ -78,7 +80,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         }
     }
 
-    private void Send(ChatRequest request)
+    private void Send(ChatRequest request, bool stream)
     {
         if (_draining)
         {
@@ -91,8 +93,17 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
                 $"RequestId '{request.RequestId}' is already pending on this node; request ids must be unique.", 0));
             return;
         }
-        _pending.Add(request.RequestId, new Pending(request, Sender));
-        _region.Tell(new ClusterRequest(request, Resent: false), Self);
+        _pending.Add(request.RequestId, new Pending(request, Sender, stream));
+        _region.Tell(new ClusterRequest(request, Resent: false, stream), Self);
+    }
+
+    private void PassChunk(ChatChunk chunk)
+    {
+        if (_pending.TryGetValue(chunk.RequestId, out var p) && p.Stream)
+        {
+            p.ChunksRelayed++;
+            p.Caller.Tell(chunk);
+        }
     }
 
     private void Relay(ChatReply reply)
@@ -115,11 +126,19 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
             return;
         }
         var count = 0;
-        foreach (var p in _pending.Values)
+        foreach (var (id, p) in _pending.ToList())
         {
             // Unacknowledged requests may have gone to the removed node too; a re-send of one that is held elsewhere is ignored there.
             if (p.Host is null || p.Host.Equals(removed))
             {
+                if (p.ChunksRelayed > 0)
+                {
+                    // Part of the text reached the caller: a re-send would repeat it.
+                    _pending.Remove(id);
+                    p.Caller.Tell(new ChatFailure(id, FailureReason.StreamInterrupted,
+                        $"The node streaming the answer left the cluster after {p.ChunksRelayed} chunks were delivered.", 0));
+                    continue;
+                }
                 p.Host = null;
                 p.Orphaned = true;
                 count++;
@@ -137,7 +156,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         var any = false;
         foreach (var p in _pending.Values.Where(p => p.Orphaned))
         {
-            _region.Tell(new ClusterRequest(p.Request, Resent: true), Self);
+            _region.Tell(new ClusterRequest(p.Request, Resent: true, p.Stream), Self);
             any = true;
         }
         if (any)
@@ -171,10 +190,12 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         _drainRequesters.Clear();
     }
 
-    private sealed class Pending(ChatRequest request, IActorRef caller)
+    private sealed class Pending(ChatRequest request, IActorRef caller, bool stream)
     {
         public ChatRequest Request { get; } = request;
         public IActorRef Caller { get; } = caller;
+        public bool Stream { get; } = stream;
+        public int ChunksRelayed { get; set; }
         public Address? Host { get; set; }
         public bool Orphaned { get; set; }
     }

@@ -15,6 +15,7 @@ internal sealed class ModelMessageExtractor(int numberOfShards) : HashCodeMessag
     public override string? EntityId(object message) => message switch
     {
         ChatRequest r => r.Model,
+        ChatStreamRequest s => s.Request?.Model,
         ClusterRequest c => c.Request?.Model,
         FallbackRequest f => f.Request?.Model,
         CancelRequest c => c.Model,

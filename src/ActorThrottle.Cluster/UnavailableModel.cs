@@ -11,6 +11,9 @@ internal sealed class UnavailableModel : ReceiveActor
     public UnavailableModel(string model, FailureReason reason, string message)
     {
         Receive<ChatRequest>(r => Sender.Tell(new ChatFailure(r.RequestId, reason, message, 0)));
+        Receive<ChatStreamRequest>(r => Sender.Tell(new ChatFailure(r.Request.RequestId, reason, message, 0)));
+        Receive<ClusterRequest>(r => Sender.Tell(new ChatFailure(r.Request.RequestId, reason, message, 0)));
+        Receive<FallbackRequest>(f => f.ReplyTo.Tell(new ChatFailure(f.Request.RequestId, reason, message, f.PriorAttempts)));
         Receive<GetModelStatus>(_ => Sender.Tell(new ModelStatus(model, 0, 0, 0, null, 0)));
         Receive<HandOffModel>(_ => Context.Stop(Self));
         ReceiveAny(_ => { });

@@ -179,6 +179,32 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_stream_from_a_node_without_the_model_arrives_in_order_through_the_relay_with_one_reply()
+    {
+        await using var cluster = await ClusterHarness.StartAsync(2,
+            new Dictionary<string, S.ModelSettings> { ["s"] = SimModel(9) },
+            Common + "\nactor-throttle.cluster.role = throttle\nactor-throttle.defaults { requests-per-second = 200, max-burst = 10 }",
+            output,
+            perNode: i => i == 0 ? "akka.cluster.roles = [throttle]" : "");
+        var client = cluster.Nodes[1].Engine.Client;
+        for (var i = 0; i < 3; i++)
+        {
+            var stream = await client.StreamAsync(new ChatRequest("s", [ChatMessage.User("Say hello.")]) { MaxTokens = 12 });
+            var chunks = new List<ChatChunk>();
+            await foreach (var chunk in stream.WithCancellation(CancellationToken.None))
+            {
+                chunks.Add(chunk);
+            }
+            var success = Assert.IsType<ChatSuccess>(await stream.Reply.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.NotEmpty(chunks);
+            Assert.Equal(Enumerable.Range(0, chunks.Count), chunks.Select(c => c.Index));
+            Assert.Equal(success.Content, string.Concat(chunks.Select(c => c.Content)));
+        }
+        Assert.Equal(3, cluster.Sim.GetStats().For("s").Totals.Accepted);
+        Assert.Contains("s", await cluster.HostedModelsAsync(cluster.Nodes[0]));
+    }
+
+    [Fact]
     public async Task With_a_role_only_nodes_with_it_host_throttles_and_the_others_reach_them_through_a_proxy()
     {
         await using var cluster = await ClusterHarness.StartAsync(2,

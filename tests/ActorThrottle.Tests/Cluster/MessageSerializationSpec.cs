@@ -94,4 +94,16 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
         var status = new ModelStatus("m", 3, 5, 12.5, new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.FromHours(2)), 99);
         Assert.Equal(status, RoundTrip(status));
     }
+
+    [Fact]
+    public void Stream_messages_round_trip()
+    {
+        var request = new ChatRequest("m", [ChatMessage.User("hi")]) { RequestId = "s-1" };
+        var cluster = RoundTrip(new Routing.ClusterRequest(request, Resent: false, Stream: true));
+        Assert.True(cluster.Stream);
+        Assert.Equal("s-1", cluster.Request.RequestId);
+        Assert.Equal(new ChatChunk("s-1", 3, "héllo ✓ \n"), RoundTrip(new ChatChunk("s-1", 3, "héllo ✓ \n")));
+        Assert.Equal("s-1", RoundTrip(new ChatStreamRequest(request)).Request.RequestId);
+        Assert.Equal(FailureReason.StreamInterrupted, RoundTrip(new ChatFailure("s-1", FailureReason.StreamInterrupted, "broke", 1)).Reason);
+    }
 }
