@@ -36,6 +36,10 @@ internal static class ArgumentParser
                              for models without an endpoint of their own
           --log FILE         write the engine's per-attempt events and Akka's log to FILE
           --verbose          also write those events to stderr (Warning and up by default go nowhere)
+          --stream           stream every completion through the throttle (chunks, then one reply); the
+                             report adds time to first chunk and prints one streamed answer chunk by chunk
+          --priority         send every 4th request on the interactive lane and the rest as batch, all at
+                             once; the report shows that interactive requests skip the batch backlog
           --plain            periodic plain progress lines even on a terminal
           -h, --help         this text
 
@@ -82,13 +86,19 @@ internal static class ArgumentParser
                 return Fail($"Option {name} is given more than once.");
             }
 
-            if (name is "--verbose" or "--plain")
+            if (name is "--verbose" or "--plain" or "--stream" or "--priority")
             {
                 if (inlineValue is not null)
                 {
                     return Fail($"Option {name} takes no value.");
                 }
-                options = name == "--verbose" ? options with { Verbose = true } : options with { Plain = true };
+                options = name switch
+                {
+                    "--verbose" => options with { Verbose = true },
+                    "--plain" => options with { Plain = true },
+                    "--stream" => options with { Stream = true },
+                    _ => options with { Priority = true },
+                };
                 continue;
             }
 

@@ -30,6 +30,12 @@ internal sealed record DemoOptions
     /// <summary>Log Information and up (per-attempt events, Akka warnings) to stderr as well.</summary>
     public bool Verbose { get; init; }
 
+    /// <summary>Stream every completion (<c>ChatStreamRequest</c>): report time to the first chunk and show one streamed answer.</summary>
+    public bool Stream { get; init; }
+
+    /// <summary>Send one request in four on the interactive lane and the rest as batch; report queueing per lane.</summary>
+    public bool Priority { get; init; }
+
     /// <summary>Plain periodic progress lines even on a terminal.</summary>
     public bool Plain { get; init; }
 

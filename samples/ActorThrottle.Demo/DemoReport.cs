@@ -37,6 +37,12 @@ internal sealed record ModelReport
     public required LatencySummary EndToEnd { get; init; }
     public required int FinalBurst { get; init; }
     public required double FinalRate { get; init; }
+    /// <summary><c>--stream</c>: from the caller's send to the first chunk; null without streaming.</summary>
+    public LatencySummary? FirstChunk { get; init; }
+    /// <summary><c>--stream</c>: chunks per streamed success; null without streaming.</summary>
+    public double? ChunksPerAnswer { get; init; }
+    /// <summary><c>--priority</c>: <see cref="EndToEnd"/> per lane (<c>interactive</c>, <c>batch</c>); null when only one lane was used.</summary>
+    public IReadOnlyDictionary<string, LatencySummary>? EndToEndByLane { get; init; }
 }
 
 /// <summary>The whole run.</summary>
@@ -127,10 +133,25 @@ internal static class DemoReport
         Row("latency p99 (ms)", m => Ms(m.Latency.P99));
         Row("e2e p50 (ms)", m => Ms(m.EndToEnd.P50));
         Row("e2e p99 (ms)", m => Ms(m.EndToEnd.P99));
+        if (report.Models.Any(m => m.FirstChunk is not null))
+        {
+            Row("first chunk p50 (ms)", m => Ms(m.FirstChunk?.P50));
+            Row("first chunk p95 (ms)", m => Ms(m.FirstChunk?.P95));
+            Row("chunks / answer", m => m.ChunksPerAnswer is { } c ? F(c, "0.0") : "-");
+        }
+        foreach (var lane in report.Models.SelectMany(m => m.EndToEndByLane?.Keys ?? []).Distinct().Order(StringComparer.Ordinal))
+        {
+            Row($"{lane} e2e p50 (ms)", m => Ms(m.EndToEndByLane?.GetValueOrDefault(lane)?.P50));
+            Row($"{lane} e2e p95 (ms)", m => Ms(m.EndToEndByLane?.GetValueOrDefault(lane)?.P95));
+        }
         Row("final burst", m => N(m.FinalBurst));
         Row("final rate (req/s)", m => F(m.FinalRate, "0.##"));
         return table;
     }
+
+    /// <summary>One streamed answer with its chunk boundaries marked, e.g. <c>Hello| wor|ld</c>.</summary>
+    public static string DescribeSampleStream(SampleStream sample) =>
+        $"streamed answer {sample.RequestId} ({sample.Model}), {sample.Chunks.Count} chunks split by '|': {string.Join("|", sample.Chunks)}";
 
     private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
 

@@ -125,8 +125,11 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 {
                     RequestId = $"demo-{i:D6}",
                     MaxTokens = configuration.MaxTokens,
+                    Priority = LaneOf(i / configuration.Models.Count, options.Priority),
                 };
-                sends.Add(SendAsync(engine, request, tallies[model], cancellationToken));
+                sends.Add(options.Stream
+                    ? StreamAsync(engine, request, tallies[model], cancellationToken)
+                    : SendAsync(engine, request, tallies[model], cancellationToken));
             }
             var all = Task.WhenAll(sends);
             if (live)
@@ -156,6 +159,10 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             console.WriteLine();
             console.Write(DemoReport.ToTable(report));
             console.WriteLine(DemoReport.Legend);
+            if (options.Stream && tallies.Values.Select(t => t.SampleStream).FirstOrDefault(s => s is not null) is { } sample)
+            {
+                console.WriteLine(DemoReport.DescribeSampleStream(sample));
+            }
 
             if (options.JsonFile is { } jsonFile)
             {
@@ -199,9 +206,40 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
         {
             var reply = await engine.CompleteAsync(request, cancellationToken).WaitAsync(AskTimeout, CancellationToken.None).ConfigureAwait(false);
             var now = RunClock.Now;
-            tally.RecordReply(reply, RunClock.Between(sentAt, now), now);
+            tally.RecordReply(reply, RunClock.Between(sentAt, now), now, request.Priority);
         }
         catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+        {
+            tally.RecordUnanswered(RunClock.Now);
+        }
+    }
+
+    /// <summary>With <c>--priority</c>, one request in four of each model is interactive and the rest batch; without it all are interactive.</summary>
+    /// <param name="index">The request's position among its model's requests.</param>
+    internal static Priority LaneOf(int index, bool mixLanes) =>
+        !mixLanes || index % 4 == 0 ? Priority.Interactive : Priority.Batch;
+
+    private async Task StreamAsync(ActorThrottleEngine engine, ChatRequest request, ModelTally tally, CancellationToken cancellationToken)
+    {
+        var sentAt = RunClock.Now;
+        tally.RecordSent();
+        try
+        {
+            var stream = await engine.Client.StreamAsync(request, cancellationToken).ConfigureAwait(false);
+            var chunks = new List<string>();
+            long? firstChunkAt = null;
+            using var timeout = new CancellationTokenSource(AskTimeout);
+            await foreach (var chunk in stream.WithCancellation(timeout.Token).ConfigureAwait(false))
+            {
+                firstChunkAt ??= RunClock.Now;
+                chunks.Add(chunk.Content);
+            }
+            var reply = await stream.Reply.WaitAsync(AskTimeout, CancellationToken.None).ConfigureAwait(false);
+            var now = RunClock.Now;
+            tally.RecordReply(reply, RunClock.Between(sentAt, now), now, request.Priority,
+                firstChunkAt is { } first ? RunClock.Between(sentAt, first) : null, chunks);
+        }
+        catch (TimeoutException)
         {
             tally.RecordUnanswered(RunClock.Now);
         }
@@ -210,6 +248,8 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
     internal static ModelReport BuildModelReport(string model, ModelRoute route, ModelTally tally, MeterTally meter, long started, int burst, double rate, double? realLimit)
     {
         var (latency, endToEnd, failures, lastReply) = tally.Snapshot();
+        var streaming = tally.StreamSnapshot();
+        var lanes = tally.LaneSnapshot();
         var active = lastReply > 0 ? RunClock.Between(started, lastReply).TotalSeconds : 0;
         var goodput = DemoReport.Goodput(tally.Successes, active);
         var limit = realLimit is > 0 ? realLimit : null;
@@ -232,6 +272,11 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             EndToEnd = DemoReport.Summarize(endToEnd),
             FinalBurst = burst,
             FinalRate = Math.Round(rate, 3),
+            FirstChunk = streaming.FirstChunkMs.Count > 0 ? DemoReport.Summarize(streaming.FirstChunkMs) : null,
+            ChunksPerAnswer = streaming.Answers > 0 ? Math.Round((double)streaming.Chunks / streaming.Answers, 2) : null,
+            EndToEndByLane = lanes.Count > 1
+                ? lanes.OrderBy(l => l.Key).ToDictionary(l => l.Key.ToString().ToLowerInvariant(), l => DemoReport.Summarize(l.Value), StringComparer.Ordinal)
+                : null,
         };
     }
 

@@ -12,6 +12,10 @@ internal sealed class ModelTally(string model)
     private readonly List<double> _latencyMs = [];
     private readonly List<double> _endToEndMs = [];
     private readonly Dictionary<FailureReason, int> _failures = [];
+    private readonly Dictionary<Priority, List<double>> _endToEndByLane = [];
+    private readonly List<double> _firstChunkMs = [];
+    private long _chunks;
+    private int _streamedAnswers;
     private int _sent;
     private int _successes;
     private int _failed;
@@ -30,16 +34,37 @@ internal sealed class ModelTally(string model)
 
     public void RecordSent() => Interlocked.Increment(ref _sent);
 
-    public void RecordReply(ChatReply reply, TimeSpan endToEnd, long nowTicks)
+    /// <summary>The first streamed success's chunks, to show what a stream looks like.</summary>
+    public SampleStream? SampleStream { get; private set; }
+
+    /// <param name="firstChunk">Streams: from the send to the first chunk (null when none came).</param>
+    /// <param name="chunks">Streams: the chunks' text in order (null for ordinary requests).</param>
+    public void RecordReply(ChatReply reply, TimeSpan endToEnd, long nowTicks, Priority lane = Priority.Interactive,
+        TimeSpan? firstChunk = null, IReadOnlyList<string>? chunks = null)
     {
         lock (_gate)
         {
+            if (firstChunk is { } ttfc)
+            {
+                _firstChunkMs.Add(ttfc.TotalMilliseconds);
+            }
             switch (reply)
             {
                 case ChatSuccess success:
                     _successes++;
                     _latencyMs.Add(success.Latency.TotalMilliseconds);
                     _endToEndMs.Add(endToEnd.TotalMilliseconds);
+                    if (!_endToEndByLane.TryGetValue(lane, out var laneSamples))
+                    {
+                        _endToEndByLane[lane] = laneSamples = [];
+                    }
+                    laneSamples.Add(endToEnd.TotalMilliseconds);
+                    if (chunks is not null)
+                    {
+                        _streamedAnswers++;
+                        _chunks += chunks.Count;
+                        SampleStream ??= new SampleStream(success.RequestId, Model, chunks.ToList(), success.Content);
+                    }
                     break;
                 case ChatFailure failure:
                     _failed++;
@@ -68,6 +93,23 @@ internal sealed class ModelTally(string model)
         }
     }
 
+    public (IReadOnlyList<double> FirstChunkMs, long Chunks, int Answers) StreamSnapshot()
+    {
+        lock (_gate)
+        {
+            return (_firstChunkMs.ToList(), _chunks, _streamedAnswers);
+        }
+    }
+
+    /// <summary>Successes' caller-side latency (queueing included) per lane.</summary>
+    public IReadOnlyDictionary<Priority, IReadOnlyList<double>> LaneSnapshot()
+    {
+        lock (_gate)
+        {
+            return _endToEndByLane.ToDictionary(l => l.Key, l => (IReadOnlyList<double>)l.Value.ToList());
+        }
+    }
+
     /// <summary>True when nothing succeeded and every failure was transient (5xx, timeout, connection error).</summary>
     public bool AllTransient
     {
@@ -80,6 +122,9 @@ internal sealed class ModelTally(string model)
         }
     }
 }
+
+/// <summary>One streamed answer as it arrived: its chunks in order and the text of the terminal reply.</summary>
+internal sealed record SampleStream(string RequestId, string Model, IReadOnlyList<string> Chunks, string? Content);
 
 /// <summary>Per-model counters read from the engine's <c>ActorThrottle</c> meter (one meter instance: this engine's).</summary>
 internal sealed class MeterTally : IDisposable

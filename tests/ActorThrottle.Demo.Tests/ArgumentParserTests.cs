@@ -34,7 +34,8 @@ public sealed class ArgumentParserTests
     public void Every_option_is_read()
     {
         var options = Ok("--config", "my.conf", "--requests", "250", "--models", "a, b,c", "--prompt", "Hi there",
-            "--max-tokens", "64", "--json", "out.json", "--endpoint", "https://api.openai.com/v1", "--log", "run.log", "--verbose", "--plain");
+            "--max-tokens", "64", "--json", "out.json", "--endpoint", "https://api.openai.com/v1", "--log", "run.log", "--verbose", "--plain",
+            "--stream", "--priority");
         Assert.Equal("my.conf", options.ConfigFile);
         Assert.Equal(250, options.Requests);
         Assert.Equal(["a", "b", "c"], options.Models);
@@ -45,7 +46,33 @@ public sealed class ArgumentParserTests
         Assert.Equal("run.log", options.LogFile);
         Assert.True(options.Verbose);
         Assert.True(options.Plain);
+        Assert.True(options.Stream);
+        Assert.True(options.Priority);
         Assert.False(options.Help);
+    }
+
+    [Theory]
+    [InlineData("--stream=yes")]
+    [InlineData("--priority=1")]
+    public void Stream_and_priority_take_no_value(string arg) =>
+        Assert.Equal($"Option {arg[..arg.IndexOf('=')]} takes no value.", ArgumentParser.Parse([arg]).Error);
+
+    [Fact]
+    public void Without_the_flags_nothing_streams_and_every_request_is_interactive()
+    {
+        var options = Ok();
+        Assert.False(options.Stream);
+        Assert.False(options.Priority);
+        Assert.All(Enumerable.Range(0, 8), i => Assert.Equal(ActorThrottle.Messages.Priority.Interactive, DemoRunner.LaneOf(i, mixLanes: false)));
+    }
+
+    [Fact]
+    public void With_priority_one_request_in_four_is_interactive()
+    {
+        var lanes = Enumerable.Range(0, 8).Select(i => DemoRunner.LaneOf(i, mixLanes: true)).ToList();
+        Assert.Equal(2, lanes.Count(l => l == ActorThrottle.Messages.Priority.Interactive));
+        Assert.Equal(ActorThrottle.Messages.Priority.Interactive, lanes[0]);
+        Assert.Equal(ActorThrottle.Messages.Priority.Batch, lanes[1]);
     }
 
     [Fact]

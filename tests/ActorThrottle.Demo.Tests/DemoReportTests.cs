@@ -174,6 +174,44 @@ public sealed class DemoReportTests
     }
 
     [Fact]
+    public void Stream_and_lane_rows_appear_only_when_measured()
+    {
+        var plain = Render(Sample());
+        Assert.DoesNotContain("first chunk", plain);
+        Assert.DoesNotContain("interactive e2e", plain);
+
+        var sample = Sample();
+        var measured = sample with
+        {
+            Models = [sample.Models[0] with
+            {
+                FirstChunk = new LatencySummary(40, 90, 95, 18),
+                ChunksPerAnswer = 6.5,
+                EndToEndByLane = new Dictionary<string, LatencySummary>
+                {
+                    ["batch"] = new(4000, 5000, 5100, 13),
+                    ["interactive"] = new(300, 700, 800, 5),
+                },
+            }, sample.Models[1]],
+        };
+        var text = Render(measured);
+        Assert.Contains("first chunk p50 (ms)", text);
+        Assert.Contains("6.5", text);
+        Assert.Contains("interactive e2e p95 (ms)", text);
+        Assert.Contains("batch e2e p50 (ms)", text);
+        using var json = System.Text.Json.JsonDocument.Parse(DemoReport.ToJson(measured));
+        var first = json.RootElement.GetProperty("models")[0];
+        Assert.Equal(40, first.GetProperty("firstChunk").GetProperty("p50").GetDouble());
+        Assert.Equal(300, first.GetProperty("endToEndByLane").GetProperty("interactive").GetProperty("p50").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("models")[1].GetProperty("firstChunk").ValueKind);
+    }
+
+    [Fact]
+    public void A_sample_stream_shows_its_chunk_boundaries() =>
+        Assert.Equal("streamed answer r1 (m), 3 chunks split by '|': Hel|lo| world",
+            DemoReport.DescribeSampleStream(new SampleStream("r1", "m", ["Hel", "lo", " world"], "Hello world")));
+
+    [Fact]
     public void Table_against_a_real_endpoint_omits_the_limit_rows() =>
         Assert.DoesNotContain("real limit", Render(Sample(limit: null)));
 }

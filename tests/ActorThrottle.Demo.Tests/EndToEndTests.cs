@@ -90,6 +90,32 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task Streamed_and_prioritised_run_answers_every_request_and_reports_first_chunks_and_lanes()
+    {
+        var config = Path.Combine(_dir, "fast.conf");
+        await File.WriteAllTextAsync(config, FastConfig);
+        var (console, output) = Console();
+        var errors = new StringWriter();
+        var runner = new DemoRunner(console, errors, live: false);
+
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 80, Stream = true, Priority = true });
+
+        Assert.True(exit == ExitCodes.Ok, $"exit {exit}; stderr: {errors}\n{output}");
+        var report = runner.Report!;
+        Assert.Equal(80, report.Answered);
+        foreach (var m in report.Models)
+        {
+            Assert.Equal(40, m.Successes);
+            Assert.Equal(40, m.FirstChunk!.Samples);
+            Assert.True(m.ChunksPerAnswer >= 1);
+            Assert.Equal(10, m.EndToEndByLane!["interactive"].Samples);
+            Assert.Equal(30, m.EndToEndByLane["batch"].Samples);
+        }
+        Assert.Contains("streamed answer demo-", output.ToString());
+        Assert.Contains("interactive e2e p50", output.ToString());
+    }
+
+    [Fact]
     public async Task Unreachable_endpoint_fails_fast_naming_it()
     {
         var (console, _) = Console();
