@@ -11,6 +11,7 @@ namespace ActorThrottle.Simulator;
 /// </summary>
 internal sealed class CompletionChunkWriter : IDisposable
 {
+    private static readonly byte[] BreakPadding = CreateBreakPadding();
     private readonly PipeWriter _pipe;
     private readonly Utf8JsonWriter _json;
     private readonly string _id = ResponseWriter.NewCompletionId();
@@ -63,6 +64,17 @@ internal sealed class CompletionChunkWriter : IDisposable
         return _pipe.FlushAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Writes an SSE comment (ignored by clients) longer than the transport's send buffer, so the flush returns only
+    /// once everything before it is on the socket. Aborting right after a plain flush would drop the events still in
+    /// Kestrel's buffer, and a break must come after content the client has received.
+    /// </summary>
+    public ValueTask<FlushResult> WriteBreakPaddingAsync(CancellationToken cancellationToken)
+    {
+        _pipe.Write(BreakPadding);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
     public void Dispose() => _json.Dispose();
 
     private ValueTask<FlushResult> WriteChunkAsync(string? role, string? content, string? finishReason, CancellationToken cancellationToken)
@@ -103,6 +115,14 @@ internal sealed class CompletionChunkWriter : IDisposable
         }
 
         return EndEventAsync(cancellationToken);
+    }
+
+    private static byte[] CreateBreakPadding()
+    {
+        var padding = new byte[SimulatedProvider.SendBufferBytes];
+        padding.AsSpan().Fill((byte)' ');
+        ": simulated stream break"u8.CopyTo(padding);
+        return padding;
     }
 
     private void BeginEvent()

@@ -222,6 +222,7 @@ internal sealed class SimulatorEndpoints
                 await writer.WriteContentAsync(piece, cancellationToken);
                 if (++sent == decision.BreakAfterChunks)
                 {
+                    await writer.WriteBreakPaddingAsync(cancellationToken);
                     context.Abort();
                     return;
                 }
