@@ -28,6 +28,10 @@ internal static class CommandLine
           --error500 F, --error502 F, --error503 F, --reset-rate F, --hang-rate F
                                    fractions 0..1 of admitted requests with that fault
           --hang-ms N              how long a hang lasts (default 300000)
+          --stream-chunk-tokens N  completion tokens per streamed content chunk (default 1: one per word)
+          --stream-chunk-interval-ms N
+                                   wait before each streamed content chunk (default 0)
+          --stream-break-rate F    fraction 0..1 of admitted streams aborted mid-stream (default 0)
           --headers M              full | none | retry-after (default full)
           --charge-rejected        rejected requests still consume budget
           --insufficient-quota     answer every request 429 insufficient_quota
@@ -90,6 +94,9 @@ internal static class CommandLine
                 case "--reset-rate": model = model with { ResetRate = Number(name, value) }; break;
                 case "--hang-rate": model = model with { HangRate = Number(name, value) }; break;
                 case "--hang-ms": model = model with { HangDuration = TimeSpan.FromMilliseconds(Number(name, value)) }; break;
+                case "--stream-chunk-tokens": model = model with { StreamChunkTokens = Int(name, value) }; break;
+                case "--stream-chunk-interval-ms": model = model with { StreamChunkInterval = TimeSpan.FromMilliseconds(Number(name, value)) }; break;
+                case "--stream-break-rate": model = model with { StreamBreakRate = Number(name, value) }; break;
                 case "--headers":
                     model = model with
                     {

@@ -11,9 +11,13 @@ internal enum Outcome
     Error503,
     Reset,
     Hang,
+
+    /// <summary>A streamed reply that is aborted after <see cref="Decision.BreakAfterChunks"/> content chunks.</summary>
+    StreamBreak,
 }
 
 /// <summary>Everything the HTTP layer needs to answer one request, decided at arrival.</summary>
+/// <remarks>The stream fields come from the settings at arrival, so a live change never alters a reply mid-stream.</remarks>
 internal readonly record struct Decision(
     Outcome Outcome,
     Admission Admission,
@@ -23,7 +27,15 @@ internal readonly record struct Decision(
     TimeSpan HangDuration,
     int CompletionTokens,
     int MaxTokens,
-    double Refund);
+    double Refund,
+    bool Stream = false,
+    int ChunkTokens = 1,
+    TimeSpan ChunkInterval = default,
+    int BreakAfterChunks = 0)
+{
+    /// <summary>Why the completion ended: <c>length</c> when it used all of max tokens, else <c>stop</c>.</summary>
+    public string FinishReason => CompletionTokens >= MaxTokens ? "length" : "stop";
+}
 
 /// <summary>
 /// One model's live state: settings, buckets, seeded random and statistics, all behind one lock
@@ -82,7 +94,7 @@ internal sealed class ModelRuntime
         }
     }
 
-    public Decision Decide(int promptTokens, int? requestedMaxTokens)
+    public Decision Decide(int promptTokens, int? requestedMaxTokens, bool stream = false)
     {
         lock (_gate)
         {
@@ -115,6 +127,20 @@ internal sealed class ModelRuntime
             var outcome = PickOutcome(s, faultDraw);
             var latency = s.Latency + TimeSpan.FromTicks((long)(s.LatencyJitter.Ticks * jitterDraw));
             var completion = Math.Min(s.CompletionTokens, maxTokens);
+            var breakAfter = 0;
+            if (stream)
+            {
+                // Drawn for every admitted stream (never for plain requests), so non-streamed runs keep their old sequence.
+                var breakDraw = _random.NextDouble();
+                var chunks = CompletionText.ChunkCount(completion, s.StreamChunkTokens);
+                if (outcome == Outcome.Success && chunks > 0 && breakDraw < s.StreamBreakRate)
+                {
+                    outcome = Outcome.StreamBreak;
+
+                    // The same draw, rescaled, picks where the stream breaks: uniform over 1..chunks.
+                    breakAfter = Math.Min(chunks, 1 + (int)(breakDraw / s.StreamBreakRate * chunks));
+                }
+            }
 
             // Only a completed reply can say how much of max_tokens went unused.
             var refund = outcome == Outcome.Success && s.TokenAccounting == TokenAccounting.Reconcile ? maxTokens - completion : 0;
@@ -127,6 +153,16 @@ internal sealed class ModelRuntime
                     counters.Accepted++;
                     _totals.Accepted++;
                     _accepted.Add(now);
+                    if (stream)
+                    {
+                        counters.Streamed++;
+                        _totals.Streamed++;
+                    }
+
+                    break;
+                case Outcome.StreamBreak:
+                    counters.StreamBreaks++;
+                    _totals.StreamBreaks++;
                     break;
                 case Outcome.Reset:
                     counters.Resets++;
@@ -142,7 +178,9 @@ internal sealed class ModelRuntime
                     break;
             }
 
-            return new Decision(outcome, admission, admission.State, s.HeaderMode, latency, s.HangDuration, completion, maxTokens, refund);
+            return new Decision(
+                outcome, admission, admission.State, s.HeaderMode, latency, s.HangDuration, completion, maxTokens, refund,
+                stream, s.StreamChunkTokens, s.StreamChunkInterval, breakAfter);
         }
     }
 
@@ -255,9 +293,13 @@ internal sealed class ModelRuntime
         public long Resets;
         public long Hangs;
         public long TokensCharged;
+        public long Streamed;
+        public long StreamBreaks;
 
-        public StatsCounters ToRecord() => new(Accepted, RateLimited, QuotaExceeded, ServerErrors, Resets, Hangs, TokensCharged);
+        public StatsCounters ToRecord() =>
+            new(Accepted, RateLimited, QuotaExceeded, ServerErrors, Resets, Hangs, TokensCharged, Streamed, StreamBreaks);
 
-        public void Clear() => Accepted = RateLimited = QuotaExceeded = ServerErrors = Resets = Hangs = TokensCharged = 0;
+        public void Clear() =>
+            Accepted = RateLimited = QuotaExceeded = ServerErrors = Resets = Hangs = TokensCharged = Streamed = StreamBreaks = 0;
     }
 }

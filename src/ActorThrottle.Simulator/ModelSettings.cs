@@ -59,6 +59,18 @@ public sealed record ModelSettings
     /// <summary>How long a hanging request waits before it is answered 504.</summary>
     public TimeSpan HangDuration { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Completion tokens per content chunk of a streamed reply (at least 2 content chunks when there are 2 tokens or more).</summary>
+    public int StreamChunkTokens { get; init; } = 1;
+
+    /// <summary>Wait before each content chunk of a streamed reply, so a stream takes visible time.</summary>
+    public TimeSpan StreamChunkInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Fraction (0..1) of admitted streamed requests whose connection is aborted after at least one content chunk
+    /// and before the finish chunk. Applies only to requests with <c>"stream": true</c>, on top of the other faults.
+    /// </summary>
+    public double StreamBreakRate { get; init; }
+
     /// <summary>Which rate-limit headers are sent.</summary>
     public RateLimitHeaderMode HeaderMode { get; init; } = RateLimitHeaderMode.Full;
 
@@ -90,6 +102,13 @@ public sealed record ModelSettings
             throw new ArgumentException($"{nameof(CompletionTokens)} must be >= 0, was {CompletionTokens}.", nameof(CompletionTokens));
         }
 
+        if (StreamChunkTokens < 1)
+        {
+            throw new ArgumentException($"{nameof(StreamChunkTokens)} must be >= 1, was {StreamChunkTokens}.", nameof(StreamChunkTokens));
+        }
+
+        NonNegative(StreamChunkInterval, nameof(StreamChunkInterval));
+        Fraction(StreamBreakRate, nameof(StreamBreakRate));
         NonNegative(Latency, nameof(Latency));
         NonNegative(LatencyJitter, nameof(LatencyJitter));
         NonNegative(HangDuration, nameof(HangDuration));

@@ -29,16 +29,15 @@ internal static class ResponseWriter
         await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
-    public static async Task WriteCompletionAsync(HttpContext context, string model, long created, int promptTokens, int completionTokens, bool truncated)
+    public static async Task WriteCompletionAsync(HttpContext context, string model, long created, int promptTokens, int completionTokens, string finishReason)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
-        var id = Interlocked.Increment(ref _nextId);
         using (var json = new Utf8JsonWriter(response.BodyWriter))
         {
             json.WriteStartObject();
-            json.WriteString("id", "chatcmpl-sim" + id.ToString("x12", CultureInfo.InvariantCulture));
+            json.WriteString("id", NewCompletionId());
             json.WriteString("object", "chat.completion");
             json.WriteNumber("created", created);
             json.WriteString("model", model);
@@ -51,7 +50,7 @@ internal static class ResponseWriter
             json.WriteNull("refusal");
             json.WriteEndObject();
             json.WriteNull("logprobs");
-            json.WriteString("finish_reason", truncated ? "length" : "stop");
+            json.WriteString("finish_reason", finishReason);
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteStartObject("usage");
@@ -65,6 +64,10 @@ internal static class ResponseWriter
 
         await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
+
+    /// <summary>A fresh <c>chatcmpl-sim…</c> id, unique within the process.</summary>
+    public static string NewCompletionId() =>
+        "chatcmpl-sim" + Interlocked.Increment(ref _nextId).ToString("x12", CultureInfo.InvariantCulture);
 
     /// <summary>Sets the <c>x-ratelimit-*</c> headers (full mode only) and, on a 429, the retry-after pair.</summary>
     public static void WriteRateLimitHeaders(HttpResponse response, RateLimitHeaderMode mode, RateLimitState state, TimeSpan? retryAfter)

@@ -17,6 +17,12 @@ namespace ActorThrottle.Simulator;
 /// </summary>
 public sealed class SimulatedProvider : IAsyncDisposable
 {
+    /// <summary>
+    /// The socket transport's send buffer (its default, pinned here): a flush waits once this much is unsent,
+    /// which <see cref="CompletionChunkWriter.WriteBreakPaddingAsync"/> relies on.
+    /// </summary>
+    internal const int SendBufferBytes = 64 * 1024;
+
     private readonly ConcurrentDictionary<string, ModelRuntime> _models = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly TimeProvider _time;
@@ -254,6 +260,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Options.ShutdownTimeout);
+        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = SendBufferBytes);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -46,6 +46,8 @@ internal sealed class SimulatorEndpoints
         string model;
         int promptTokens;
         int? maxTokens;
+        bool stream;
+        bool includeUsage;
         try
         {
             using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
@@ -71,6 +73,29 @@ internal sealed class SimulatorEndpoints
                 await InvalidAsync(context, "max_tokens must be >= 0", "max_tokens");
                 return;
             }
+
+            if (!TryReadBoolean(root, "stream", out stream))
+            {
+                await InvalidAsync(context, "'stream' must be a boolean", "stream");
+                return;
+            }
+
+            includeUsage = false;
+            if (root.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind != JsonValueKind.Null)
+            {
+                // OpenAI's own rules: options only with a stream, and include_usage a boolean.
+                if (!stream)
+                {
+                    await InvalidAsync(context, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options");
+                    return;
+                }
+
+                if (streamOptions.ValueKind != JsonValueKind.Object || !TryReadBoolean(streamOptions, "include_usage", out includeUsage))
+                {
+                    await InvalidAsync(context, "'stream_options.include_usage' must be a boolean", "stream_options");
+                    return;
+                }
+            }
         }
         catch (JsonException)
         {
@@ -92,11 +117,11 @@ internal sealed class SimulatorEndpoints
             return;
         }
 
-        var decision = runtime.Decide(promptTokens, maxTokens);
-        await RespondAsync(context, runtime, model, promptTokens, decision);
+        var decision = runtime.Decide(promptTokens, maxTokens, stream);
+        await RespondAsync(context, runtime, model, promptTokens, decision, includeUsage);
     }
 
-    private async Task RespondAsync(HttpContext context, ModelRuntime runtime, string model, int promptTokens, Decision decision)
+    private async Task RespondAsync(HttpContext context, ModelRuntime runtime, string model, int promptTokens, Decision decision, bool includeUsage)
     {
         var response = context.Response;
         switch (decision.Outcome)
@@ -142,9 +167,19 @@ internal sealed class SimulatorEndpoints
 
                 // Headers show the state after the reply, refund included.
                 ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
+                if (decision.Stream)
+                {
+                    await StreamAsync(context, model, promptTokens, decision, includeUsage, linked.Token);
+                    return;
+                }
+
                 await ResponseWriter.WriteCompletionAsync(
                     context, model, _time.GetUtcNow().ToUnixTimeSeconds(), promptTokens, decision.CompletionTokens,
-                    truncated: decision.CompletionTokens >= decision.MaxTokens);
+                    decision.FinishReason);
+                return;
+            case Outcome.StreamBreak:
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
+                await StreamAsync(context, model, promptTokens, decision, includeUsage, linked.Token);
                 return;
             case Outcome.Reset:
                 context.Abort();
@@ -163,6 +198,48 @@ internal sealed class SimulatorEndpoints
                 ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.State, null);
                 await ResponseWriter.WriteErrorAsync(context, status, message, "server_error", null);
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Sends the completion as server-sent events, pausing before each content chunk; a stream break aborts the
+    /// connection after the decided number of content chunks, so the client sees a 200 that ends early.
+    /// </summary>
+    private async Task StreamAsync(HttpContext context, string model, int promptTokens, Decision decision, bool includeUsage, CancellationToken cancellationToken)
+    {
+        using var writer = new CompletionChunkWriter(context.Response, model, _time.GetUtcNow().ToUnixTimeSeconds(), includeUsage);
+        try
+        {
+            await writer.WriteRoleAsync(cancellationToken);
+            var sent = 0;
+            foreach (var piece in CompletionText.Chunks(decision.CompletionTokens, decision.ChunkTokens))
+            {
+                if (decision.ChunkInterval > TimeSpan.Zero)
+                {
+                    await Task.Delay(decision.ChunkInterval, _time, cancellationToken);
+                }
+
+                await writer.WriteContentAsync(piece, cancellationToken);
+                if (++sent == decision.BreakAfterChunks)
+                {
+                    await writer.WriteBreakPaddingAsync(cancellationToken);
+                    context.Abort();
+                    return;
+                }
+            }
+
+            await writer.WriteFinishAsync(decision.FinishReason, cancellationToken);
+            if (includeUsage)
+            {
+                await writer.WriteUsageAsync(promptTokens, decision.CompletionTokens, cancellationToken);
+            }
+
+            await writer.WriteDoneAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left or the simulator is stopping: end the stream without its [DONE].
+            context.Abort();
         }
     }
 
@@ -308,6 +385,27 @@ internal sealed class SimulatorEndpoints
 
     private static Task InvalidAsync(HttpContext context, string message, string? param) =>
         ResponseWriter.WriteErrorAsync(context, StatusCodes.Status400BadRequest, message, "invalid_request_error", null, param);
+
+    /// <summary>False when the field is present but neither a boolean nor null; absent or null reads as false.</summary>
+    private static bool TryReadBoolean(JsonElement parent, string name, out bool value)
+    {
+        value = false;
+        if (!parent.TryGetProperty(name, out var element))
+        {
+            return true;
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.True:
+                value = true;
+                return true;
+            case JsonValueKind.False or JsonValueKind.Null:
+                return true;
+            default:
+                return false;
+        }
+    }
 
     private static int? ReadMaxTokens(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetInt32() : null;

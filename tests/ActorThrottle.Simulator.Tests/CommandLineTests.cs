@@ -34,6 +34,17 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Parses_stream_settings()
+    {
+        var model = CommandLine.Parse(["--stream-chunk-interval-ms", "25", "--stream-chunk-tokens", "3", "--stream-break-rate", "0.2"])!.DefaultModel;
+        Assert.Equal(TimeSpan.FromMilliseconds(25), model.StreamChunkInterval);
+        Assert.Equal(3, model.StreamChunkTokens);
+        Assert.Equal(0.2, model.StreamBreakRate);
+        Assert.Contains("--stream-break-rate", CommandLine.Usage);
+        Assert.Contains(nameof(ModelSettings.StreamBreakRate), Assert.Throws<ArgumentException>(() => CommandLine.Parse(["--stream-break-rate", "2"])).Message);
+    }
+
+    [Fact]
     public void Help_returns_null()
     {
         Assert.Null(CommandLine.Parse(["--help"]));
@@ -45,6 +56,9 @@ public sealed class CommandLineTests
     [InlineData("--rpm", "-5")]
     [InlineData("--headers", "some")]
     [InlineData("--port")]
+    [InlineData("--stream-break-rate", "2")]
+    [InlineData("--stream-chunk-interval-ms", "-1")]
+    [InlineData("--stream-chunk-tokens", "0")]
     public void Bad_arguments_throw_naming_the_option(params string[] args)
     {
         var error = Assert.Throws<ArgumentException>(() => CommandLine.Parse(args));

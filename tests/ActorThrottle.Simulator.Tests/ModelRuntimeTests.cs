@@ -147,6 +147,71 @@ public sealed class ModelRuntimeTests
     }
 
     [Fact]
+    public void A_stream_break_falls_after_one_to_all_content_chunks_and_is_counted_apart()
+    {
+        var runtime = Runtime(new ModelSettings { CompletionTokens = 6, StreamChunkTokens = 2, StreamBreakRate = 1, Seed = 4 });
+        var positions = new HashSet<int>();
+        for (var i = 0; i < 200; i++)
+        {
+            var decision = runtime.Decide(1, 100, stream: true);
+            Assert.Equal(Outcome.StreamBreak, decision.Outcome);
+            Assert.InRange(decision.BreakAfterChunks, 1, 3);
+            positions.Add(decision.BreakAfterChunks);
+        }
+
+        Assert.Equal([1, 2, 3], positions.Order());
+        var totals = runtime.Snapshot(DateTimeOffset.UnixEpoch).Totals;
+        Assert.Equal(200, totals.StreamBreaks);
+        Assert.Equal(0, totals.Accepted);
+        Assert.Equal(0, totals.Streamed);
+        Assert.Equal(0, runtime.MaxAcceptedInWindow(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Streams_count_as_accepted_and_streamed_and_plain_requests_never_break()
+    {
+        var runtime = Runtime(new ModelSettings { StreamBreakRate = 1 });
+        Assert.Equal(Outcome.Success, runtime.Decide(1, 100).Outcome);
+        runtime.Update(new ModelSettings());
+        var decision = runtime.Decide(1, 100, stream: true);
+        Assert.Equal(Outcome.Success, decision.Outcome);
+        Assert.True(decision.Stream);
+        Assert.Equal(0, decision.BreakAfterChunks);
+        var totals = runtime.Snapshot(DateTimeOffset.UnixEpoch).Totals;
+        Assert.Equal(2, totals.Accepted);
+        Assert.Equal(1, totals.Streamed);
+        Assert.Equal(2, runtime.MaxAcceptedInWindow(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void An_empty_completion_cannot_break()
+    {
+        var runtime = Runtime(new ModelSettings { CompletionTokens = 0, StreamBreakRate = 1 });
+        Assert.Equal(Outcome.Success, runtime.Decide(1, 100, stream: true).Outcome);
+    }
+
+    [Fact]
+    public void The_stream_break_rate_does_not_shift_the_fault_sequence()
+    {
+        var a = Runtime(new ModelSettings { Error500Rate = 0.3, Seed = 8 });
+        var b = Runtime(new ModelSettings { Error500Rate = 0.3, StreamBreakRate = 0.7, Seed = 8 });
+        for (var i = 0; i < 100; i++)
+        {
+            var x = a.Decide(1, 100, stream: true).Outcome;
+            var y = b.Decide(1, 100, stream: true).Outcome;
+            Assert.Equal(x == Outcome.Error500, y == Outcome.Error500);
+        }
+    }
+
+    [Fact]
+    public void Finish_reason_is_length_when_max_tokens_cut_the_completion()
+    {
+        var runtime = Runtime(new ModelSettings { CompletionTokens = 10 });
+        Assert.Equal("stop", runtime.Decide(1, 11).FinishReason);
+        Assert.Equal("length", runtime.Decide(1, 10).FinishReason);
+    }
+
+    [Fact]
     public void Changing_the_seed_restarts_the_sequence()
     {
         var settings = new ModelSettings { Error500Rate = 0.5, Seed = 9 };

@@ -15,6 +15,9 @@ public sealed class SettingsTests
     [InlineData(nameof(ModelSettings.HangRate))]
     [InlineData(nameof(ModelSettings.Latency))]
     [InlineData(nameof(ModelSettings.DefaultMaxTokens))]
+    [InlineData(nameof(ModelSettings.StreamBreakRate))]
+    [InlineData(nameof(ModelSettings.StreamChunkInterval))]
+    [InlineData(nameof(ModelSettings.StreamChunkTokens))]
     public void Invalid_values_name_the_field(string field)
     {
         var settings = field switch
@@ -23,10 +26,19 @@ public sealed class SettingsTests
             nameof(ModelSettings.RequestsPerMinuteBurst) => new ModelSettings { RequestsPerMinute = 5, RequestsPerMinuteBurst = 0 },
             nameof(ModelSettings.HangRate) => new ModelSettings { HangRate = 1.5 },
             nameof(ModelSettings.Latency) => new ModelSettings { Latency = TimeSpan.FromSeconds(-1) },
+            nameof(ModelSettings.StreamBreakRate) => new ModelSettings { StreamBreakRate = 1.01 },
+            nameof(ModelSettings.StreamChunkInterval) => new ModelSettings { StreamChunkInterval = TimeSpan.FromMilliseconds(-1) },
+            nameof(ModelSettings.StreamChunkTokens) => new ModelSettings { StreamChunkTokens = 0 },
             _ => new ModelSettings { DefaultMaxTokens = -5 },
         };
         var error = Assert.Throws<ArgumentException>(settings.Validate);
         Assert.Contains(field, error.Message);
+    }
+
+    [Fact]
+    public void The_stream_break_rate_is_apart_from_the_fault_rates()
+    {
+        new ModelSettings { Error500Rate = 1, StreamBreakRate = 1 }.Validate();
     }
 
     [Fact]
