@@ -11,7 +11,8 @@ namespace ActorThrottle.Demo;
 internal sealed class DemoConfigurationException(string message) : Exception(message);
 
 /// <summary>The real limits the in-process simulator gives one model.</summary>
-internal sealed record SimulatedModel(double RequestsPerSecond, double Burst, TimeSpan Latency, TimeSpan LatencyJitter, SimHeaderMode HeaderMode);
+internal sealed record SimulatedModel(double RequestsPerSecond, double Burst, TimeSpan Latency, TimeSpan LatencyJitter, SimHeaderMode HeaderMode,
+    TimeSpan StreamChunkInterval = default);
 
 /// <summary>
 /// The demo's configuration: the library's reference, under the embedded <c>demo.conf</c>, under the
@@ -353,7 +354,8 @@ internal sealed class DemoConfiguration
                 "retryafteronly" => SimHeaderMode.RetryAfterOnly,
                 _ => throw new DemoConfigurationException($"Invalid configuration at '{Full("header-mode")}' = {rawMode}: must be one of full, none, retry-after-only."),
             };
-            return new SimulatedModel(rate, burst, latency, jitter, mode);
+            var chunkInterval = Duration("stream-chunk-interval", TimeSpan.Zero);
+            return new SimulatedModel(rate, burst, latency, jitter, mode, chunkInterval);
         }
     }
 }

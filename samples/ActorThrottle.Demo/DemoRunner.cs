@@ -318,6 +318,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 Latency = sim.Latency,
                 LatencyJitter = sim.LatencyJitter,
                 HeaderMode = sim.HeaderMode,
+                StreamChunkInterval = sim.StreamChunkInterval,
                 Seed = StableSeed(model),
             };
         }

@@ -33,8 +33,8 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
         return (response, pieces);
     }
 
-    /// <summary>Writes each event as its own flushed write, waiting <paramref name="gap"/> before each, then optionally aborts.</summary>
-    private void ServeEvents(IEnumerable<string> events, TimeSpan gap = default, bool abortAtEnd = false) =>
+    /// <summary>Writes each event as its own flushed write, waiting <paramref name="gap"/> before each.</summary>
+    private void ServeEvents(IEnumerable<string> events, TimeSpan gap = default) =>
         _server.Handle(async (context, _) =>
         {
             context.Response.StatusCode = 200;
@@ -49,10 +49,6 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
                 }
                 await context.Response.WriteAsync($"data: {data}\n\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-            if (abortAtEnd)
-            {
-                context.Abort();
             }
         });
 
@@ -121,8 +117,30 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
     [Fact]
     public async Task A_connection_reset_mid_stream_is_a_transient_failure_after_the_pieces_that_arrived()
     {
-        ServeEvents(FullStream.Take(3), abortAtEnd: true);
-        var (r, pieces) = await Stream();
+        // The server resets only once the client has the two pieces (a reset right after a write can drop what was written).
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.Handle(async (context, _) =>
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream";
+            foreach (var data in FullStream.Take(3))
+            {
+                await context.Response.WriteAsync($"data: {data}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            await received.Task.WaitAsync(Bound);
+            context.Abort();
+        });
+        var pieces = new List<string>();
+        var backend = _factory.Create(BackendTestSettings.For(_server.V1));
+        var r = await backend.StreamAsync(Request(), piece =>
+        {
+            pieces.Add(piece);
+            if (pieces.Count == 2)
+            {
+                received.TrySetResult();
+            }
+        }, CancellationToken.None).WaitAsync(Bound);
         Assert.Equal(["Hel", "lo!"], pieces);
         Assert.Equal(OutcomeKind.Transient, r.Kind);
         Assert.Equal("connection_error", r.ErrorCode);
