@@ -28,6 +28,12 @@ public sealed class ChatStreamAccumulator
     /// <summary>True once <c>[DONE]</c> or an error arrived: nothing after it counts.</summary>
     public bool IsFinished { get; private set; }
 
+    /// <summary>True once the first choice's <c>finish_reason</c> arrived: the answer is complete even if <c>[DONE]</c> never comes.</summary>
+    public bool HasFinishReason => _finishReason is not null;
+
+    /// <summary>Completion chunks read so far (events carrying choices or usage; keep-alive and empty events do not count).</summary>
+    public int ChunksRead { get; private set; }
+
     /// <summary>Reads one event's data; returns the text it adds ("" when none).</summary>
     public string Accept(string? data)
     {
@@ -48,7 +54,8 @@ public sealed class ChatStreamAccumulator
             {
                 return "";
             }
-            if (root.TryGetProperty("error", out _))
+            // Some servers put "error": null on ordinary chunks; only an error object or message ends the stream.
+            if (root.TryGetProperty("error", out var errorElement) && errorElement.ValueKind is JsonValueKind.Object or JsonValueKind.String)
             {
                 var (code, message) = ChatResponseParser.ReadError(data, _secret);
                 _error = new BackendResponse(ClassifyStreamError(code, ErrorType(root)))
@@ -67,10 +74,13 @@ public sealed class ChatStreamAccumulator
             {
                 _usage = new TokenUsage(ReadInt(usage, "prompt_tokens"), ReadInt(usage, "completion_tokens"));
             }
+            var hasUsage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object;
             if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
             {
+                ChunksRead += hasUsage ? 1 : 0;
                 return "";
             }
+            ChunksRead++;
             var added = "";
             foreach (var choice in choices.EnumerateArray())
             {

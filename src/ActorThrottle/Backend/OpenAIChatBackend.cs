@@ -64,13 +64,19 @@ public sealed class OpenAIChatBackend : IChatBackend
 
     /// <summary>
     /// A streamed attempt (<c>"stream": true</c>, usage in the last chunk). <c>request-timeout</c> bounds the wait for the
-    /// answer and then every gap between two events, not the whole stream: a long answer that keeps flowing is not cut off.
+    /// answer and then every gap between two completion chunks (keep-alive events do not reset it), not the whole stream:
+    /// a long answer that keeps flowing is not cut off; bound it with the request's deadline. An answer whose finish
+    /// reason arrived is a success even if the connection then breaks or stalls before <c>[DONE]</c>. Exceptions thrown by
+    /// <paramref name="onContent"/> propagate unchanged.
     /// </summary>
     public async Task<BackendResponse> StreamAsync(ChatRequest request, Action<string> onContent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onContent);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
+        ChatStreamAccumulator? accumulator = null;
+        var status = 0;
+        var rateLimits = RateLimitInfo.None;
         try
         {
             using var content = Body(request, stream: true);
@@ -81,7 +87,8 @@ public sealed class OpenAIChatBackend : IChatBackend
                 BufferResponse = false,
             }).ConfigureAwait(false);
             using var response = result.GetRawResponse();
-            var rateLimits = RateLimits(response);
+            status = response.Status;
+            rateLimits = RateLimits(response);
             var isEventStream = response.Headers.TryGetValue("Content-Type", out var type)
                 && type is not null && type.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
             if (response.Status is < 200 or >= 300 || !isEventStream || response.ContentStream is null)
@@ -91,31 +98,56 @@ public sealed class OpenAIChatBackend : IChatBackend
                 var whole = ChatResponseParser.Parse(response.Status, body.ToString(), rateLimits, _secret);
                 if (whole is { Kind: OutcomeKind.Success, Content: { Length: > 0 } text })
                 {
-                    onContent(text);
+                    PassOn(onContent, text);
                 }
                 return whole;
             }
-            var accumulator = new ChatStreamAccumulator(_secret);
+            accumulator = new ChatStreamAccumulator(_secret);
             await foreach (var item in SseParser.Create(response.ContentStream).EnumerateAsync(timeout.Token).ConfigureAwait(false))
             {
-                timeout.CancelAfter(_timeout);
+                var chunksBefore = accumulator.ChunksRead;
                 var added = accumulator.Accept(item.Data);
+                if (accumulator.ChunksRead > chunksBefore)
+                {
+                    timeout.CancelAfter(_timeout);
+                }
                 if (added.Length > 0)
                 {
-                    onContent(added);
+                    PassOn(onContent, added);
                 }
                 if (accumulator.IsFinished)
                 {
                     break;
                 }
             }
-            return accumulator.Complete(response.Status, rateLimits);
+            return accumulator.Complete(status, rateLimits);
+        }
+        catch (CallbackFailedException e)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException!).Throw();
+            throw;
         }
         catch (Exception e) when (AsFailure(e, cancellationToken) is { } failure)
         {
-            return failure;
+            // The answer was complete (finish reason seen); only the trailing usage chunk or [DONE] was lost.
+            return accumulator is { HasFinishReason: true } finished ? finished.Complete(status, rateLimits) : failure;
         }
     }
+
+    private static void PassOn(Action<string> onContent, string text)
+    {
+        try
+        {
+            onContent(text);
+        }
+        catch (Exception e)
+        {
+            throw new CallbackFailedException(e);
+        }
+    }
+
+    /// <summary>Carries an exception of the caller's callback past the transport-failure handling.</summary>
+    private sealed class CallbackFailedException(Exception inner) : Exception(inner.Message, inner);
 
     private BinaryContent Body(ChatRequest request, bool stream) =>
         BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel }, stream)));

@@ -142,4 +142,40 @@ public sealed class ChatStreamAccumulatorTests
         Assert.Contains("***", r.ErrorMessage);
         Assert.Equal(200, r.StatusCode);
     }
+
+    [Fact]
+    public void A_null_error_property_on_an_ordinary_chunk_is_not_an_error()
+    {
+        var stream = new ChatStreamAccumulator();
+        Assert.Equal("Hi", stream.Accept("""{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"error":null}"""));
+        Assert.False(stream.IsFinished);
+        stream.Accept(Chunk(finish: "stop"));
+        Assert.Equal("Hi", stream.Complete(200, Limits).Content);
+    }
+
+    [Fact]
+    public void An_error_given_as_a_plain_string_ends_the_stream()
+    {
+        var stream = new ChatStreamAccumulator();
+        stream.Accept("""{"error":"upstream overloaded"}""");
+        Assert.True(stream.IsFinished);
+        var r = stream.Complete(200, Limits);
+        Assert.Equal(OutcomeKind.Transient, r.Kind);
+        Assert.Contains("upstream overloaded", r.ErrorMessage);
+    }
+
+    [Fact]
+    public void Only_completion_chunks_count_as_chunks_read_and_the_finish_reason_is_reported()
+    {
+        var stream = new ChatStreamAccumulator();
+        stream.Accept("{}");
+        stream.Accept("not json");
+        Assert.Equal(0, stream.ChunksRead);
+        stream.Accept(Chunk(content: "a"));
+        Assert.False(stream.HasFinishReason);
+        stream.Accept(Chunk(finish: "stop"));
+        stream.Accept(UsageChunk);
+        Assert.Equal(3, stream.ChunksRead);
+        Assert.True(stream.HasFinishReason);
+    }
 }

@@ -190,4 +190,63 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => backend.StreamAsync(Request(), _ => { }, cts.Token).WaitAsync(Bound));
     }
+
+    [Fact]
+    public async Task An_answer_whose_finish_reason_arrived_is_a_success_even_if_the_stream_then_stalls_before_DONE()
+    {
+        _server.Handle(async (context, _) =>
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream";
+            foreach (var data in FullStream.Take(4))
+            {
+                await context.Response.WriteAsync($"data: {data}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
+        });
+        var (r, pieces) = await Stream(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(["Hel", "lo!"], pieces);
+        Assert.Equal(OutcomeKind.Success, r.Kind);
+        Assert.Equal("Hello!", r.Content);
+        Assert.Equal("stop", r.FinishReason);
+        Assert.Null(r.Usage);
+    }
+
+    [Fact]
+    public async Task Keep_alive_events_do_not_reset_the_request_timeout()
+    {
+        _server.Handle(async (context, _) =>
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync($"data: {ChatStreamAccumulatorTests.Chunk(content: "a")}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(50, context.RequestAborted);
+                    await context.Response.WriteAsync("event: ping\ndata: {}\n\n", context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var (r, pieces) = await Stream(TimeSpan.FromMilliseconds(400));
+        Assert.Equal(["a"], pieces);
+        Assert.Equal("timeout", r.ErrorCode);
+    }
+
+    [Fact]
+    public async Task An_exception_of_the_callers_callback_propagates_unchanged_and_is_not_read_as_a_connection_error()
+    {
+        ServeEvents(FullStream);
+        var backend = _factory.Create(BackendTestSettings.For(_server.V1));
+        var thrown = await Assert.ThrowsAsync<IOException>(() =>
+            backend.StreamAsync(Request(), _ => throw new IOException("the caller's disk is full"), CancellationToken.None).WaitAsync(Bound));
+        Assert.Equal("the caller's disk is full", thrown.Message);
+    }
 }
