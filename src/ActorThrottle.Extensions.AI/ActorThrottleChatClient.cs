@@ -103,6 +103,8 @@ public sealed class ActorThrottleChatClient : IChatClient
             };
         }
         var reply = await stream.Reply.ConfigureAwait(false);
+        // A cancelled enumeration ends quietly; an answer that raced the cancel must not pass for a complete one.
+        cancellationToken.ThrowIfCancellationRequested();
         if (reply is not ChatSuccess success)
         {
             throw reply switch
@@ -122,6 +124,7 @@ public sealed class ActorThrottleChatClient : IChatClient
             FinishReason = final.FinishReason,
             CreatedAt = createdAt,
             RawRepresentation = success,
+            AdditionalProperties = final.AdditionalProperties,
         };
     }
 

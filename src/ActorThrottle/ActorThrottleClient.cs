@@ -76,12 +76,15 @@ public sealed class ActorThrottleClient
     {
         ArgumentNullException.ThrowIfNull(request);
         var router = await RouterAsync(cancellationToken).ConfigureAwait(false);
-        var system = (router as ActorRefWithCell)?.Underlying.System
-            ?? throw new NotSupportedException("Streaming needs the router's local actor system; this client was given a remote router.");
         var chunks = Channel.CreateUnbounded<ChatChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        void Withdraw() => router.Tell(new CancelRequest(request.Model, request.RequestId));
+        if ((router as ActorRefWithCell)?.Underlying.System is not { } system)
+        {
+            // No local actor system to host the chunk receiver (a remote router): one ordinary call, its text as one chunk.
+            return new ChatStream(request.RequestId, chunks.Reader, CompleteAsOneChunkAsync(request, chunks.Writer, cancellationToken), Withdraw);
+        }
         var reply = new TaskCompletionSource<ChatReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         var receiver = system.ActorOf(ChatStream.Receiver.Props(request.RequestId, chunks.Writer, reply));
-        void Withdraw() => router.Tell(new CancelRequest(request.Model, request.RequestId));
         router.Tell(new ChatStreamRequest(request), receiver);
         if (cancellationToken.CanBeCanceled)
         {
@@ -90,6 +93,23 @@ public sealed class ActorThrottleClient
             _ = reply.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
         return new ChatStream(request.RequestId, chunks.Reader, reply.Task, Withdraw);
+    }
+
+    private async Task<ChatReply> CompleteAsOneChunkAsync(ChatRequest request, ChannelWriter<ChatChunk> chunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reply = await CompleteAsync(request, cancellationToken).ConfigureAwait(false);
+            if (reply is ChatSuccess { Content: { Length: > 0 } text })
+            {
+                chunks.TryWrite(new ChatChunk(request.RequestId, 0, text));
+            }
+            return reply;
+        }
+        finally
+        {
+            chunks.TryComplete();
+        }
     }
 
     /// <summary>Sends a request built from a model id and one user message.</summary>

@@ -9,9 +9,11 @@ namespace ActorThrottle;
 /// <see cref="Reply"/> for the one terminal <see cref="ChatReply"/> (a <see cref="ChatSuccess"/> carrying the whole text and
 /// usage, or a <see cref="ChatFailure"/>). Enumeration ends when the reply has arrived, successful or not. It can be
 /// enumerated once. Leaving the enumeration early (or cancelling its token) withdraws the request: the call is cancelled,
-/// its in-flight slot freed, and <see cref="Reply"/> becomes a <see cref="FailureReason.Cancelled"/> failure.
+/// its in-flight slot freed, and <see cref="Reply"/> becomes a <see cref="FailureReason.Cancelled"/> failure; so does
+/// disposing the stream before its reply arrived. A cancelled enumeration ends quietly: <see cref="Reply"/> says how the
+/// request ended (an answer that was already on its way may still be a success).
 /// </summary>
-public sealed class ChatStream : IAsyncEnumerable<ChatChunk>
+public sealed class ChatStream : IAsyncEnumerable<ChatChunk>, IAsyncDisposable
 {
     private readonly ChannelReader<ChatChunk> _chunks;
     private readonly Action _withdraw;
@@ -30,6 +32,16 @@ public sealed class ChatStream : IAsyncEnumerable<ChatChunk>
 
     /// <summary>The request's one terminal reply; completes after the last chunk was made available.</summary>
     public Task<ChatReply> Reply { get; }
+
+    /// <summary>Withdraws the request if its reply has not arrived yet (the reply is then <see cref="FailureReason.Cancelled"/>).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (!Reply.IsCompleted)
+        {
+            _withdraw();
+        }
+        return ValueTask.CompletedTask;
+    }
 
     public IAsyncEnumerator<ChatChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {

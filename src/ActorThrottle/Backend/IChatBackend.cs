@@ -17,7 +17,8 @@ public interface IChatBackend
     /// answers like <see cref="SendAsync"/>; a success carries the whole text (and usage, when the provider sent it).
     /// A failure after some text was passed on is answered too (not thrown): the engine tells it apart by the text
     /// it already delivered. The default makes one <see cref="SendAsync"/> call and passes its text on in one piece,
-    /// so a backend that cannot stream still serves streamed requests.
+    /// so a backend that cannot stream still serves streamed requests. A decorator around another backend must forward
+    /// this method too, or its streams silently become one chunk.
     /// </summary>
     async Task<BackendResponse> StreamAsync(ChatRequest request, Action<string> onContent, CancellationToken cancellationToken)
     {

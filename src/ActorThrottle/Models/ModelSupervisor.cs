@@ -289,6 +289,15 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
         if (response.Kind != OutcomeKind.Success && item.ChunksSent > 0)
         {
+            if (response.Kind == OutcomeKind.RateLimited)
+            {
+                // A rate-limit error inside a stream is still a rate signal.
+                _metrics.RecordRateLimited(_settings.ModelId);
+                if (_aimd.OnRateLimited(now))
+                {
+                    ApplyAimd();
+                }
+            }
             // Text already reached the caller: a retry (or a fallback) would deliver it twice.
             Answer(entry, Failure(entry, FailureReason.StreamInterrupted,
                 $"The stream failed after {item.ChunksSent} chunks were delivered: {DescribeProviderError(response)}", response));

@@ -41,7 +41,17 @@ internal sealed class ThrottleRouter : ReceiveActor
         _metrics = metrics;
 
         Receive<ChatRequest>(r => Route(r, Sender, r));
-        Receive<ChatStreamRequest>(r => Route(r.Request, Sender, r));
+        Receive<ChatStreamRequest>(r =>
+        {
+            if (IsOneShot(Sender))
+            {
+                Sender.Tell(new ChatFailure(r.Request?.RequestId ?? "", FailureReason.InvalidRequest,
+                    "A ChatStreamRequest must be sent with Tell from an actor that receives its chunks and then its reply " +
+                    "(or through ActorThrottleClient.StreamAsync); an Ask can take only one message.", 0));
+                return;
+            }
+            Route(r.Request!, Sender, r);
+        });
         Receive<FallbackRequest>(f => Route(f.Request, f.ReplyTo, f, f.PriorAttempts));
         Receive<CancelRequest>(c =>
         {
@@ -169,6 +179,10 @@ internal sealed class ThrottleRouter : ReceiveActor
         }
         _shutdownRequesters.Clear();
     }
+
+    /// <summary>An Ask's temporary reply-to (under <c>/temp</c>) takes one message: a stream would break it after the first chunk.</summary>
+    private static bool IsOneShot(IActorRef sender) =>
+        sender.Path.Elements is [ "temp", .. ];
 
     /// <summary>Model ids may hold characters actor names cannot; escape them reversibly.</summary>
     internal static string ActorName(string model) => "model-" + Uri.EscapeDataString(model);

@@ -315,4 +315,84 @@ public sealed class StreamingSpec : EngineSpecBase
         Assert.Equal(FailureReason.ShuttingDown, probe.ExpectMsg<ChatFailure>(Wait).Reason);
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
+
+    [Fact]
+    public async Task A_stream_request_sent_with_Ask_is_refused_at_once_instead_of_breaking_after_one_chunk()
+    {
+        var backend = ScriptedStreamBackend.Pieces("a", "b");
+        var engine = StartEngine(backend);
+        var reply = await engine.Router.Ask<ChatReply>(new ChatStreamRequest(Request(id: "asked")), Wait);
+        var failure = Assert.IsType<ChatFailure>(reply);
+        Assert.Equal(FailureReason.InvalidRequest, failure.Reason);
+        Assert.Contains("Tell", failure.Message);
+        Assert.Equal(0, backend.StreamCalls);
+    }
+
+    [Fact]
+    public async Task Disposing_a_stream_before_its_reply_withdraws_the_request()
+    {
+        var callCancelled = new TaskCompletionSource();
+        var engine = StartEngine(new ScriptedStreamBackend(async (r, _, onContent, ct) =>
+        {
+            onContent("one");
+            using (ct.Register(() => callCancelled.TrySetResult()))
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            return ScriptedStreamBackend.Completed(r, "never");
+        }));
+        var stream = await engine.Client.StreamAsync(Request(id: "disposed"));
+        await using (stream)
+        {
+            await foreach (var _ in stream)
+            {
+                break;
+            }
+        }
+        Assert.Equal(FailureReason.Cancelled, Assert.IsType<ChatFailure>(await stream.Reply.WaitAsync(Wait)).Reason);
+        await callCancelled.Task.WaitAsync(Wait);
+    }
+
+    [Fact]
+    public async Task A_client_over_a_router_without_a_local_system_streams_the_answer_as_one_chunk()
+    {
+        var engine = StartEngine(ScriptedStreamBackend.Pieces("a", "b"));
+        // The router wrapped so the client cannot see its local cell, as with a remote router.
+        var client = new ActorThrottleClient(new OpaqueRef(engine.Router));
+        var stream = await client.StreamAsync(Request(id: "remote"));
+        var chunks = new List<ChatChunk>();
+        await foreach (var chunk in stream)
+        {
+            chunks.Add(chunk);
+        }
+        Assert.Equal([new ChatChunk("remote", 0, "ok:remote")], chunks);
+        Assert.IsType<ChatSuccess>(await stream.Reply.WaitAsync(Wait));
+    }
+
+    [Fact]
+    public void A_rate_limit_error_inside_a_stream_still_counts_as_a_rate_signal()
+    {
+        var backend = new ScriptedStreamBackend((r, _, onContent, _) =>
+        {
+            onContent("partial");
+            return Task.FromResult(ScriptedBackend.RateLimited());
+        });
+        var engine = StartEngine(backend, "actor-throttle.defaults { max-burst = 8, adapt.cool-down = 1ms }");
+        var probe = CreateTestProbe();
+        engine.Router.Tell(new ChatStreamRequest(Request(id: "rl")), probe.Ref);
+        probe.ExpectMsg<ChatChunk>(Wait);
+        Assert.Equal(FailureReason.StreamInterrupted, probe.ExpectMsg<ChatFailure>(Wait).Reason);
+        AwaitAssert(() => Assert.True(engine.GetStatusAsync("m").Result.Burst < 8), Wait);
+    }
+
+    /// <summary>Forwards to an actor without exposing its cell (what a remote ref looks like to the client).</summary>
+    private sealed class OpaqueRef(IActorRef target) : IActorRef
+    {
+        public ActorPath Path => target.Path;
+        public void Tell(object message, IActorRef sender) => target.Tell(message, sender);
+        public bool Equals(IActorRef? other) => other is not null && other.Path.Equals(Path);
+        public int CompareTo(IActorRef? other) => other is null ? 1 : Path.CompareTo(other.Path);
+        public int CompareTo(object? obj) => CompareTo(obj as IActorRef);
+        public Akka.Util.ISurrogate ToSurrogate(ActorSystem system) => target.ToSurrogate(system);
+    }
 }

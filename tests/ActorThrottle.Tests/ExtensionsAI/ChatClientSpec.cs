@@ -247,6 +247,8 @@ public sealed class ChatClientSpec : EngineSpecBase
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.Equal("gpt-4o-mini-2024", response.ModelId);
         Assert.Equal(12, response.Usage!.TotalTokenCount);
+        Assert.Equal(1, updates[^1].AdditionalProperties![ActorThrottleChatOptions.AttemptsKey]);
+        Assert.True(updates[^1].AdditionalProperties!.ContainsKey(ActorThrottleChatOptions.LatencyKey));
         Assert.Equal(1, backend.StreamCalls);
         Assert.Equal(0, backend.PlainCalls);
     }
