@@ -1,6 +1,6 @@
 // Uses ActorThrottle the way an application would, from packages: a Generic Host with Akka.Hosting, the throttle
-// pointed at the in-process simulator, and one question asked through Microsoft.Extensions.AI's IChatClient.
-// Prints "CONSUMER OK" and exits 0 when the answer came back through the throttle.
+// pointed at the in-process simulator, and one question asked through Microsoft.Extensions.AI's IChatClient, then
+// one streamed. Prints "CONSUMER OK" and exits 0 when both answers came back through the throttle.
 using ActorThrottle;
 using ActorThrottle.Configuration;
 using ActorThrottle.Hosting;
@@ -38,6 +38,12 @@ try
     var chat = host.Services.GetRequiredService<IChatClient>();
     var response = await chat.GetResponseAsync("Say hello.", new ChatOptions { MaxOutputTokens = 16 })
         .WaitAsync(TimeSpan.FromSeconds(60));
+    var updates = new List<ChatResponseUpdate>();
+    await foreach (var update in chat.GetStreamingResponseAsync("Say hello again.", new ChatOptions { MaxOutputTokens = 8 }))
+    {
+        updates.Add(update);
+    }
+    var streamed = updates.ToChatResponse();
     var status = await host.Services.GetRequiredService<ActorThrottleClient>().GetStatusAsync("gpt-4o-mini");
     var version = typeof(ActorThrottleClient).Assembly
         .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
@@ -46,9 +52,15 @@ try
 
     Console.WriteLine($"ActorThrottle {version}; reference.conf keys: {referenceKeys}");
     Console.WriteLine($"{response.ModelId}: {response.Text} (finish {response.FinishReason}, {response.Usage?.TotalTokenCount} tokens, rate {status.Rate}/s)");
+    Console.WriteLine($"streamed in {updates.Count} updates: {streamed.Text} (finish {streamed.FinishReason}, {streamed.Usage?.OutputTokenCount} output tokens)");
     if (response.ModelId != "gpt-4o-mini" || response.Usage?.OutputTokenCount is not > 0 || referenceKeys == 0)
     {
         Console.Error.WriteLine("CONSUMER FAILED: unexpected answer");
+        return 1;
+    }
+    if (updates.Count < 3 || streamed.Usage?.OutputTokenCount != 8 || streamed.FinishReason != ChatFinishReason.Length)
+    {
+        Console.Error.WriteLine("CONSUMER FAILED: the streamed answer did not arrive in chunks");
         return 1;
     }
     Console.WriteLine("CONSUMER OK");

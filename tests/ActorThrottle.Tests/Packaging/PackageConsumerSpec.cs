@@ -10,7 +10,7 @@ namespace ActorThrottle.Tests.Packaging;
 /// <summary>
 /// Packs the four shipped projects with a version no cache can hold (<c>0.0.0-local.&lt;timestamp&gt;</c>), checks what
 /// each package carries, then restores <c>samples/PackageConsumer</c> against that folder with an empty
-/// <c>NUGET_PACKAGES</c>, builds it and runs it: it asks the simulator once through the packed IChatClient.
+/// <c>NUGET_PACKAGES</c>, builds it and runs it: it asks the simulator once through the packed IChatClient, then streams one answer (at least three updates).
 /// Long: it restores from the registry and builds five projects (about a minute on 2 cores).
 /// <c>dotnet test tests/ActorThrottle.Tests -c Release --filter "FullyQualifiedName~PackageConsumerSpec"</c>
 /// </summary>
