@@ -143,16 +143,7 @@ public sealed class StreamingSpec : EngineSpecBase
     [Fact]
     public void Cancelling_mid_stream_cancels_the_call_and_nothing_follows_the_Cancelled_reply()
     {
-        var callCancelled = new TaskCompletionSource();
-        var backend = new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            using (ct.Register(() => callCancelled.TrySetResult()))
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            return ScriptedStreamBackend.Completed(r, "never");
-        });
+        var backend = ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out var callCancelled);
         var engine = StartEngine(backend);
         var probe = CreateTestProbe();
         engine.Router.Tell(new ChatStreamRequest(Request(id: "c")), probe.Ref);
@@ -160,7 +151,7 @@ public sealed class StreamingSpec : EngineSpecBase
 
         engine.Router.Tell(new CancelRequest("m", "c"));
         Assert.Equal(FailureReason.Cancelled, probe.ExpectMsg<ChatFailure>(Wait).Reason);
-        Assert.True(callCancelled.Task.Wait(Wait));
+        Assert.True(callCancelled.Wait(Wait));
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
@@ -256,16 +247,7 @@ public sealed class StreamingSpec : EngineSpecBase
     [Fact]
     public async Task Leaving_the_enumeration_early_withdraws_the_request_and_frees_its_slot()
     {
-        var callCancelled = new TaskCompletionSource();
-        var engine = StartEngine(new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            using (ct.Register(() => callCancelled.TrySetResult()))
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            return ScriptedStreamBackend.Completed(r, "never");
-        }));
+        var engine = StartEngine(ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out var callCancelled));
         var stream = await engine.Client.StreamAsync(Request(id: "early"));
         await foreach (var chunk in stream)
         {
@@ -274,19 +256,14 @@ public sealed class StreamingSpec : EngineSpecBase
         }
         var reply = Assert.IsType<ChatFailure>(await stream.Reply.WaitAsync(Wait));
         Assert.Equal(FailureReason.Cancelled, reply.Reason);
-        await callCancelled.Task.WaitAsync(Wait);
+        await callCancelled.WaitAsync(Wait);
         Assert.Equal(0, (await engine.GetStatusAsync("m")).Pending);
     }
 
     [Fact]
     public async Task Cancelling_the_token_ends_the_enumeration_and_the_reply_is_Cancelled()
     {
-        var engine = StartEngine(new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            await Task.Delay(Timeout.Infinite, ct);
-            return ScriptedStreamBackend.Completed(r, "never");
-        }));
+        var engine = StartEngine(ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out _));
         using var cts = new CancellationTokenSource();
         var stream = await engine.Client.StreamAsync(Request(id: "tok"), cts.Token);
         var seen = new List<string>();
@@ -302,12 +279,7 @@ public sealed class StreamingSpec : EngineSpecBase
     [Fact]
     public async Task Shutting_down_mid_stream_answers_ShuttingDown_once()
     {
-        var engine = StartEngine(new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            await Task.Delay(Timeout.Infinite, ct);
-            return ScriptedStreamBackend.Completed(r, "never");
-        }), "actor-throttle.shutdown-grace = 200ms");
+        var engine = StartEngine(ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out _), "actor-throttle.shutdown-grace = 200ms");
         var probe = CreateTestProbe();
         engine.Router.Tell(new ChatStreamRequest(Request(id: "sd")), probe.Ref);
         ExpectChunk(probe, "sd", 0, "one");
@@ -331,16 +303,7 @@ public sealed class StreamingSpec : EngineSpecBase
     [Fact]
     public async Task Disposing_a_stream_before_its_reply_withdraws_the_request()
     {
-        var callCancelled = new TaskCompletionSource();
-        var engine = StartEngine(new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            using (ct.Register(() => callCancelled.TrySetResult()))
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            return ScriptedStreamBackend.Completed(r, "never");
-        }));
+        var engine = StartEngine(ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out var callCancelled));
         var stream = await engine.Client.StreamAsync(Request(id: "disposed"));
         await using (stream)
         {
@@ -350,7 +313,7 @@ public sealed class StreamingSpec : EngineSpecBase
             }
         }
         Assert.Equal(FailureReason.Cancelled, Assert.IsType<ChatFailure>(await stream.Reply.WaitAsync(Wait)).Reason);
-        await callCancelled.Task.WaitAsync(Wait);
+        await callCancelled.WaitAsync(Wait);
     }
 
     [Fact]

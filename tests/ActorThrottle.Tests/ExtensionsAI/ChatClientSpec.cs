@@ -292,16 +292,7 @@ public sealed class ChatClientSpec : EngineSpecBase
     [Fact]
     public async Task Cancelling_a_stream_throws_OperationCanceled_and_cancels_the_call()
     {
-        var callCancelled = new TaskCompletionSource();
-        var backend = new ScriptedStreamBackend(async (r, _, onContent, ct) =>
-        {
-            onContent("one");
-            using (ct.Register(() => callCancelled.TrySetResult()))
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            return ScriptedStreamBackend.Completed(r, "never");
-        });
+        var backend = ScriptedStreamBackend.FirstChunkThenWaitForCancel("one", out var callCancelled);
         var client = new ActorThrottleChatClient(StartEngine(backend).Client, "gpt-4o-mini");
         using var cts = new CancellationTokenSource();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -311,7 +302,7 @@ public sealed class ChatClientSpec : EngineSpecBase
                 await cts.CancelAsync();
             }
         });
-        await callCancelled.Task.WaitAsync(Bound);
+        await callCancelled.WaitAsync(Bound);
     }
 
     [Fact]

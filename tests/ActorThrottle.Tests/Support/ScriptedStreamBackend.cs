@@ -32,6 +32,22 @@ public sealed class ScriptedStreamBackend : IChatBackend, IChatBackendFactory
         return Task.FromResult(Completed(r, string.Concat(pieces)));
     });
 
+    /// <summary>Streams <paramref name="first"/>, then waits until its call is cancelled; <paramref name="callCancelled"/> completes then.</summary>
+    public static ScriptedStreamBackend FirstChunkThenWaitForCancel(string first, out Task callCancelled)
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        callCancelled = cancelled.Task;
+        return new ScriptedStreamBackend(async (r, _, onContent, ct) =>
+        {
+            onContent(first);
+            using (ct.Register(() => cancelled.TrySetResult()))
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            return Completed(r, "never");
+        });
+    }
+
     public static BackendResponse Completed(ChatRequest request, string text) => new(OutcomeKind.Success)
     {
         StatusCode = 200,
