@@ -134,14 +134,24 @@ internal static class ChatMapping
         }
     }
 
+    /// <summary>MEAI's serializer options, but compact: indented JSON would cost prompt tokens on every later turn.</summary>
+    private static readonly JsonSerializerOptions ToolJson = Compact(AIJsonUtilities.DefaultOptions);
+
     private static readonly JsonTypeInfo<IDictionary<string, object?>> ArgumentsType =
-        (JsonTypeInfo<IDictionary<string, object?>>)AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>));
+        (JsonTypeInfo<IDictionary<string, object?>>)ToolJson.GetTypeInfo(typeof(IDictionary<string, object?>));
+
+    private static JsonSerializerOptions Compact(JsonSerializerOptions options)
+    {
+        var compact = new JsonSerializerOptions(options) { WriteIndented = false };
+        compact.MakeReadOnly();
+        return compact;
+    }
 
     /// <summary>A call's arguments as the JSON object OpenAI expects (<c>{}</c> when there are none).</summary>
     internal static string ArgumentsJson(IDictionary<string, object?>? arguments) =>
         arguments is null ? "{}" : JsonSerializer.Serialize(arguments, ArgumentsType);
 
-    /// <summary>A function's result as the tool message's content: a string as is, anything else as JSON (MEAI's own OpenAI client's rule).</summary>
+    /// <summary>A function's result as the tool message's content: a string as is, anything else as (compact) JSON — MEAI's own OpenAI client's rule.</summary>
     internal static string ResultText(object? result)
     {
         switch (result)
@@ -153,7 +163,7 @@ internal static class ChatMapping
             default:
                 try
                 {
-                    return JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(object)));
+                    return JsonSerializer.Serialize(result, ToolJson.GetTypeInfo(typeof(object)));
                 }
                 catch (NotSupportedException)
                 {
