@@ -8,7 +8,11 @@ public sealed record BackendResponse(OutcomeKind Kind)
     /// <summary>HTTP status; null when no HTTP answer arrived (timeout, connection failure).</summary>
     public int? StatusCode { get; init; }
     public string? Content { get; init; }
-    /// <summary>The first choice's function calls (<c>message.tool_calls</c>, or assembled from a stream's deltas); null when none.</summary>
+    /// <summary>
+    /// The first choice's function calls (<c>message.tool_calls</c>, or assembled from a stream's deltas); null when none.
+    /// The reply's <see cref="ChatSuccess.ToolCalls"/> are read from <see cref="RawJson"/>, so a custom backend that answers
+    /// tool calls returns the completion body there (as the built-in backend does, for streams too).
+    /// </summary>
     public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
     public string? FinishReason { get; init; }
     public string? ModelUsed { get; init; }

@@ -241,6 +241,37 @@ public sealed class ToolCallingSpec : EngineSpecBase
         Assert.Contains(response.Messages.SelectMany(m => m.Contents), c => c is FunctionResultContent { CallId: "call_w1" });
     }
 
+    [Fact]
+    public async Task The_engine_alone_carries_a_tool_exchange_as_the_docs_show()
+    {
+        var backend = Recording((request, _) => request.Messages[^1].Role == "tool"
+            ? ScriptedBackend.Success(request, "18°C in Paris")
+            : Answer(ToolCallBody("call_e1", "get_weather", """{"city":"Paris"}""")));
+        var client = StartEngine(backend).Client;
+        static string RunTool(string name, string arguments) => name == "get_weather" && arguments.Contains("Paris") ? "18°C" : "?";
+        var ct = CancellationToken.None;
+
+        var request = new ChatRequest("gpt-4o-mini", [EngineChatMessage.User("What is the weather in Paris?")])
+        {
+            Tools = [new ToolDefinition("get_weather", "The current weather of a city.",
+                """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""")],
+            ToolChoice = ToolChoice.Auto,
+        };
+        ChatReply? answer = null;
+        if (await client.CompleteAsync(request, ct).WaitAsync(Bound) is ChatSuccess { ToolCalls: { Count: > 0 } calls } first)
+        {
+            Assert.Equal("tool_calls", first.FinishReason);
+            List<EngineChatMessage> messages = [.. request.Messages, EngineChatMessage.Assistant(calls, first.Content)];
+            messages.AddRange(calls.Select(call => EngineChatMessage.Tool(call.Id, RunTool(call.Name, call.Arguments))));
+            answer = await client.CompleteAsync(request with { Messages = messages }, ct).WaitAsync(Bound);
+        }
+
+        Assert.StartsWith("18°C in Paris", Assert.IsType<ChatSuccess>(answer).Content);
+        var second = _sent.ToArray()[1];
+        Assert.Equal(EngineChatMessage.Tool("call_e1", "18°C"), second.Messages[2]);
+        Assert.Equal([new ToolCall("call_e1", "get_weather", """{"city":"Paris"}""")], second.Messages[1].ToolCalls);
+    }
+
     /// <summary>A stream that calls <c>get_weather</c> in fragments, as OpenAI streams it, or answers text after a tool result.</summary>
     private static ScriptedStreamBackend StreamingModel(ConcurrentQueue<ChatRequest> sent) => new((request, _, onContent, _) =>
     {
