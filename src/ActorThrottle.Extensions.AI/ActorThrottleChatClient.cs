@@ -18,8 +18,14 @@ namespace ActorThrottle.Extensions.AI;
 /// and <see cref="ChatOptions.Reasoning"/> go into the request body under their OpenAI names; every other
 /// <see cref="ChatOptions.AdditionalProperties"/> entry is passed through as a body property, except the
 /// <c>actor_throttle.*</c> keys of <see cref="ActorThrottleChatOptions"/> (priority, request id, deadline).
-/// <see cref="ChatOptions.Instructions"/> become a leading system message. Messages carry text only: tools and
-/// non-text contents throw <see cref="NotSupportedException"/>.</para>
+/// <see cref="ChatOptions.Instructions"/> become a leading system message.</para>
+/// <para>Tools: the <see cref="AIFunctionDeclaration"/>s (<see cref="AIFunction"/>s) of <see cref="ChatOptions.Tools"/> become
+/// <c>tools</c> (name, description, <see cref="AIFunctionDeclaration.JsonSchema"/> as parameters), <see cref="ChatOptions.ToolMode"/>
+/// <c>tool_choice</c> and <see cref="ChatOptions.AllowMultipleToolCalls"/> <c>parallel_tool_calls</c>; an assistant message's
+/// <see cref="FunctionCallContent"/>s become its <c>tool_calls</c>, and each <see cref="FunctionResultContent"/> of a tool message
+/// a <c>tool</c> message (a string result as is, anything else as JSON). Tool calls in a reply come back as
+/// <see cref="FunctionCallContent"/>s (in the last update when streaming), so <c>UseFunctionInvocation()</c> works over this client.
+/// Hosted tools and non-text contents (images, audio, files) throw <see cref="NotSupportedException"/>.</para>
 /// <para>Failures throw <see cref="ActorThrottleRequestException"/>; cancelling the token withdraws the request from its
 /// queue and throws <see cref="OperationCanceledException"/>.</para>
 /// </remarks>
@@ -60,7 +66,7 @@ public sealed class ActorThrottleChatClient : IChatClient
     /// </summary>
     /// <exception cref="ActorThrottleRequestException">The engine answered with a failure (rate limits exhausted, permanent error, queue full, …).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled: the request was withdrawn.</exception>
-    /// <exception cref="NotSupportedException">Tools or non-text message contents.</exception>
+    /// <exception cref="NotSupportedException">Hosted (non-function) tools, or message contents other than text, function calls and function results.</exception>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<AiChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = ChatMapping.ToRequest(messages, options, DefaultModelId, _time);
@@ -116,7 +122,12 @@ public sealed class ActorThrottleChatClient : IChatClient
             };
         }
         var final = ChatMapping.ToResponse(success);
-        yield return new ChatResponseUpdate(ChatRole.Assistant, final.Usage is { } usage ? [new UsageContent(usage)] : [])
+        List<AIContent> last = [.. ChatMapping.FunctionCalls(success)];
+        if (final.Usage is { } usage)
+        {
+            last.Add(new UsageContent(usage));
+        }
+        yield return new ChatResponseUpdate(ChatRole.Assistant, last)
         {
             ResponseId = request.RequestId,
             MessageId = request.RequestId,

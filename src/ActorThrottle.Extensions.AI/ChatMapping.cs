@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using ActorThrottle.Messages;
 using Microsoft.Extensions.AI;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
@@ -20,11 +22,7 @@ internal static class ChatMapping
             throw new InvalidOperationException(
                 "No model: set ChatOptions.ModelId or give ActorThrottleChatClient a default model id.");
         }
-        if (options?.Tools is { Count: > 0 })
-        {
-            throw new NotSupportedException(
-                "ActorThrottleChatClient does not send tools yet (the engine's messages carry text only): ChatOptions.Tools must be empty.");
-        }
+        var (tools, toolChoice) = Tools(options);
 
         var mapped = new List<EngineChatMessage>();
         if (!string.IsNullOrEmpty(options?.Instructions))
@@ -35,7 +33,7 @@ internal static class ChatMapping
         foreach (var message in messages)
         {
             ArgumentNullException.ThrowIfNull(message, $"messages[{index}]");
-            mapped.Add(new EngineChatMessage(Role(message.Role, index), Text(message, index)));
+            Map(message, Role(message.Role, index), index, mapped);
             index++;
         }
 
@@ -44,6 +42,8 @@ internal static class ChatMapping
             MaxTokens = options?.MaxOutputTokens,
             Temperature = options?.Temperature is { } t ? ToDouble(t) : null,
             ExtraBody = ExtraBody(options),
+            Tools = tools,
+            ToolChoice = toolChoice,
         };
         if (options?.AdditionalProperties is { } properties)
         {
@@ -78,27 +78,142 @@ internal static class ChatMapping
             $"messages[{index}] has role '{role.Value}'; ActorThrottle sends one of: {string.Join(", ", EngineChatMessage.KnownRoles)}.", "messages");
     }
 
-    private static string Text(AiChatMessage message, int index)
+    /// <summary>
+    /// Adds the engine messages for one MEAI message: its text, an assistant's <see cref="FunctionCallContent"/>s as tool
+    /// calls, and a tool message's <see cref="FunctionResultContent"/>s as one <c>tool</c> message each (OpenAI takes one
+    /// result per message; <c>UseFunctionInvocation()</c> puts all of a turn's results in one MEAI message).
+    /// </summary>
+    private static void Map(AiChatMessage message, string role, int index, List<EngineChatMessage> into)
     {
         string? single = null;
-        System.Text.StringBuilder? many = null;
+        StringBuilder? many = null;
+        List<ToolCall>? calls = null;
+        List<EngineChatMessage>? results = null;
         foreach (var content in message.Contents)
         {
             switch (content)
             {
-                case TextContent text:
-                    if (single is null) single = text.Text ?? "";
-                    else (many ??= new System.Text.StringBuilder(single)).Append(text.Text);
+                case TextContent piece:
+                    if (single is null) single = piece.Text ?? "";
+                    else (many ??= new StringBuilder(single)).Append(piece.Text);
                     break;
                 case TextReasoningContent or UsageContent:
                     // Model output kept in a history: not sent back.
                     break;
+                case FunctionCallContent call when role == "assistant":
+                    (calls ??= []).Add(new ToolCall(call.CallId, call.Name, ArgumentsJson(call.Arguments)));
+                    break;
+                case FunctionResultContent result when role == "tool":
+                    (results ??= []).Add(EngineChatMessage.Tool(result.CallId, ResultText(result.Result)));
+                    break;
+                case FunctionCallContent:
+                    throw new NotSupportedException(
+                        $"messages[{index}] is a '{role}' message holding a FunctionCallContent; function calls belong in assistant messages.");
+                case FunctionResultContent:
+                    throw new NotSupportedException(
+                        $"messages[{index}] is a '{role}' message holding a FunctionResultContent; function results belong in tool messages.");
                 default:
                     throw new NotSupportedException(
-                        $"messages[{index}] holds {content.GetType().Name}; ActorThrottleChatClient sends text content only.");
+                        $"messages[{index}] holds {content.GetType().Name}; ActorThrottleChatClient sends text, function calls (assistant messages) " +
+                        "and function results (tool messages) only: images, audio, files and hosted tools' contents are not supported.");
             }
         }
-        return many?.ToString() ?? single ?? "";
+        var text = many?.ToString() ?? single;
+        if (results is not null)
+        {
+            // As MEAI's OpenAI client does: a tool message sends its results; any text beside them has no place in OpenAI's format.
+            into.AddRange(results);
+        }
+        else if (calls is not null)
+        {
+            into.Add(EngineChatMessage.Assistant(calls, string.IsNullOrEmpty(text) ? null : text));
+        }
+        else
+        {
+            into.Add(new EngineChatMessage(role, text ?? ""));
+        }
+    }
+
+    /// <summary>MEAI's serializer options, but compact: indented JSON would cost prompt tokens on every later turn.</summary>
+    private static readonly JsonSerializerOptions ToolJson = Compact(AIJsonUtilities.DefaultOptions);
+
+    private static readonly JsonTypeInfo<IDictionary<string, object?>> ArgumentsType =
+        (JsonTypeInfo<IDictionary<string, object?>>)ToolJson.GetTypeInfo(typeof(IDictionary<string, object?>));
+
+    private static JsonSerializerOptions Compact(JsonSerializerOptions options)
+    {
+        var compact = new JsonSerializerOptions(options) { WriteIndented = false };
+        compact.MakeReadOnly();
+        return compact;
+    }
+
+    /// <summary>A call's arguments as the JSON object OpenAI expects (<c>{}</c> when there are none).</summary>
+    internal static string ArgumentsJson(IDictionary<string, object?>? arguments) =>
+        arguments is null ? "{}" : JsonSerializer.Serialize(arguments, ArgumentsType);
+
+    /// <summary>A function's result as the tool message's content: a string as is, anything else as (compact) JSON — MEAI's own OpenAI client's rule.</summary>
+    internal static string ResultText(object? result)
+    {
+        switch (result)
+        {
+            case null:
+                return "";
+            case string text:
+                return text;
+            default:
+                try
+                {
+                    return JsonSerializer.Serialize(result, ToolJson.GetTypeInfo(typeof(object)));
+                }
+                catch (NotSupportedException)
+                {
+                    // A type the serializer cannot write: the model gets its text rather than nothing.
+                    return Convert.ToString(result, CultureInfo.InvariantCulture) ?? "";
+                }
+        }
+    }
+
+    /// <summary><see cref="ChatOptions.Tools"/> and <see cref="ChatOptions.ToolMode"/> as the request's tools and tool choice.</summary>
+    internal static (IReadOnlyList<ToolDefinition>? Tools, ToolChoice? Choice) Tools(ChatOptions? options)
+    {
+        if (options?.Tools is not { Count: > 0 } tools)
+        {
+            // A tool mode without tools means nothing to the provider (and OpenAI refuses tool_choice alone).
+            return (null, null);
+        }
+        var definitions = new List<ToolDefinition>(tools.Count);
+        foreach (var tool in tools)
+        {
+            if (tool is not AIFunctionDeclaration function)
+            {
+                throw new NotSupportedException(
+                    $"ChatOptions.Tools holds {tool?.GetType().Name ?? "null"} '{tool?.Name}'; ActorThrottleChatClient sends function tools " +
+                    "(AIFunction, AIFunctionDeclaration) only, not hosted tools.");
+            }
+            definitions.Add(new ToolDefinition(
+                function.Name,
+                string.IsNullOrEmpty(function.Description) ? null : function.Description,
+                function.JsonSchema.ValueKind == JsonValueKind.Object ? function.JsonSchema.GetRawText() : null));
+        }
+        ToolChoice? choice = options.ToolMode switch
+        {
+            null => null,
+            NoneChatToolMode => ToolChoice.None,
+            AutoChatToolMode => ToolChoice.Auto,
+            RequiredChatToolMode { RequiredFunctionName: { } name } => ToolChoice.Function(name),
+            RequiredChatToolMode => ToolChoice.Required,
+            var other => throw new NotSupportedException($"ChatOptions.ToolMode {other.GetType().Name} is not supported."),
+        };
+        return (definitions, choice);
+    }
+
+    /// <summary>A tool call of a reply as MEAI's function call, its arguments parsed (a parse error lands in <see cref="FunctionCallContent.Exception"/>).</summary>
+    internal static FunctionCallContent ToFunctionCall(ToolCall call)
+    {
+        var content = FunctionCallContent.CreateFromParsedArguments(call.Arguments, call.Id, call.Name,
+            static json => string.IsNullOrWhiteSpace(json) ? new Dictionary<string, object?>() : JsonSerializer.Deserialize(json, ArgumentsType));
+        content.RawRepresentation = call;
+        return content;
     }
 
     /// <summary>The options OpenAI understands that <see cref="ChatRequest"/> has no field for, as a JSON object; null when none.</summary>
@@ -131,6 +246,10 @@ internal static class ChatMapping
             {
                 body["response_format"] = new JsonObject { ["type"] = "json_object" };
             }
+        }
+        if (options.Tools is { Count: > 0 } && options.AllowMultipleToolCalls is { } parallel)
+        {
+            body["parallel_tool_calls"] = parallel;
         }
         if (options.Reasoning?.Effort is { } effort)
         {
@@ -198,7 +317,7 @@ internal static class ChatMapping
     public static ChatResponse ToResponse(ChatSuccess success)
     {
         var raw = RawFacts.Read(success.RawJson);
-        var message = new AiChatMessage(ChatRole.Assistant, success.Content ?? "")
+        var message = new AiChatMessage(ChatRole.Assistant, Contents(success))
         {
             MessageId = raw.Id ?? success.RequestId,
             RawRepresentation = success,
@@ -230,6 +349,22 @@ internal static class ChatMapping
         }
         return response;
     }
+
+    /// <summary>The reply's text (left out when the model only called tools), then one <see cref="FunctionCallContent"/> per tool call.</summary>
+    private static List<AIContent> Contents(ChatSuccess success)
+    {
+        var contents = new List<AIContent>();
+        if (!string.IsNullOrEmpty(success.Content) || success.ToolCalls is not { Count: > 0 })
+        {
+            contents.Add(new TextContent(success.Content ?? ""));
+        }
+        contents.AddRange(FunctionCalls(success));
+        return contents;
+    }
+
+    /// <summary>The reply's tool calls as MEAI function calls, in order.</summary>
+    public static IEnumerable<FunctionCallContent> FunctionCalls(ChatSuccess success) =>
+        (success.ToolCalls ?? []).Select(ToFunctionCall);
 
     public static ChatFinishReason? FinishReason(string? value) => value switch
     {

@@ -39,6 +39,33 @@ internal sealed class CompletionChunkWriter : IDisposable
     public ValueTask<FlushResult> WriteContentAsync(string content, CancellationToken cancellationToken) =>
         WriteChunkAsync(null, content, null, cancellationToken);
 
+    /// <summary>The first delta of a tool call: <c>{"tool_calls":[{"index":0,"id","type":"function","function":{"name","arguments":""}}]}</c>.</summary>
+    public ValueTask<FlushResult> WriteToolCallStartAsync(string name, CancellationToken cancellationToken)
+    {
+        BeginEvent();
+        WriteHeaderFields();
+        BeginToolCallDelta();
+        _json.WriteString("id", ToolCallReply.CallId(_id));
+        _json.WriteString("type", "function");
+        _json.WriteStartObject("function");
+        _json.WriteString("name", name);
+        _json.WriteString("arguments", string.Empty);
+        _json.WriteEndObject();
+        return EndToolCallDeltaAsync(cancellationToken);
+    }
+
+    /// <summary>A later delta of the tool call: a piece of its arguments.</summary>
+    public ValueTask<FlushResult> WriteToolCallArgumentsAsync(string arguments, CancellationToken cancellationToken)
+    {
+        BeginEvent();
+        WriteHeaderFields();
+        BeginToolCallDelta();
+        _json.WriteStartObject("function");
+        _json.WriteString("arguments", arguments);
+        _json.WriteEndObject();
+        return EndToolCallDeltaAsync(cancellationToken);
+    }
+
     /// <summary>The chunk with an empty delta and the finish reason.</summary>
     public ValueTask<FlushResult> WriteFinishAsync(string finishReason, CancellationToken cancellationToken) =>
         WriteChunkAsync(null, null, finishReason, cancellationToken);
@@ -111,6 +138,34 @@ internal sealed class CompletionChunkWriter : IDisposable
         if (_includeUsage)
         {
             // OpenAI marks every chunk but the last with an explicit null usage in this mode.
+            _json.WriteNull("usage");
+        }
+
+        return EndEventAsync(cancellationToken);
+    }
+
+    private void BeginToolCallDelta()
+    {
+        _json.WriteStartArray("choices");
+        _json.WriteStartObject();
+        _json.WriteNumber("index", 0);
+        _json.WriteStartObject("delta");
+        _json.WriteStartArray("tool_calls");
+        _json.WriteStartObject();
+        _json.WriteNumber("index", 0);
+    }
+
+    private ValueTask<FlushResult> EndToolCallDeltaAsync(CancellationToken cancellationToken)
+    {
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        _json.WriteNull("logprobs");
+        _json.WriteNull("finish_reason");
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        if (_includeUsage)
+        {
             _json.WriteNull("usage");
         }
 

@@ -29,15 +29,20 @@ internal static class ResponseWriter
         await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
-    public static async Task WriteCompletionAsync(HttpContext context, string model, long created, int promptTokens, int completionTokens, string finishReason)
+    /// <summary>
+    /// A <c>chat.completion</c> body. With <paramref name="toolCall"/> (<see cref="ToolCallReply"/>) the message has no content
+    /// and one call of that function, and the finish reason is <c>tool_calls</c>.
+    /// </summary>
+    public static async Task WriteCompletionAsync(HttpContext context, string model, long created, int promptTokens, int completionTokens, string finishReason, string? toolCall = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
+        var id = NewCompletionId();
         using (var json = new Utf8JsonWriter(response.BodyWriter))
         {
             json.WriteStartObject();
-            json.WriteString("id", NewCompletionId());
+            json.WriteString("id", id);
             json.WriteString("object", "chat.completion");
             json.WriteNumber("created", created);
             json.WriteString("model", model);
@@ -46,11 +51,29 @@ internal static class ResponseWriter
             json.WriteNumber("index", 0);
             json.WriteStartObject("message");
             json.WriteString("role", "assistant");
-            json.WriteString("content", CompletionText.For(completionTokens));
+            if (toolCall is null)
+            {
+                json.WriteString("content", CompletionText.For(completionTokens));
+            }
+            else
+            {
+                json.WriteNull("content");
+                json.WriteStartArray("tool_calls");
+                json.WriteStartObject();
+                json.WriteString("id", ToolCallReply.CallId(id));
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", toolCall);
+                json.WriteString("arguments", ToolCallReply.Arguments);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                json.WriteEndArray();
+            }
+
             json.WriteNull("refusal");
             json.WriteEndObject();
             json.WriteNull("logprobs");
-            json.WriteString("finish_reason", finishReason);
+            json.WriteString("finish_reason", toolCall is null ? finishReason : "tool_calls");
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteStartObject("usage");

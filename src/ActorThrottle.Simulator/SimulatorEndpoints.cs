@@ -45,6 +45,7 @@ internal sealed class SimulatorEndpoints
 
         string model;
         int promptTokens;
+        string? toolCall;
         int? maxTokens;
         bool stream;
         bool includeUsage;
@@ -66,7 +67,8 @@ internal sealed class SimulatorEndpoints
                 return;
             }
 
-            promptTokens = PromptTokenCounter.CountMessages(messages);
+            promptTokens = PromptTokenCounter.CountMessages(messages) + PromptTokenCounter.CountTools(root);
+            toolCall = ToolCallReply.FunctionFor(root, messages);
             maxTokens = ReadMaxTokens(root, "max_completion_tokens") ?? ReadMaxTokens(root, "max_tokens");
             if (maxTokens is < 0)
             {
@@ -118,10 +120,10 @@ internal sealed class SimulatorEndpoints
         }
 
         var decision = runtime.Decide(promptTokens, maxTokens, stream);
-        await RespondAsync(context, runtime, model, promptTokens, decision, includeUsage);
+        await RespondAsync(context, runtime, model, promptTokens, decision, includeUsage, toolCall);
     }
 
-    private async Task RespondAsync(HttpContext context, ModelRuntime runtime, string model, int promptTokens, Decision decision, bool includeUsage)
+    private async Task RespondAsync(HttpContext context, ModelRuntime runtime, string model, int promptTokens, Decision decision, bool includeUsage, string? toolCall)
     {
         var response = context.Response;
         switch (decision.Outcome)
@@ -169,17 +171,17 @@ internal sealed class SimulatorEndpoints
                 ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
                 if (decision.Stream)
                 {
-                    await StreamAsync(context, model, promptTokens, decision, includeUsage, linked.Token);
+                    await StreamAsync(context, model, promptTokens, decision, includeUsage, toolCall, linked.Token);
                     return;
                 }
 
                 await ResponseWriter.WriteCompletionAsync(
                     context, model, _time.GetUtcNow().ToUnixTimeSeconds(), promptTokens, decision.CompletionTokens,
-                    decision.FinishReason);
+                    decision.FinishReason, toolCall);
                 return;
             case Outcome.StreamBreak:
                 ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
-                await StreamAsync(context, model, promptTokens, decision, includeUsage, linked.Token);
+                await StreamAsync(context, model, promptTokens, decision, includeUsage, toolCall, linked.Token);
                 return;
             case Outcome.Reset:
                 context.Abort();
@@ -203,14 +205,42 @@ internal sealed class SimulatorEndpoints
 
     /// <summary>
     /// Sends the completion as server-sent events, pausing before each content chunk; a stream break aborts the
-    /// connection after the decided number of content chunks, so the client sees a 200 that ends early.
+    /// connection after the decided number of content chunks, so the client sees a 200 that ends early. A tool call is
+    /// sent as OpenAI does: the id and name in one delta, the arguments in the next, then <c>finish_reason: tool_calls</c>
+    /// (a break then comes after the first of those deltas).
     /// </summary>
-    private async Task StreamAsync(HttpContext context, string model, int promptTokens, Decision decision, bool includeUsage, CancellationToken cancellationToken)
+    private async Task StreamAsync(HttpContext context, string model, int promptTokens, Decision decision, bool includeUsage, string? toolCall, CancellationToken cancellationToken)
     {
         using var writer = new CompletionChunkWriter(context.Response, model, _time.GetUtcNow().ToUnixTimeSeconds(), includeUsage);
         try
         {
             await writer.WriteRoleAsync(cancellationToken);
+            if (toolCall is not null)
+            {
+                if (decision.ChunkInterval > TimeSpan.Zero)
+                {
+                    await Task.Delay(decision.ChunkInterval, _time, cancellationToken);
+                }
+
+                await writer.WriteToolCallStartAsync(toolCall, cancellationToken);
+                if (decision.BreakAfterChunks > 0)
+                {
+                    await writer.WriteBreakPaddingAsync(cancellationToken);
+                    context.Abort();
+                    return;
+                }
+
+                await writer.WriteToolCallArgumentsAsync(ToolCallReply.Arguments, cancellationToken);
+                await writer.WriteFinishAsync("tool_calls", cancellationToken);
+                if (includeUsage)
+                {
+                    await writer.WriteUsageAsync(promptTokens, decision.CompletionTokens, cancellationToken);
+                }
+
+                await writer.WriteDoneAsync(cancellationToken);
+                return;
+            }
+
             var sent = 0;
             foreach (var piece in CompletionText.Chunks(decision.CompletionTokens, decision.ChunkTokens))
             {

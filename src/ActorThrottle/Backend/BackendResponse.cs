@@ -8,6 +8,11 @@ public sealed record BackendResponse(OutcomeKind Kind)
     /// <summary>HTTP status; null when no HTTP answer arrived (timeout, connection failure).</summary>
     public int? StatusCode { get; init; }
     public string? Content { get; init; }
+    /// <summary>
+    /// The first choice's function calls (<c>message.tool_calls</c>, or assembled from a stream's deltas); null when none.
+    /// They become the reply's <see cref="ChatSuccess.ToolCalls"/>; without them those are read from <see cref="RawJson"/>.
+    /// </summary>
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
     public string? FinishReason { get; init; }
     public string? ModelUsed { get; init; }
     public TokenUsage? Usage { get; init; }

@@ -20,12 +20,18 @@ public static class ChatRequestBody
             json.WriteStartArray("messages");
             foreach (var message in request.Messages)
             {
-                json.WriteStartObject();
-                json.WriteString("role", message.Role);
-                json.WriteString("content", message.Content);
-                json.WriteEndObject();
+                WriteMessage(json, message);
             }
             json.WriteEndArray();
+            var typedTools = request.Tools is { Count: > 0 };
+            if (typedTools)
+            {
+                WriteTools(json, request.Tools!);
+            }
+            if (request.ToolChoice is { } choice)
+            {
+                WriteToolChoice(json, choice);
+            }
             if (stream)
             {
                 json.WriteBoolean("stream", true);
@@ -48,7 +54,9 @@ public static class ChatRequestBody
                 {
                     if (Reserved.Contains(property.Name)
                         || (property.Name == "max_tokens" && request.MaxTokens is not null)
-                        || (property.Name == "temperature" && request.Temperature is not null))
+                        || (property.Name == "temperature" && request.Temperature is not null)
+                        || (property.Name == "tools" && typedTools)
+                        || (property.Name == "tool_choice" && request.ToolChoice is not null))
                     {
                         continue;
                     }
@@ -58,5 +66,81 @@ public static class ChatRequestBody
             json.WriteEndObject();
         }
         return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// <c>{"role","content"}</c>; an assistant message's calls as <c>tool_calls</c> (its content may then be null), a tool
+    /// message's <c>tool_call_id</c>.
+    /// </summary>
+    private static void WriteMessage(Utf8JsonWriter json, ChatMessage message)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", message.Role);
+        json.WriteString("content", message.Content);
+        if (message.ToolCalls is { Count: > 0 } calls)
+        {
+            json.WriteStartArray("tool_calls");
+            foreach (var call in calls)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", call.Id);
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", call.Name);
+                // A JSON text inside a string, as OpenAI sends it.
+                json.WriteString("arguments", call.Arguments);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        if (message.Role == "tool" && message.ToolCallId is { } toolCallId)
+        {
+            json.WriteString("tool_call_id", toolCallId);
+        }
+        json.WriteEndObject();
+    }
+
+    private static void WriteTools(Utf8JsonWriter json, IReadOnlyList<ToolDefinition> tools)
+    {
+        json.WriteStartArray("tools");
+        foreach (var tool in tools)
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", tool.Name);
+            if (tool.Description is { } description)
+            {
+                json.WriteString("description", description);
+            }
+            if (tool.Parameters is { } parameters)
+            {
+                // Verbatim, so the provider counts the same tokens the engine charged.
+                json.WritePropertyName("parameters");
+                json.WriteRawValue(parameters);
+            }
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+
+    /// <summary><c>"auto"</c>, <c>"none"</c>, <c>"required"</c>, or <c>{"type":"function","function":{"name"}}</c>.</summary>
+    private static void WriteToolChoice(Utf8JsonWriter json, ToolChoice choice)
+    {
+        if (choice.Mode == ToolChoice.FunctionMode)
+        {
+            json.WriteStartObject("tool_choice");
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", choice.FunctionName);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteString("tool_choice", choice.Mode);
+        }
     }
 }

@@ -63,11 +63,15 @@ public static class ChatResponseParser
             }
             var first = choices[0];
             string? content = null;
+            IReadOnlyList<ToolCall>? toolCalls = null;
             if (first.ValueKind == JsonValueKind.Object
-                && first.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
-                && message.TryGetProperty("content", out var contentElement) && contentElement.ValueKind == JsonValueKind.String)
+                && first.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
             {
-                content = contentElement.GetString();
+                if (message.TryGetProperty("content", out var contentElement) && contentElement.ValueKind == JsonValueKind.String)
+                {
+                    content = contentElement.GetString();
+                }
+                toolCalls = ReadToolCalls(message);
             }
             var finish = first.ValueKind == JsonValueKind.Object && first.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String
                 ? f.GetString()
@@ -77,6 +81,7 @@ public static class ChatResponseParser
             {
                 StatusCode = status,
                 Content = content,
+                ToolCalls = toolCalls,
                 FinishReason = finish,
                 ModelUsed = model,
                 Usage = ReadUsage(root),
@@ -89,6 +94,69 @@ public static class ChatResponseParser
             return NotACompletion("a body that is not JSON");
         }
     }
+
+    /// <summary>
+    /// The function calls of a completion body's first choice; null when it has none, or when the body is not a
+    /// completion. Cheap for bodies without any (no parsing unless the body mentions <c>tool_calls</c>).
+    /// </summary>
+    internal static IReadOnlyList<ToolCall>? ToolCallsOf(string? rawJson)
+    {
+        if (string.IsNullOrEmpty(rawJson) || !rawJson.Contains("\"tool_calls\"", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(rawJson);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                && choices[0].ValueKind == JsonValueKind.Object
+                && choices[0].TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
+                ? ReadToolCalls(message)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <c>message.tool_calls</c>: entries of type <c>function</c> (or with no type) that name a function. Arguments sent as a
+    /// JSON value rather than the usual string (some OpenAI-compatible servers do) are kept as that value's JSON text.
+    /// </summary>
+    internal static IReadOnlyList<ToolCall>? ReadToolCalls(JsonElement message)
+    {
+        if (!message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array || calls.GetArrayLength() == 0)
+        {
+            return null;
+        }
+        List<ToolCall>? read = null;
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind != JsonValueKind.Object
+                || (call.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() != "function")
+                || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || Text(function, "name") is not { Length: > 0 } name)
+            {
+                continue;
+            }
+            var arguments = function.TryGetProperty("arguments", out var a)
+                ? a.ValueKind switch
+                {
+                    JsonValueKind.String => a.GetString()!,
+                    JsonValueKind.Null => "",
+                    _ => a.GetRawText(),
+                }
+                : "";
+            (read ??= []).Add(new ToolCall(Text(call, "id") ?? "", name, arguments));
+        }
+        return read;
+    }
+
+    private static string? Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static TokenUsage? ReadUsage(JsonElement root)
     {

@@ -7,8 +7,12 @@ namespace ActorThrottle.Backend;
 /// <summary>
 /// Reads an OpenAI <c>chat.completion.chunk</c> event stream one <c>data:</c> payload at a time and builds the
 /// attempt's <see cref="BackendResponse"/>: the text pieces as they come, then the whole text, the finish reason, the
-/// model and the usage (sent in a last chunk when <c>stream_options.include_usage</c> is on). Tolerates what
-/// OpenAI-compatible servers send: comments, empty choices, unknown fields, an <c>error</c> object mid-stream.
+/// model and the usage (sent in a last chunk when <c>stream_options.include_usage</c> is on). Tool calls arrive as
+/// <c>delta.tool_calls[i]</c> pieces keyed by <c>index</c> (the id and function name in the first piece of each call, the
+/// arguments in fragments): they are assembled into complete <see cref="ToolCall"/>s on the final response, whose
+/// <c>RawJson</c> is then the completion they make (so <see cref="ChatSuccess.ToolCalls"/> sees them too). Tolerates what
+/// OpenAI-compatible servers send: comments, empty choices, unknown fields, an <c>error</c> object mid-stream, tool calls
+/// sent whole in one piece or without an <c>index</c>.
 /// </summary>
 public sealed class ChatStreamAccumulator
 {
@@ -17,8 +21,11 @@ public sealed class ChatStreamAccumulator
 
     private readonly StringBuilder _text = new();
     private readonly string? _secret;
+    private readonly List<ToolCallPieces> _toolCalls = [];
     private string? _finishReason;
     private string? _model;
+    private string? _id;
+    private long? _created;
     private TokenUsage? _usage;
     private BackendResponse? _error;
 
@@ -70,6 +77,14 @@ public sealed class ChatStreamAccumulator
             {
                 _model = model.GetString();
             }
+            if (_id is null && root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                _id = id.GetString();
+            }
+            if (_created is null && root.TryGetProperty("created", out var created) && created.ValueKind == JsonValueKind.Number && created.TryGetInt64(out var seconds))
+            {
+                _created = seconds;
+            }
             if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
             {
                 _usage = new TokenUsage(ReadInt(usage, "prompt_tokens"), ReadInt(usage, "completion_tokens"));
@@ -90,11 +105,17 @@ public sealed class ChatStreamAccumulator
                 {
                     continue;
                 }
-                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
-                    && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
                 {
-                    added = content.GetString() ?? "";
-                    _text.Append(added);
+                    if (delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    {
+                        added = content.GetString() ?? "";
+                        _text.Append(added);
+                    }
+                    if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        AcceptToolCalls(calls);
+                    }
                 }
                 if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
                 {
@@ -130,16 +151,150 @@ public sealed class ChatStreamAccumulator
                 RateLimits = rateLimits,
             };
         }
+        var content = _text.ToString();
+        var toolCalls = ToolCalls();
         return new BackendResponse(OutcomeKind.Success)
         {
             StatusCode = status,
-            Content = _text.ToString(),
+            Content = content,
+            ToolCalls = toolCalls,
             FinishReason = _finishReason,
             ModelUsed = _model,
             Usage = _usage,
-            RawJson = "",
+            RawJson = toolCalls is null ? "" : CompletionJson(content, toolCalls),
             RateLimits = rateLimits,
         };
+    }
+
+    /// <summary>One call's pieces so far.</summary>
+    private sealed class ToolCallPieces(int index)
+    {
+        public int Index { get; } = index;
+        public string? Id { get; set; }
+        public string? Name { get; set; }
+        public StringBuilder Arguments { get; } = new();
+    }
+
+    /// <summary>
+    /// Adds one delta's <c>tool_calls</c>. A piece belongs to the call with its <c>index</c>; without one, to the call with
+    /// its <c>id</c>, else to a new call when it has an id, else to the last call. The id and name are taken from the first
+    /// piece that has them; argument fragments are appended in order.
+    /// </summary>
+    private void AcceptToolCalls(JsonElement calls)
+    {
+        foreach (var piece in calls.EnumerateArray())
+        {
+            if (piece.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+            var id = piece.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String && i.GetString() is { Length: > 0 } s ? s : null;
+            ToolCallPieces? call;
+            if (piece.TryGetProperty("index", out var index) && index.ValueKind == JsonValueKind.Number && index.TryGetInt32(out var n))
+            {
+                call = _toolCalls.Find(c => c.Index == n);
+                if (call is null)
+                {
+                    call = new ToolCallPieces(n);
+                    _toolCalls.Add(call);
+                }
+            }
+            else
+            {
+                call = id is not null ? _toolCalls.Find(c => c.Id == id) : _toolCalls.LastOrDefault();
+                if (call is null)
+                {
+                    call = new ToolCallPieces(_toolCalls.Count == 0 ? 0 : _toolCalls.Max(c => c.Index) + 1);
+                    _toolCalls.Add(call);
+                }
+            }
+            call.Id ??= id;
+            if (piece.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+            {
+                if (call.Name is null && function.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
+                    && name.GetString() is { Length: > 0 } named)
+                {
+                    call.Name = named;
+                }
+                if (function.TryGetProperty("arguments", out var arguments))
+                {
+                    if (arguments.ValueKind == JsonValueKind.String)
+                    {
+                        call.Arguments.Append(arguments.GetString());
+                    }
+                    else if (arguments.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                    {
+                        call.Arguments.Append(arguments.GetRawText());
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The assembled calls in index order; calls that never got a function name are dropped. Null when none.</summary>
+    private IReadOnlyList<ToolCall>? ToolCalls()
+    {
+        ToolCall[] calls = [.. _toolCalls
+            .Where(c => c.Name is not null)
+            .OrderBy(c => c.Index)
+            .Select(c => new ToolCall(c.Id ?? "", c.Name!, c.Arguments.ToString()))];
+        return calls.Length == 0 ? null : calls;
+    }
+
+    /// <summary>The <c>chat.completion</c> the stream amounts to, as a non-streamed call would have answered it.</summary>
+    private string CompletionJson(string content, IReadOnlyList<ToolCall> toolCalls)
+    {
+        using var buffer = new MemoryStream(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (_id is not null)
+            {
+                json.WriteString("id", _id);
+            }
+            json.WriteString("object", "chat.completion");
+            if (_created is { } created)
+            {
+                json.WriteNumber("created", created);
+            }
+            if (_model is not null)
+            {
+                json.WriteString("model", _model);
+            }
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            json.WriteNumber("index", 0);
+            json.WriteStartObject("message");
+            json.WriteString("role", "assistant");
+            json.WriteString("content", content.Length == 0 ? null : content);
+            json.WriteStartArray("tool_calls");
+            foreach (var call in toolCalls)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", call.Id);
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", call.Name);
+                json.WriteString("arguments", call.Arguments);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteString("finish_reason", _finishReason);
+            json.WriteEndObject();
+            json.WriteEndArray();
+            if (_usage is { } usage)
+            {
+                json.WriteStartObject("usage");
+                json.WriteNumber("prompt_tokens", usage.PromptTokens);
+                json.WriteNumber("completion_tokens", usage.CompletionTokens);
+                json.WriteNumber("total_tokens", usage.TotalTokens);
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>An error object inside a 200 stream: rate limits and server trouble are retryable, the rest is not.</summary>

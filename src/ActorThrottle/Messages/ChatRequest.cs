@@ -27,8 +27,28 @@ public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messag
     /// <summary>Sampling temperature, passed through.</summary>
     public double? Temperature { get; init; }
 
-    /// <summary>A JSON object whose properties are merged into the request body (tools, <c>response_format</c>, …).</summary>
+    /// <summary>
+    /// A JSON object whose properties are merged into the request body (<c>response_format</c>, <c>parallel_tool_calls</c>, …).
+    /// Its <c>tools</c> and <c>tool_choice</c> are used only when <see cref="Tools"/> and <see cref="ToolChoice"/> are not set.
+    /// </summary>
     public string? ExtraBody { get; init; }
+
+    private readonly IReadOnlyList<ToolDefinition>? _tools;
+
+    /// <summary>
+    /// The functions the model may call (<c>tools</c>). When it calls some, the reply's <see cref="ChatSuccess.ToolCalls"/>
+    /// lists them (finish reason <c>tool_calls</c>); send the conversation again with that assistant message
+    /// (<see cref="ChatMessage.Assistant(IReadOnlyList{ToolCall}, string?)"/>) and one <see cref="ChatMessage.Tool"/> result
+    /// per call. Null or empty: no tools (unless <see cref="ExtraBody"/> carries them).
+    /// </summary>
+    public IReadOnlyList<ToolDefinition>? Tools
+    {
+        get => _tools;
+        init => _tools = ValueList<ToolDefinition>.Portable(value);
+    }
+
+    /// <summary>Whether and which tool the model must call (<c>tool_choice</c>); null: the provider's default (auto). Needs <see cref="Tools"/>.</summary>
+    public ToolChoice? ToolChoice { get; init; }
 
     /// <summary>The lane: interactive before batch.</summary>
     public Priority Priority { get; init; } = Priority.Interactive;

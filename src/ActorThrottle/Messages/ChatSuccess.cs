@@ -1,9 +1,11 @@
+using ActorThrottle.Backend;
+
 namespace ActorThrottle.Messages;
 
 /// <summary>A completed chat request.</summary>
 /// <param name="ModelUsed">The model the provider says answered.</param>
-/// <param name="Content">The assistant message text of the first choice.</param>
-/// <param name="FinishReason">The first choice's <c>finish_reason</c>.</param>
+/// <param name="Content">The assistant message text of the first choice; null when the model only called tools.</param>
+/// <param name="FinishReason">The first choice's <c>finish_reason</c> (<c>tool_calls</c> when the model called tools).</param>
 /// <param name="Usage">Token usage as reported, when reported.</param>
 /// <param name="Latency">From the first attempt's start to this answer.</param>
 /// <param name="RawJson">The provider's response body, for anything not mapped here.</param>
@@ -15,4 +17,20 @@ public sealed record ChatSuccess(
     TokenUsage? Usage,
     int Attempts,
     TimeSpan Latency,
-    string RawJson) : ChatReply(RequestId, Attempts);
+    string RawJson) : ChatReply(RequestId, Attempts)
+{
+    // Read from the body unless given: the reply is built where only the body travels (a streamed answer's RawJson is the
+    // completion assembled from its chunks when it called tools).
+    private readonly ValueList<ToolCall> _toolCalls = new(ChatResponseParser.ToolCallsOf(RawJson));
+
+    /// <summary>
+    /// The functions the model asks the caller to run (<c>choices[0].message.tool_calls</c>), in order; null when it called
+    /// none. Run them, then send the conversation again with <c>ChatMessage.Assistant(ToolCalls, Content)</c> and one
+    /// <see cref="ChatMessage.Tool"/> result per call. Read from <see cref="RawJson"/> unless set. Compared by content.
+    /// </summary>
+    public IReadOnlyList<ToolCall>? ToolCalls
+    {
+        get => _toolCalls.Items;
+        init => _toolCalls = new ValueList<ToolCall>(value);
+    }
+}

@@ -316,7 +316,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                     ApplyAimd();
                 }
                 _metrics.RecordSuccess(_settings.ModelId);
-                Answer(entry, new ChatSuccess(
+                var success = new ChatSuccess(
                     entry.Request.RequestId,
                     response.ModelUsed ?? _settings.ModelId,
                     response.Content,
@@ -324,7 +324,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                     response.Usage,
                     entry.PriorAttempts + entry.Attempts,
                     now - entry.FirstAttemptAt.Value,
-                    response.RawJson ?? ""));
+                    response.RawJson ?? "");
+                // A backend may report tool calls without a body to read them from.
+                Answer(entry, response.ToolCalls is { Count: > 0 } calls ? success with { ToolCalls = calls } : success);
                 break;
             case OutcomeKind.RateLimited:
                 _metrics.RecordRateLimited(_settings.ModelId);

@@ -15,13 +15,13 @@ public readonly record struct RequestCost(int PromptTokens, int MaxCompletionTok
         var maxCompletion = request.MaxTokens ?? settings.DefaultMaxTokens;
         if (settings.TokensPerMinute == 0)
         {
-            var bound = TokenCounter.UpperBound(request.Messages);
+            var bound = TokenCounter.UpperBound(request);
             if (bound <= settings.MaxContextTokens)
             {
                 return new RequestCost(bound, maxCompletion);
             }
         }
-        return new RequestCost(TokenCounter.CountPrompt(request.Messages), maxCompletion);
+        return new RequestCost(TokenCounter.CountPrompt(request), maxCompletion);
     }
 
     /// <summary>Why the request can never be admitted, or null when it can.</summary>

@@ -96,6 +96,62 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
     }
 
     [Fact]
+    public void A_tool_calling_request_round_trips_with_its_calls_results_tools_and_choice()
+    {
+        var request = new ChatRequest("gpt-4.1",
+        [
+            ChatMessage.User("Weather in Paris?"),
+            // A collection expression: rebuilt as an array so it survives the serializer.
+            ChatMessage.Assistant([new ToolCall("call_1", "get_weather", """{"city":"Paris","note":"héllo \"q\" ✓"}"""), new ToolCall("call_2", "now", "{}")], "Checking."),
+            ChatMessage.Tool("call_1", """{"temp":18}"""),
+            ChatMessage.Tool("call_2", "12:00"),
+        ])
+        {
+            RequestId = "req-tools",
+            Tools = [new ToolDefinition("get_weather", "Weather", """{"type":"object","properties":{"city":{"type":"string"}}}"""), new ToolDefinition("now")],
+            ToolChoice = ToolChoice.Function("get_weather"),
+        };
+        var back = RoundTrip(request);
+        Assert.Equal(request.Messages, back.Messages);
+        Assert.Equal(request.Messages[1].ToolCalls, back.Messages[1].ToolCalls);
+        Assert.Equal("call_1", back.Messages[2].ToolCallId);
+        Assert.Null(back.Messages[0].ToolCalls);
+        Assert.Null(back.Messages[0].ToolCallId);
+        Assert.Equal(request.Tools, back.Tools);
+        Assert.Equal(request.ToolChoice, back.ToolChoice);
+        Assert.Null(ChatRequestValidator.Validate(back));
+        Assert.Equal(ActorThrottle.Backend.ChatRequestBody.Write(request), ActorThrottle.Backend.ChatRequestBody.Write(back));
+
+        // Null content beside tool calls, and the shared ToolChoice instances, survive too.
+        var bare = new ChatRequest("m", [ChatMessage.User("u"), ChatMessage.Assistant([new ToolCall("c", "f", "{}")])])
+        {
+            Tools = [new ToolDefinition("f")],
+            ToolChoice = ToolChoice.Required,
+        };
+        var bareBack = RoundTrip(bare);
+        Assert.Equal(bare.Messages, bareBack.Messages);
+        Assert.Null(bareBack.Messages[1].Content);
+        Assert.Equal(ToolChoice.Required, bareBack.ToolChoice);
+        Assert.Equal(bare.Messages, RoundTrip(new Routing.ClusterRequest(bare, Resent: false, Stream: true)).Request.Messages);
+    }
+
+    [Fact]
+    public void A_success_with_tool_calls_round_trips()
+    {
+        var success = new ChatSuccess("r", "gpt-4.1-2025", null, "tool_calls", new TokenUsage(82, 17), 1, TimeSpan.FromMilliseconds(12),
+            Backend.ToolCallParsingTests.ToolCallBody);
+        Assert.Equal(2, success.ToolCalls!.Count);
+        var back = RoundTrip(success);
+        Assert.Equal(success, back);
+        Assert.Equal(success.ToolCalls, back.ToolCalls);
+
+        // Calls given explicitly (no body to read them from), e.g. a streamed answer's.
+        var given = success with { RawJson = "", ToolCalls = [new ToolCall("c", "f", """{"a":[1,2]}""")] };
+        Assert.Equal(given, RoundTrip(given));
+        Assert.Equal("""{"a":[1,2]}""", RoundTrip(given).ToolCalls![0].Arguments);
+    }
+
+    [Fact]
     public void Stream_messages_round_trip()
     {
         var request = new ChatRequest("m", [ChatMessage.User("hi")]) { RequestId = "s-1" };

@@ -171,4 +171,13 @@ public sealed class RequestLifecycleSpec : EngineSpecBase
         var order = backend.Calls.Select(c => c.RequestId).ToList();
         Assert.Equal(["blocker", "interactive0", "interactive1", "interactive2", "batch0", "batch1", "batch2"], order);
     }
+
+    [Fact]
+    public async Task Tool_calls_a_backend_reports_without_a_body_reach_the_reply()
+    {
+        var calls = new[] { new ToolCall("call_1", "get_weather", "{\"city\":\"Oslo\"}") };
+        var engine = StartEngine(new ScriptedBackend((r, _) => ScriptedBackend.Success(r) with { RawJson = "", ToolCalls = calls, FinishReason = "tool_calls" }));
+        var reply = await Ask<ChatSuccess>(engine, Request(id: "tools"));
+        Assert.Equal(calls, reply.ToolCalls);
+    }
 }

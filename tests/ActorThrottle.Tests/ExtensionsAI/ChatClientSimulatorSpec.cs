@@ -103,6 +103,42 @@ public sealed class ChatClientSimulatorSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UseFunctionInvocation_runs_a_real_function_through_the_throttle_against_the_simulator()
+    {
+        var chat = _host.Services.GetRequiredService<IChatClient>();
+        var invoked = 0;
+        var now = AIFunctionFactory.Create(() =>
+        {
+            Interlocked.Increment(ref invoked);
+            return "12:00";
+        }, "now", "The current time.");
+        var options = new ChatOptions { Tools = [now] };
+
+        // The simulator calls the first tool while the conversation does not end with a tool result, then answers text.
+        var response = await chat.GetResponseAsync("What time is it?", options).WaitAsync(Bound);
+        Assert.Equal(1, invoked);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.False(string.IsNullOrWhiteSpace(response.Text));
+        var contents = response.Messages.SelectMany(m => m.Contents).ToList();
+        var call = Assert.Single(contents.OfType<FunctionCallContent>());
+        Assert.Equal("now", call.Name);
+        Assert.StartsWith("call_sim", call.CallId);
+        Assert.Equal("12:00", Assert.Single(contents.OfType<FunctionResultContent>(), r => r.CallId == call.CallId).Result?.ToString());
+        Assert.Equal(2, _counter.Calls);                                         // the call, then the answer: both through the throttle
+
+        // Streaming: the call arrives in the stream's last update, the function runs, the answer streams.
+        var streamed = await chat.GetStreamingResponseAsync("What time is it now?", options).ToChatResponseAsync().WaitAsync(Bound);
+        Assert.Equal(2, invoked);
+        Assert.Equal(ChatFinishReason.Stop, streamed.FinishReason);
+        Assert.Single(streamed.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal(2, _counter.StreamingCalls);
+
+        var totals = _sim.GetStats().For("gpt-4o-mini").Totals;
+        Assert.Equal(4, totals.Accepted);
+        Assert.Equal(2, totals.Streamed);
+    }
+
+    [Fact]
     public async Task A_provider_refusal_becomes_a_typed_exception_without_the_key()
     {
         var chat = _host.Services.GetRequiredService<IChatClient>();

@@ -220,7 +220,7 @@ public sealed class ChatClientSpec : EngineSpecBase
         await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(
             [new AiChatMessage(ChatRole.User, [new TextContent("look"), new DataContent(new byte[] { 1, 2 }, "image/png")])], withModel));
         await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync("hi",
-            new ChatOptions { ModelId = "m", Tools = [AIFunctionFactory.Create(() => 1, "one")] }));
+            new ChatOptions { ModelId = "m", Tools = [new HostedCodeInterpreterTool()] }));
         var priority = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync("hi",
             new ChatOptions { ModelId = "m", AdditionalProperties = new() { [ActorThrottleChatOptions.PriorityKey] = "urgent" } }));
         Assert.Contains(ActorThrottleChatOptions.PriorityKey, priority.Message);

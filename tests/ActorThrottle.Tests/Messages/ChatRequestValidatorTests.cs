@@ -84,7 +84,7 @@ public sealed class ChatRequestValidatorTests
     public static TheoryData<string, ChatRequest> Valids() => new()
     {
         { "plain", Valid() },
-        { "every known role", WithMessages(new ChatMessage("system", "s"), new ChatMessage("developer", "d"), new ChatMessage("user", "u"), new ChatMessage("assistant", "a"), new ChatMessage("tool", "t")) },
+        { "every known role", WithMessages(new ChatMessage("system", "s"), new ChatMessage("developer", "d"), new ChatMessage("user", "u"), new ChatMessage("assistant", "a"), new ChatMessage("tool", "t") { ToolCallId = "call_1" }) },
         { "empty content", WithMessages(ChatMessage.User("")) },
         { "max tokens 1", Valid() with { MaxTokens = 1 } },
         { "temperature 0", Valid() with { Temperature = 0 } },

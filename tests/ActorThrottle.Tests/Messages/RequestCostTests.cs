@@ -25,6 +25,30 @@ public sealed class RequestCostTests
     }
 
     [Fact]
+    public void Tool_calls_and_tool_definitions_count_towards_the_prompt()
+    {
+        var request = new ChatRequest("m",
+        [
+            ChatMessage.User("hello world"),
+            ChatMessage.Assistant([new ToolCall("call_1", "get_weather", """{"city":"Paris"}""")]),
+            ChatMessage.Tool("call_1", "hello world"),
+        ])
+        {
+            Tools = [new ToolDefinition("get_weather", "hello world", """{"type":"object"}""")],
+        };
+        static int T(string text) => TokenCounter.CountPrompt([ChatMessage.User(text)]);
+
+        // Content, the call's name and arguments (not its id), and the tool's name, description and schema.
+        var messages = 2 + T("get_weather") + T("""{"city":"Paris"}""") + 2;
+        Assert.Equal(messages, TokenCounter.CountPrompt(request.Messages));
+        Assert.Equal(messages + T("get_weather") + 2 + T("""{"type":"object"}"""), TokenCounter.CountPrompt(request));
+        Assert.True(TokenCounter.UpperBound(request) >= TokenCounter.CountPrompt(request));
+        var settings = Defaults with { TokensPerMinute = 1_000_000 };
+        Assert.Equal(TokenCounter.CountPrompt(request), RequestCost.Of(request, settings).PromptTokens);
+        Assert.True(RequestCost.Of(request, Defaults).PromptTokens >= TokenCounter.CountPrompt(request));
+    }
+
+    [Fact]
     public void With_a_token_limit_the_cost_is_the_exact_prompt_plus_max_tokens()
     {
         var settings = Defaults with { TokensPerMinute = 10_000 };
