@@ -284,4 +284,52 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
             Assert.InRange(maxIn1s, 1, rate * 1.1 + burst * 1.5);
         }
     }
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public async Task A_stream_whose_node_crashes_after_chunks_were_delivered_ends_StreamInterrupted_once_instead_of_starting_over()
+    {
+        const string crashable = """
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
+            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            akka.cluster.split-brain-resolver { active-strategy = keep-majority, stable-after = 2s }
+            akka.cluster.failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
+            """;
+        // A slow stream: 40 chunks 250 ms apart, so it is still flowing when its node dies.
+        var slow = SimModel(21) with { StreamChunkInterval = TimeSpan.FromMilliseconds(250) };
+        await using var cluster = await ClusterHarness.StartAsync(3,
+            new Dictionary<string, S.ModelSettings> { ["cs"] = slow },
+            Common + crashable + "\nactor-throttle.request-timeout = 30s\nactor-throttle.defaults { requests-per-second = 100, max-burst = 10 }",
+            output);
+        var warm = await cluster.SendPacedAsync(cluster.Nodes[0], "cs", 1, 1, "warm");
+        await cluster.AwaitAnsweredAsync(warm, TimeSpan.FromSeconds(20));
+        var host = -1;
+        for (var i = 0; i < cluster.Nodes.Count && host < 0; i++)
+        {
+            host = (await cluster.HostedModelsAsync(cluster.Nodes[i])).Contains("cs") ? i : -1;
+        }
+        Assert.True(host >= 0);
+        var caller = cluster.Nodes[(host + 1) % cluster.Nodes.Count];
+
+        var stream = await caller.Engine.Client.StreamAsync(new ChatRequest("cs", [ChatMessage.User("A long answer, please.")]) { MaxTokens = 40 });
+        var chunks = new List<ChatChunk>();
+        await using var enumerator = stream.GetAsyncEnumerator();
+        Assert.True(await enumerator.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+        chunks.Add(enumerator.Current);
+        output.WriteLine($"first chunk from node {host}; crashing it");
+        await cluster.Nodes[host].System.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
+        while (await enumerator.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            chunks.Add(enumerator.Current);
+        }
+
+        var failure = Assert.IsType<ChatFailure>(await stream.Reply.WaitAsync(TimeSpan.FromSeconds(5)));
+        output.WriteLine($"{chunks.Count} chunks, then {failure.Reason}: {failure.Message}");
+        Assert.Equal(FailureReason.StreamInterrupted, failure.Reason);
+        Assert.InRange(chunks.Count, 1, 39);
+        Assert.Equal(Enumerable.Range(0, chunks.Count), chunks.Select(c => c.Index));
+        // Not started over elsewhere: the provider admitted this one stream only.
+        await Task.Delay(2000);
+        Assert.Equal(1, cluster.Sim.GetStats().For("cs").Totals.Streamed);
+    }
 }
