@@ -16,7 +16,8 @@ internal sealed class WorkItem
     private CancellationTokenSource? _call;
     // Streams only: a chunk is passed on and the item abandoned under this lock, so no chunk follows the terminal reply
     // (the supervisor abandons the item before it answers).
-    private readonly Lock _chunkGate = new();
+    // Null for ordinary requests: a queued request should cost as little as possible.
+    private readonly Lock? _chunkGate;
     private int _chunksSent;
 
     /// <param name="chunkTarget">Streamed requests: who receives the <see cref="ChatChunk"/>s; null for ordinary requests.</param>
@@ -27,6 +28,7 @@ internal sealed class WorkItem
         Attempt = attempt;
         IsRetry = isRetry;
         ChunkTarget = chunkTarget;
+        _chunkGate = chunkTarget is null ? null : new Lock();
     }
 
     /// <summary>Non-null for a streamed request: its call streams and passes each piece of text here.</summary>
@@ -37,6 +39,10 @@ internal sealed class WorkItem
     {
         get
         {
+            if (_chunkGate is null)
+            {
+                return 0;
+            }
             lock (_chunkGate)
             {
                 return _chunksSent;
@@ -47,7 +53,7 @@ internal sealed class WorkItem
     /// <summary>Passes one piece of streamed text to <see cref="ChunkTarget"/>; false (and nothing sent) once the item is abandoned.</summary>
     public bool TryForwardChunk(string content)
     {
-        if (ChunkTarget is null || content.Length == 0)
+        if (ChunkTarget is null || _chunkGate is null || content.Length == 0)
         {
             return ChunkTarget is not null && !IsAbandoned;
         }
@@ -76,9 +82,16 @@ internal sealed class WorkItem
 
     public void Abandon()
     {
-        lock (_chunkGate)
+        if (_chunkGate is null)
         {
             Interlocked.Exchange(ref _abandoned, 1);
+        }
+        else
+        {
+            lock (_chunkGate)
+            {
+                Interlocked.Exchange(ref _abandoned, 1);
+            }
         }
         var call = Volatile.Read(ref _call);
         if (call is not null)
