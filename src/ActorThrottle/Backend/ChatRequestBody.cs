@@ -9,8 +9,9 @@ public static class ChatRequestBody
     // Keys the engine owns: ExtraBody cannot override them.
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "model", "messages", "stream", "stream_options" };
 
-    /// <param name="stream">Ask for server-sent events, with usage in the last chunk (so token accounting still sees it).</param>
-    public static byte[] Write(ChatRequest request, bool stream = false)
+    /// <param name="stream">Ask for server-sent events.</param>
+    /// <param name="streamUsage">With <paramref name="stream"/>: ask for usage in the last chunk (so token accounting still sees it).</param>
+    public static byte[] Write(ChatRequest request, bool stream = false, bool streamUsage = true)
     {
         using var buffer = new MemoryStream(256);
         using (var json = new Utf8JsonWriter(buffer))
@@ -35,9 +36,12 @@ public static class ChatRequestBody
             if (stream)
             {
                 json.WriteBoolean("stream", true);
-                json.WriteStartObject("stream_options");
-                json.WriteBoolean("include_usage", true);
-                json.WriteEndObject();
+                if (streamUsage)
+                {
+                    json.WriteStartObject("stream_options");
+                    json.WriteBoolean("include_usage", true);
+                    json.WriteEndObject();
+                }
             }
             if (request.MaxTokens is { } maxTokens)
             {

@@ -18,6 +18,7 @@ public sealed class OpenAIChatBackend : IChatBackend
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly string _providerModel;
+    private readonly bool _streamUsage;
     // Redacted from every error field (a gateway may echo the Authorization header into its error body).
     private readonly string? _secret;
 
@@ -38,6 +39,7 @@ public sealed class OpenAIChatBackend : IChatBackend
             Transport = new HttpClientPipelineTransport(httpClient),
         };
         _providerModel = settings.ProviderModel ?? settings.ModelId;
+        _streamUsage = settings.StreamUsage;
         _client = new ChatClient(_providerModel, new ApiKeyCredential(settings.Route.ApiKey?.Reveal() ?? MissingKeyPlaceholder), options);
     }
 
@@ -150,7 +152,7 @@ public sealed class OpenAIChatBackend : IChatBackend
     private sealed class CallbackFailedException(Exception inner) : Exception(inner.Message, inner);
 
     private BinaryContent Body(ChatRequest request, bool stream) =>
-        BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel }, stream)));
+        BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel }, stream, _streamUsage)));
 
     private RateLimitInfo RateLimits(PipelineResponse response)
     {

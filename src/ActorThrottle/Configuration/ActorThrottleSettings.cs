@@ -26,7 +26,7 @@ public sealed class ActorThrottleSettings
     internal static readonly IReadOnlyList<string> ModelKeys =
     [
         "requests-per-second", "tokens-per-minute", "token-accounting", "default-max-tokens", "max-context-tokens",
-        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "endpoint", "api-key", "request-timeout",
+        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "stream-usage", "endpoint", "api-key", "request-timeout",
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
@@ -230,6 +230,7 @@ public sealed class ActorThrottleSettings
             BatchShare = r.Double("batch-share", 0, max: 0.5),
             Fallbacks = r.StringList("fallbacks"),
             ProviderModel = r.Has("provider-model") && r.RawString("provider-model").Trim() is { Length: > 0 } providerModel ? providerModel : null,
+            StreamUsage = r.Bool("stream-usage"),
             Retry = new RetrySettings(
                 MaxAttempts: r.Int("retry.max-attempts", 1),
                 BaseDelay: baseDelay,

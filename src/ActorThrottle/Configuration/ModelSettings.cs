@@ -25,6 +25,9 @@ public sealed record ModelSettings
     public string? ProviderModel { get; init; }
     /// <summary>Share of releases batch requests keep while interactive ones wait (0: strict priority).</summary>
     public double BatchShare { get; init; } = 0.1;
+
+    /// <summary>Streamed requests ask for usage in their last chunk (<c>stream_options.include_usage</c>); <c>stream-usage</c>.</summary>
+    public bool StreamUsage { get; init; } = true;
     public required RetrySettings Retry { get; init; }
     public required AdaptSettings Adapt { get; init; }
 }

@@ -249,4 +249,23 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
             backend.StreamAsync(Request(), _ => throw new IOException("the caller's disk is full"), CancellationToken.None).WaitAsync(Bound));
         Assert.Equal("the caller's disk is full", thrown.Message);
     }
+
+    [Fact]
+    public async Task With_stream_usage_off_the_body_asks_for_a_stream_without_stream_options()
+    {
+        ServeEvents(FullStream);
+        var settings = BackendTestSettings.For(_server.V1) with { StreamUsage = false };
+        var backend = _factory.Create(settings);
+        await backend.StreamAsync(Request(), _ => { }, CancellationToken.None).WaitAsync(Bound);
+        using var body = JsonDocument.Parse(Assert.Single(_server.Requests).Body);
+        Assert.True(body.RootElement.GetProperty("stream").GetBoolean());
+        Assert.False(body.RootElement.TryGetProperty("stream_options", out _));
+    }
+
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("actor-throttle.defaults.stream-usage = off", false)]
+    [InlineData("actor-throttle.models.m.stream-usage = no", false)]
+    public void Stream_usage_is_read_from_HOCON(string hocon, bool expected) =>
+        Assert.Equal(expected, ActorThrottle.Tests.Configuration.TestConfig.Parse(hocon + "\nactor-throttle.models.m { }").ForModel("m")!.StreamUsage);
 }

@@ -18,6 +18,8 @@ public sealed class ConfigurationValidationTests
     [InlineData("actor-throttle.defaults.requests-per-second = 1e400", D + ".requests-per-second", "1e400")]
     [InlineData("actor-throttle.models { \"gpt-4.1\" { requests-per-second = -3 } }", Gpt41 + ".requests-per-second", "-3")]
     [InlineData("actor-throttle.defaults.min-rate = 10", D + ".min-rate", "10")]
+    [InlineData("actor-throttle.defaults.stream-usage = maybe", D + ".stream-usage", "maybe")]
+    [InlineData("actor-throttle.models { \"gpt-4.1\" { stream-usage = 2 } }", Gpt41 + ".stream-usage", "2")]
     [InlineData("actor-throttle.defaults.min-rate = 0", D + ".min-rate", "0")]
     [InlineData("actor-throttle.models { \"gpt-4.1\" { requests-per-second = 0.05 } }", Gpt41 + ".requests-per-second", "0.05")]
     [InlineData("actor-throttle.models { \"gpt-4.1\" { min-rate = 6 } }", Gpt41 + ".min-rate", "6")]
