@@ -60,6 +60,26 @@ public sealed class AimdController
         {
             return false;
         }
+        return Decrease(now, cutRate: false);
+    }
+
+    /// <summary>
+    /// The provider rejected most attempts of a cool-down (<see cref="OverloadDetector"/>): it accepts less than half of
+    /// what is offered, which a smaller burst cannot fix, so the burst and the rate both come down by the decrease factor
+    /// in one step, whatever the cool-down. The accepted-rate estimate is not used (nor learned from): it spans the
+    /// provider's start bucket, or a bucket in debt that accepts next to nothing whatever its limit (benchmarks,
+    /// scenario 7: settling on it twice took the rate to 0.6 of the real limit, then probing above it was slow). Counts
+    /// as the cool-down's decrease. Returns true when the state changed.
+    /// </summary>
+    public bool OnOverload(DateTimeOffset now)
+    {
+        _successRun = 0;
+        _holdGrowthUntil = now + _limits.CoolDown;
+        return Decrease(now, cutRate: true, overload: true);
+    }
+
+    private bool Decrease(DateTimeOffset now, bool cutRate, bool overload = false)
+    {
         _lastDecrease = now;
         var (burst, rate) = State;
         var burstWasAtFloor = burst <= _limits.MinBurst;
@@ -67,26 +87,17 @@ public sealed class AimdController
         {
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
-        var floor = Math.Max(_limits.MinRate, rate * _limits.DecreaseFactor);
-        var accepted = _limits.SettleFraction > 0 ? AcceptedRate(now) : null;
-        if (accepted is { } a && a * _limits.SettleFraction < rate)
+        // In an overload the estimate is no evidence: it spans the provider's start bucket, or, where rejected requests
+        // are charged, a bucket in debt that accepts next to nothing whatever its limit.
+        var accepted = _limits.SettleFraction > 0 && !overload ? AcceptedRate(now) : null;
+        var (next, learned) = RateStep.Decrease(rate, accepted, _limits.MinRate, _limits.DecreaseFactor, _limits.SettleFraction, cutRate || burstWasAtFloor);
+        if (learned is { } l)
         {
-            rate = Math.Max(floor, a * _limits.SettleFraction);
-            _learnedRate = a * _limits.SettleFraction;
+            _learnedRate = l;
         }
-        else if (burstWasAtFloor && accepted is not null)
-        {
-            // Already at or under what the provider was just seen accepting: a 429 here is noise around the limit,
-            // not a limit far below; step down by the settle margin instead of halving.
-            rate = Math.Max(_limits.MinRate, rate * _limits.SettleFraction);
-        }
-        else if (burstWasAtFloor)
-        {
-            rate = floor;
-        }
-        var next = new AimdState(burst, rate);
-        var changed = next != State;
-        State = next;
+        var state = new AimdState(burst, next);
+        var changed = state != State;
+        State = state;
         return changed;
     }
 

@@ -181,6 +181,80 @@ public sealed class AimdControllerSpec
         Assert.Equal(learned + 1, aimd.State.Rate, 6);
     }
 
+    [Fact]
+    public void An_overload_cuts_burst_and_rate_together_whatever_the_cool_down()
+    {
+        var aimd = new AimdController(Learning);
+        Assert.True(aimd.OnRateLimited(T0));
+        Assert.Equal(new AimdState(8, 200), aimd.State);
+        // Within the cool-down a 429 changes nothing, an overload does.
+        Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(10)));
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromMilliseconds(20)));
+        Assert.Equal(new AimdState(4, 100), aimd.State);
+        // It counts as the cool-down's decrease.
+        Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public void An_overload_ignores_the_accepted_rate_and_learns_nothing_from_it()
+    {
+        // The estimate (120/s, e.g. the provider's start bucket) would settle at 116; an overload halves instead.
+        var aimd = new AimdController(Learning with { CoolDown = TimeSpan.Zero }, new AimdState(1, 200));
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        var before = aimd.State;
+        Assert.True(aimd.OnOverload(t));
+        Assert.Equal(new AimdState(Math.Max(1, before.Burst / 2), 100), aimd.State);
+        // Nothing learned: growth back runs at the normal pace (3 successes), not five times slower.
+        t += TimeSpan.FromSeconds(5);
+        aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));
+        aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));
+        Assert.True(aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(101, aimd.State.Rate, 6);
+    }
+
+    [Fact]
+    public void An_overload_holds_growth_back_for_a_cool_down_and_stops_at_the_floors()
+    {
+        var aimd = new AimdController(Limits, new AimdState(2, 0.8));
+        Assert.True(aimd.OnOverload(T0));
+        Assert.Equal(new AimdState(1, 0.5), aimd.State);
+        Assert.False(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2)));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(aimd.OnSuccess(T0 + TimeSpan.FromSeconds(2.5)));
+        }
+        Assert.Equal(new AimdState(1, 0.5), aimd.State);
+    }
+
+    [Property]
+    public Property With_overloads_the_state_always_stays_within_the_limits(int[] events, PositiveInt stepMs)
+    {
+        var aimd = new AimdController(Learning);
+        var t = T0;
+        foreach (var e in events)
+        {
+            t += TimeSpan.FromMilliseconds(stepMs.Get % 700);
+            switch (Math.Abs(e % 3))
+            {
+                case 0:
+                    aimd.OnRateLimited(t);
+                    break;
+                case 1:
+                    aimd.OnOverload(t);
+                    break;
+                default:
+                    aimd.OnSuccess(t);
+                    break;
+            }
+            var s = aimd.State;
+            if (s.Burst < Learning.MinBurst || s.Burst > Learning.MaxBurst || s.Rate < Learning.MinRate || s.Rate > Learning.MaxRate)
+            {
+                return false.Label($"left the limits: {s}");
+            }
+        }
+        return true.ToProperty();
+    }
+
     private static void Succeed(AimdController aimd, int times)
     {
         for (var i = 0; i < times; i++)
