@@ -72,4 +72,11 @@ public sealed class AcceptRateEstimator
         }
         return (total - oldestWeight) / span;
     }
+
+    /// <summary>Forgets every sample: what was accepted before says nothing about the limit any more.</summary>
+    public void Clear()
+    {
+        _next = 0;
+        _count = 0;
+    }
 }

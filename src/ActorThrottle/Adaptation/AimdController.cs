@@ -18,6 +18,8 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
+    // The state before the last 429 step (null after an overload cut): what an overload in the same cool-down cuts from.
+    private AimdState? _decreasedFrom;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     // The rate last settled at from the provider's accepted rate; growth above it probes this many times slower.
     private double? _learnedRate;
@@ -66,30 +68,43 @@ public sealed class AimdController
     /// <summary>
     /// The provider rejected most attempts of a cool-down (<see cref="OverloadDetector"/>): it accepts less than half of
     /// what is offered, which a smaller burst cannot fix, so the burst and the rate both come down by the decrease factor
-    /// in one step, whatever the cool-down. The accepted-rate estimate is not used (nor learned from): it spans the
-    /// provider's start bucket, or a bucket in debt that accepts next to nothing whatever its limit (benchmarks,
-    /// scenario 7: settling on it twice took the rate to 0.6 of the real limit, then probing above it was slow). Counts
-    /// as the cool-down's decrease. Returns true when the state changed.
+    /// in one step, whatever the cool-down — from the state before a 429 step taken within the cool-down, since that step
+    /// answered the same congestion. The accepted-rate estimate is not used (nor learned from): it spans the provider's
+    /// start bucket, or a bucket in debt that accepts next to nothing whatever its limit (benchmarks, scenario 7:
+    /// settling on it twice took the rate to 0.6 of the real limit, then probing above it was slow), and it starts
+    /// afresh from the successes of attempts sent after. Counts as the cool-down's decrease. Returns true when the state changed.
     /// </summary>
     public bool OnOverload(DateTimeOffset now)
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        return Decrease(now, cutRate: true, overload: true);
+        // The attempts that made the overload were sent before a 429 step of the same cool-down (one congestion event):
+        // cut from the state they were sent at, not from that step's result as well. Never up.
+        var from = _lastDecrease is { } last && now - last < _limits.CoolDown && now >= last && _decreasedFrom is { } f ? f : State;
+        _lastDecrease = now;
+        _decreasedFrom = null;
+        // What was accepted up to here (the start bucket, then a bucket in debt where rejections are charged) is no measure
+        // of the limit: the next settle learns from what is accepted after the pause.
+        _accepted.Clear();
+        var next = new AimdState(
+            Math.Min(State.Burst, Math.Max(_limits.MinBurst, (int)Math.Floor(from.Burst * _limits.DecreaseFactor))),
+            Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * _limits.DecreaseFactor)));
+        var changed = next != State;
+        State = next;
+        return changed;
     }
 
-    private bool Decrease(DateTimeOffset now, bool cutRate, bool overload = false)
+    private bool Decrease(DateTimeOffset now, bool cutRate)
     {
         _lastDecrease = now;
+        _decreasedFrom = State;
         var (burst, rate) = State;
         var burstWasAtFloor = burst <= _limits.MinBurst;
         if (!burstWasAtFloor)
         {
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
-        // In an overload the estimate is no evidence: it spans the provider's start bucket, or, where rejected requests
-        // are charged, a bucket in debt that accepts next to nothing whatever its limit.
-        var accepted = _limits.SettleFraction > 0 && !overload ? AcceptedRate(now) : null;
+        var accepted = _limits.SettleFraction > 0 ? AcceptedRate(now) : null;
         var (next, learned) = RateStep.Decrease(rate, accepted, _limits.MinRate, _limits.DecreaseFactor, _limits.SettleFraction, cutRate || burstWasAtFloor);
         if (learned is { } l)
         {

@@ -20,6 +20,7 @@ public sealed class TokenRateController
     private readonly TokenRateLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
+    private double? _decreasedFrom;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private double? _learned;
     private double? _meanCost;
@@ -54,13 +55,21 @@ public sealed class TokenRateController
 
     /// <summary>
     /// Most attempts of a cool-down were rejected on the token limit: the rate comes down by the decrease factor now,
-    /// whatever the cool-down and the estimate (as <see cref="AimdController.OnOverload"/>).
+    /// whatever the cool-down and the estimate, from the rate before a 429 step of the same cool-down; the estimate
+    /// starts afresh (as <see cref="AimdController.OnOverload"/>).
     /// </summary>
     public bool OnOverload(DateTimeOffset now)
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        return Decrease(now, overload: true);
+        var from = _lastDecrease is { } last && now - last < _limits.CoolDown && now >= last && _decreasedFrom is { } f ? f : TokensPerMinute;
+        _lastDecrease = now;
+        _decreasedFrom = null;
+        _accepted.Clear();
+        var next = Math.Min(TokensPerMinute, Math.Max(_limits.MinTokensPerMinute, from * _limits.DecreaseFactor));
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
     }
 
     /// <summary>
@@ -93,11 +102,11 @@ public sealed class TokenRateController
         return true;
     }
 
-    private bool Decrease(DateTimeOffset now, bool overload = false)
+    private bool Decrease(DateTimeOffset now)
     {
         _lastDecrease = now;
-        // As AimdController.OnOverload: in an overload the estimate is no evidence.
-        var accepted = _limits.SettleFraction > 0 && !overload ? AcceptedTokensPerMinute(now) : null;
+        _decreasedFrom = TokensPerMinute;
+        var accepted = _limits.SettleFraction > 0 ? AcceptedTokensPerMinute(now) : null;
         var (next, learned) = RateStep.Decrease(TokensPerMinute, accepted, _limits.MinTokensPerMinute, _limits.DecreaseFactor, _limits.SettleFraction, cutRate: true);
         if (learned is { } l)
         {

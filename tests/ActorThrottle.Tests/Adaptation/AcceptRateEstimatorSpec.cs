@@ -89,4 +89,22 @@ public sealed class AcceptRateEstimatorSpec
         estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100), 30);
         Assert.Equal(200, estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))!.Value, 6);
     }
+
+    [Fact]
+    public void Cleared_it_has_no_estimate_until_it_has_the_minimum_again()
+    {
+        var estimator = new AcceptRateEstimator(samples: 8, minSamples: 3);
+        for (var i = 0; i < 8; i++)
+        {
+            estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100 * i));
+        }
+        estimator.Clear();
+        Assert.Null(estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(2));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(2.5));
+        Assert.Null(estimator.Estimate(T0 + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(3));
+        // Only the samples since the clear: 2 over 1 s.
+        Assert.Equal(2, estimator.Estimate(T0 + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(30))!.Value, 6);
+    }
 }

@@ -187,12 +187,38 @@ public sealed class AimdControllerSpec
         var aimd = new AimdController(Learning);
         Assert.True(aimd.OnRateLimited(T0));
         Assert.Equal(new AimdState(8, 200), aimd.State);
-        // Within the cool-down a 429 changes nothing, an overload does.
+        // Within the cool-down a 429 changes nothing, an overload does: from the state before that 429's step (the same
+        // congestion), so the burst is not halved twice and the rate is halved from 200.
         Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(10)));
         Assert.True(aimd.OnOverload(T0 + TimeSpan.FromMilliseconds(20)));
-        Assert.Equal(new AimdState(4, 100), aimd.State);
+        Assert.Equal(new AimdState(8, 100), aimd.State);
         // It counts as the cool-down's decrease.
         Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(500)));
+        // A later overload (new evidence, after the cool-down) cuts from where the last one left off.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2)));
+        Assert.Equal(new AimdState(4, 50), aimd.State);
+    }
+
+    [Fact]
+    public void An_overload_right_after_a_settle_step_cuts_from_the_rate_before_it_and_never_raises_the_rate()
+    {
+        // No growth in between (increase-after out of reach), so the steps are plain to see.
+        var aimd = new AimdController(Learning with { IncreaseAfter = 10_000 }, new AimdState(1, 200));
+        var t = AcceptAt(aimd, T0, perSecond: 60, count: 64);
+        // The 429 would settle at 0.97 × 60 = 58.2; one step goes at most halfway: 100.
+        Assert.True(aimd.OnRateLimited(t));
+        Assert.Equal(100, aimd.State.Rate, 6);
+        // An overload 10 ms later is the same congestion: half of 200 is where the step already is (the burst, at its
+        // floor, stays).
+        Assert.False(aimd.OnOverload(t + TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(100, aimd.State.Rate, 6);
+        // The overload cleared the estimate; with a fresh one, a settle step to 58.2, then an overload within its
+        // cool-down: half of 100, the rate before that step.
+        t = AcceptAt(aimd, t + TimeSpan.FromSeconds(1), perSecond: 60, count: 64);
+        aimd.OnRateLimited(t);
+        Assert.Equal(60 * 0.97, aimd.State.Rate, 3);
+        Assert.True(aimd.OnOverload(t + TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(50, aimd.State.Rate, 6);
     }
 
     [Fact]
@@ -204,6 +230,7 @@ public sealed class AimdControllerSpec
         var before = aimd.State;
         Assert.True(aimd.OnOverload(t));
         Assert.Equal(new AimdState(Math.Max(1, before.Burst / 2), 100), aimd.State);
+        Assert.Null(aimd.AcceptedRate(t)); // starts afresh
         // Nothing learned: growth back runs at the normal pace (3 successes), not five times slower.
         t += TimeSpan.FromSeconds(5);
         aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));

@@ -66,9 +66,14 @@ public sealed class TokenRateControllerSpec
         var tokens = new TokenRateController(Limits);
         var t = AcceptAt(tokens, T0, perSecond: 80, cost: 100, count: 64);
         Assert.True(tokens.OnRateLimited(t));
-        var settled = tokens.TokensPerMinute;
+        Assert.Equal(480_000 * 0.97, tokens.TokensPerMinute, 3);
+        // Within the cool-down of that step: half of the rate before it.
         Assert.True(tokens.OnOverload(t + TimeSpan.FromMilliseconds(1)));
-        Assert.Equal(settled / 2, tokens.TokensPerMinute, 3);
+        Assert.Equal(300_000, tokens.TokensPerMinute, 3);
+        Assert.Null(tokens.AcceptedTokensPerMinute(t)); // starts afresh
+        // Later: half of where it is.
+        Assert.True(tokens.OnOverload(t + TimeSpan.FromSeconds(5)));
+        Assert.Equal(150_000, tokens.TokensPerMinute, 3);
     }
 
     [Fact]

@@ -117,8 +117,9 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
         var status = await StatusAsync(engine);
         Assert.Equal(start + TimeSpan.FromSeconds(30), status.PausedUntil);
-        // The first 429 shrank the burst (50 → 25), the next two fell in its cool-down, the overload cut both.
-        Assert.Equal(12, status.Burst);
+        // The first 429 shrank the burst (50 → 25), the next two fell in its cool-down, the overload cut both from
+        // where they were before that first step (the same congestion): burst 25, rate 500.
+        Assert.Equal(25, status.Burst);
         Assert.Equal(500, status.Rate);
         // A new request waits for the pause, then goes.
         var e = engine.CompleteAsync(Request(id: "e"));
