@@ -18,8 +18,10 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
-    // The state before the last 429 step (null after an overload cut): what an overload in the same cool-down cuts from.
-    private AimdState? _decreasedFrom;
+    // The 429 steps since the last overload cut, with the state before each (bounded): what an overload cuts from.
+    private readonly Queue<(DateTimeOffset At, AimdState Before)> _steps = new();
+    private const int MaxSteps = 64;
+    private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     // The rate last settled at from the provider's accepted rate; growth above it probes this many times slower.
     private double? _learnedRate;
@@ -68,24 +70,38 @@ public sealed class AimdController
     /// <summary>
     /// The provider rejected most attempts of a cool-down (<see cref="OverloadDetector"/>): it accepts less than half of
     /// what is offered, which a smaller burst cannot fix, so the burst and the rate both come down by the decrease factor
-    /// in one step, whatever the cool-down — from the state before a 429 step taken within the cool-down, since that step
-    /// answered the same congestion. The accepted-rate estimate is not used (nor learned from): it spans the provider's
+    /// in one step, whatever the cool-down — from the state before a 429 step taken within the cool-down (the overload's
+    /// evidence, unless given), since that step answered the same congestion. The accepted-rate estimate is not used (nor learned from): it spans the provider's
     /// start bucket, or a bucket in debt that accepts next to nothing whatever its limit (benchmarks, scenario 7:
     /// settling on it twice took the rate to 0.6 of the real limit, then probing above it was slow), and it starts
     /// afresh from the successes of attempts sent after. Counts as the cool-down's decrease. Returns true when the state changed.
     /// </summary>
-    public bool OnOverload(DateTimeOffset now)
+    public bool OnOverload(DateTimeOffset now) => OnOverload(now, now - _limits.CoolDown);
+
+    /// <summary>
+    /// As <see cref="OnOverload(DateTimeOffset)"/>, for 429s of attempts sent from <paramref name="evidenceSince"/> on: the
+    /// cut is from the state before the first 429 step taken since then (those attempts were sent at it), so a step
+    /// that answered the same congestion is not compounded. Never up.
+    /// </summary>
+    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince)
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        // The attempts that made the overload were sent before a 429 step of the same cool-down (one congestion event):
-        // cut from the state they were sent at, not from that step's result as well. Never up.
-        var from = _lastDecrease is { } last && now - last < _limits.CoolDown && now >= last && _decreasedFrom is { } f ? f : State;
+        var from = State;
+        foreach (var (at, before) in _steps)
+        {
+            if (at >= evidenceSince)
+            {
+                from = before;
+                break;
+            }
+        }
+        _steps.Clear();
         _lastDecrease = now;
-        _decreasedFrom = null;
         // What was accepted up to here (the start bucket, then a bucket in debt where rejections are charged) is no measure
         // of the limit: the next settle learns from what is accepted after the pause.
         _accepted.Clear();
+        _acceptedSince = now;
         var next = new AimdState(
             Math.Min(State.Burst, Math.Max(_limits.MinBurst, (int)Math.Floor(from.Burst * _limits.DecreaseFactor))),
             Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * _limits.DecreaseFactor)));
@@ -97,7 +113,11 @@ public sealed class AimdController
     private bool Decrease(DateTimeOffset now, bool cutRate)
     {
         _lastDecrease = now;
-        _decreasedFrom = State;
+        _steps.Enqueue((now, State));
+        if (_steps.Count > MaxSteps)
+        {
+            _steps.Dequeue();
+        }
         var (burst, rate) = State;
         var burstWasAtFloor = burst <= _limits.MinBurst;
         if (!burstWasAtFloor)
@@ -130,7 +150,11 @@ public sealed class AimdController
     /// </summary>
     public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt)
     {
-        _accepted.RecordAccepted(sentAt);
+        // After an overload only attempts sent since count: earlier ones would stretch the span over the pause.
+        if (sentAt > _acceptedSince)
+        {
+            _accepted.RecordAccepted(sentAt);
+        }
         if (now < _holdGrowthUntil)
         {
             _successRun = 0;

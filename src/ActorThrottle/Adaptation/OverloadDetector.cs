@@ -22,7 +22,7 @@ public sealed class OverloadDetector
     public static readonly TimeSpan MaxLookback = TimeSpan.FromSeconds(10);
 
     private readonly TimeSpan _window;
-    private readonly Queue<(DateTimeOffset At, bool Rejected)> _outcomes = new();
+    private readonly Queue<(DateTimeOffset At, bool Rejected, DateTimeOffset SentAt)> _outcomes = new();
     private int _rejected;
 
     /// <param name="window">The cool-down.</param>
@@ -42,10 +42,27 @@ public sealed class OverloadDetector
     public static bool IsOverload(int rejected, int attempts) =>
         rejected >= MinRejections && rejected > Threshold * attempts;
 
-    /// <summary>An attempt was answered at <paramref name="at"/>: a 429 (<paramref name="rejected"/>) or a success.</summary>
-    public void Record(DateTimeOffset at, bool rejected)
+    /// <summary>When the earliest of the 429s counted was sent (null without one): the overload is about the rate from then on.</summary>
+    public DateTimeOffset? EarliestRejectedSentAt
     {
-        _outcomes.Enqueue((at, rejected));
+        get
+        {
+            DateTimeOffset? earliest = null;
+            foreach (var (_, rejected, sentAt) in _outcomes)
+            {
+                if (rejected && (earliest is null || sentAt < earliest))
+                {
+                    earliest = sentAt;
+                }
+            }
+            return earliest;
+        }
+    }
+
+    /// <summary>An attempt sent at <paramref name="sentAt"/> (default: <paramref name="at"/>) was answered at <paramref name="at"/>: a 429 (<paramref name="rejected"/>) or a success.</summary>
+    public void Record(DateTimeOffset at, bool rejected, DateTimeOffset? sentAt = null)
+    {
+        _outcomes.Enqueue((at, rejected, sentAt ?? at));
         if (rejected)
         {
             _rejected++;

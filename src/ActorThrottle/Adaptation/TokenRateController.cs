@@ -20,7 +20,9 @@ public sealed class TokenRateController
     private readonly TokenRateLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
-    private double? _decreasedFrom;
+    private readonly Queue<(DateTimeOffset At, double Before)> _steps = new();
+    private const int MaxSteps = 64;
+    private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private double? _learned;
     private double? _meanCost;
@@ -56,16 +58,28 @@ public sealed class TokenRateController
     /// <summary>
     /// Most attempts of a cool-down were rejected on the token limit: the rate comes down by the decrease factor now,
     /// whatever the cool-down and the estimate, from the rate before a 429 step of the same cool-down; the estimate
-    /// starts afresh (as <see cref="AimdController.OnOverload"/>).
+    /// starts afresh (as <see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>).
     /// </summary>
-    public bool OnOverload(DateTimeOffset now)
+    public bool OnOverload(DateTimeOffset now) => OnOverload(now, now - _limits.CoolDown);
+
+    /// <summary>As <see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>: from the rate before the first 429 step since <paramref name="evidenceSince"/>.</summary>
+    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince)
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        var from = _lastDecrease is { } last && now - last < _limits.CoolDown && now >= last && _decreasedFrom is { } f ? f : TokensPerMinute;
+        var from = TokensPerMinute;
+        foreach (var (at, before) in _steps)
+        {
+            if (at >= evidenceSince)
+            {
+                from = before;
+                break;
+            }
+        }
+        _steps.Clear();
         _lastDecrease = now;
-        _decreasedFrom = null;
         _accepted.Clear();
+        _acceptedSince = now;
         var next = Math.Min(TokensPerMinute, Math.Max(_limits.MinTokensPerMinute, from * _limits.DecreaseFactor));
         var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
         TokensPerMinute = next;
@@ -79,7 +93,10 @@ public sealed class TokenRateController
     public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt, long cost)
     {
         var weight = Math.Max(0, cost);
-        _accepted.RecordAccepted(sentAt, weight);
+        if (sentAt > _acceptedSince)
+        {
+            _accepted.RecordAccepted(sentAt, weight);
+        }
         _meanCost = _meanCost is { } m ? m + CostSmoothing * (weight - m) : weight;
         if (now < _holdGrowthUntil)
         {
@@ -105,7 +122,11 @@ public sealed class TokenRateController
     private bool Decrease(DateTimeOffset now)
     {
         _lastDecrease = now;
-        _decreasedFrom = TokensPerMinute;
+        _steps.Enqueue((now, TokensPerMinute));
+        if (_steps.Count > MaxSteps)
+        {
+            _steps.Dequeue();
+        }
         var accepted = _limits.SettleFraction > 0 ? AcceptedTokensPerMinute(now) : null;
         var (next, learned) = RateStep.Decrease(TokensPerMinute, accepted, _limits.MinTokensPerMinute, _limits.DecreaseFactor, _limits.SettleFraction, cutRate: true);
         if (learned is { } l)

@@ -330,7 +330,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         changed |= _tokenAimd?.OnSuccess(now, sentAt, entry.Cost.Total) ?? false;
         if (sentAt > _overloadPausedAt)
         {
-            _overload.Record(now, rejected: false);
+            _overload.Record(now, rejected: false, sentAt);
         }
         if (sentAt >= _overloadPausedUntil)
         {
@@ -346,7 +346,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
     /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
     /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
-    /// and resumes at a rate cut in one step (<see cref="AimdController.OnOverload"/>): a provider that charges rejected
+    /// and resumes at a rate cut in one step from the rate those 429s were sent at (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>),
+    /// with an emptied throttle: a provider that charges rejected
     /// requests against the limit only goes deeper into debt while we send. The 429s of attempts sent before that pause
     /// (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the pause when their
     /// retry-after ends later.
@@ -364,16 +365,17 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         var onTokens = _tokenAimd is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
         var onRequests = !onTokens || by == RateLimitedBy.Both;
         bool changed;
-        _overload.Record(now, rejected: true);
+        _overload.Record(now, rejected: true, sentAt);
         if (_overload.IsOverloaded(now))
         {
             var share = (double)_overload.Rejected / _overload.Counted;
+            var since = _overload.EarliestRejectedSentAt ?? sentAt;
             var wait = OverloadPause.Length(response.RateLimits.RetryAfter, ++_overloadPauses, _settings.Retry);
             _overload.Reset();
             _overloadPausedAt = now;
             _overloadPausedUntil = now + wait;
-            changed = onRequests && _aimd.OnOverload(now);
-            changed |= onTokens && _tokenAimd!.OnOverload(now);
+            changed = onRequests && _aimd.OnOverload(now, since);
+            changed |= onTokens && _tokenAimd!.OnOverload(now, since);
             // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
             _throttle?.PauseEmptyUntil(_overloadPausedUntil);
             _log.Information("Model {Model} overloaded ({Share:P0} of recent attempts rejected, {Limit} limit): paused for {PauseMs:0} ms, resuming at {Rate:0.###}/s{Tokens}",

@@ -222,6 +222,23 @@ public sealed class AimdControllerSpec
     }
 
     [Fact]
+    public void An_overload_cuts_from_the_state_its_rejected_attempts_were_sent_at()
+    {
+        // Plain AIMD (no learning): 429 steps at 0, 1 and 2 s halve the burst 16 → 8 → 4 → 2.
+        var aimd = new AimdController(Limits);
+        aimd.OnRateLimited(T0);
+        aimd.OnRateLimited(T0 + TimeSpan.FromSeconds(1));
+        aimd.OnRateLimited(T0 + TimeSpan.FromSeconds(2));
+        Assert.Equal(new AimdState(2, 10), aimd.State);
+        // The 429s that make the overload were sent from 0.5 s on: before the steps at 1 and 2 s, at burst 8.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2.1), evidenceSince: T0 + TimeSpan.FromSeconds(0.5)));
+        Assert.Equal(new AimdState(2, 5), aimd.State); // burst: half of 8 is 4, but never up; rate: half of 10
+        // Evidence sent after every step: from the state now.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(5), evidenceSince: T0 + TimeSpan.FromSeconds(4)));
+        Assert.Equal(new AimdState(1, 2.5), aimd.State);
+    }
+
+    [Fact]
     public void An_overload_ignores_the_accepted_rate_and_learns_nothing_from_it()
     {
         // The estimate (120/s, e.g. the provider's start bucket) would settle at 116; an overload halves instead.
@@ -237,6 +254,22 @@ public sealed class AimdControllerSpec
         aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));
         Assert.True(aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10)));
         Assert.Equal(101, aimd.State.Rate, 6);
+    }
+
+    [Fact]
+    public void After_an_overload_only_successes_of_attempts_sent_since_count_towards_the_estimate()
+    {
+        var aimd = new AimdController(Learning);
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        aimd.OnOverload(t);
+        // Sent before the overload, answered after it: they would stretch the span over the pause.
+        for (var i = 0; i < 20; i++)
+        {
+            aimd.OnSuccess(t + TimeSpan.FromSeconds(1), t - TimeSpan.FromMilliseconds(i));
+        }
+        Assert.Null(aimd.AcceptedRate(t + TimeSpan.FromSeconds(1)));
+        var after = AcceptAt(aimd, t + TimeSpan.FromSeconds(1), perSecond: 80, count: 16);
+        Assert.Equal(80, aimd.AcceptedRate(after)!.Value, 3);
     }
 
     [Fact]

@@ -107,6 +107,20 @@ public sealed class OverloadDetectorSpec
         Assert.Equal(0, detector.Rejected);
     }
 
+    [Fact]
+    public void It_tells_when_the_earliest_429_it_counts_was_sent()
+    {
+        var detector = new OverloadDetector(CoolDown);
+        Assert.Null(detector.EarliestRejectedSentAt);
+        detector.Record(T0 + TimeSpan.FromMilliseconds(300), rejected: false, sentAt: T0);
+        detector.Record(T0 + TimeSpan.FromMilliseconds(310), rejected: true, sentAt: T0 + TimeSpan.FromMilliseconds(305));
+        detector.Record(T0 + TimeSpan.FromMilliseconds(320), rejected: true, sentAt: T0 + TimeSpan.FromMilliseconds(100));
+        detector.Record(T0 + TimeSpan.FromMilliseconds(330), rejected: true);
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(100), detector.EarliestRejectedSentAt);
+        detector.Reset();
+        Assert.Null(detector.EarliestRejectedSentAt);
+    }
+
     /// <summary>The detector against a brute-force reading of its rule on random answer sequences.</summary>
     [Property(MaxTest = 300)]
     public Property It_agrees_with_the_rule_computed_from_scratch(int[] gaps, bool[] rejected, PositiveInt windowMs)

@@ -71,9 +71,28 @@ public sealed class TokenRateControllerSpec
         Assert.True(tokens.OnOverload(t + TimeSpan.FromMilliseconds(1)));
         Assert.Equal(300_000, tokens.TokensPerMinute, 3);
         Assert.Null(tokens.AcceptedTokensPerMinute(t)); // starts afresh
+        for (var i = 0; i < 20; i++)
+        {
+            tokens.OnSuccess(t + TimeSpan.FromSeconds(1), t, 100); // sent before the overload: not counted
+        }
+        Assert.Null(tokens.AcceptedTokensPerMinute(t + TimeSpan.FromSeconds(1)));
         // Later: half of where it is.
         Assert.True(tokens.OnOverload(t + TimeSpan.FromSeconds(5)));
         Assert.Equal(150_000, tokens.TokensPerMinute, 3);
+    }
+
+    [Fact]
+    public void An_overload_cuts_from_the_rate_its_rejected_attempts_were_sent_at()
+    {
+        var tokens = new TokenRateController(Limits);
+        tokens.OnRateLimited(T0);                          // 600k → 300k
+        tokens.OnRateLimited(T0 + TimeSpan.FromSeconds(2)); // → 150k
+        // Sent from 1 s on, at 300k (before the step at 2 s): half of that is where the step already is.
+        Assert.False(tokens.OnOverload(T0 + TimeSpan.FromSeconds(2.5), evidenceSince: T0 + TimeSpan.FromSeconds(1)));
+        Assert.Equal(150_000, tokens.TokensPerMinute);
+        // New evidence, sent after every step: from the rate now.
+        Assert.True(tokens.OnOverload(T0 + TimeSpan.FromSeconds(9), evidenceSince: T0 + TimeSpan.FromSeconds(8)));
+        Assert.Equal(75_000, tokens.TokensPerMinute);
     }
 
     [Fact]
