@@ -108,6 +108,7 @@ public sealed class ActorThrottleOptions
     {
         Append(hocon, "requests-per-second", model.RequestsPerSecond);
         Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        Append(hocon, "tokens-burst", model.TokensBurst);
         Append(hocon, "max-burst", model.MaxBurst);
         Append(hocon, "min-burst", model.MinBurst);
         Append(hocon, "max-in-flight", model.MaxInFlight);

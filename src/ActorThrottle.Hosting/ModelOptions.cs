@@ -12,6 +12,9 @@ public sealed class ModelOptions
     /// <summary><c>tokens-per-minute</c> (0: no token limit).</summary>
     public long? TokensPerMinute { get; set; }
 
+    /// <summary><c>tokens-burst</c>: the token bucket's capacity (0: one second of tokens-per-minute).</summary>
+    public long? TokensBurst { get; set; }
+
     /// <summary><c>max-burst</c>.</summary>
     public int? MaxBurst { get; set; }
 

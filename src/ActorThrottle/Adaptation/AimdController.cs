@@ -18,6 +18,10 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
+    // The 429 steps since the last overload cut, with the state before each (bounded): what an overload cuts from.
+    private readonly Queue<(DateTimeOffset At, AimdState Before)> _steps = new();
+    private const int MaxSteps = 64;
+    private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     // The rate last settled at from the provider's accepted rate; growth above it probes this many times slower.
     private double? _learnedRate;
@@ -60,33 +64,75 @@ public sealed class AimdController
         {
             return false;
         }
+        return Decrease(now, cutRate: false);
+    }
+
+    /// <summary>
+    /// The provider rejected most attempts of a cool-down (<see cref="OverloadDetector"/>): it accepts less than half of
+    /// what is offered, which a smaller burst cannot fix, so the burst and the rate both come down by the decrease factor
+    /// in one step, whatever the cool-down — from the state before a 429 step taken within the cool-down (the overload's
+    /// evidence, unless given), since that step answered the same congestion. The accepted-rate estimate is not used (nor learned from): it spans the provider's
+    /// start bucket, or a bucket in debt that accepts next to nothing whatever its limit (benchmarks, scenario 7:
+    /// settling on it twice took the rate to 0.6 of the real limit, then probing above it was slow), and it starts
+    /// afresh from the successes of attempts sent after. Counts as the cool-down's decrease. Returns true when the state changed.
+    /// </summary>
+    public bool OnOverload(DateTimeOffset now) => OnOverload(now, now - _limits.CoolDown);
+
+    /// <summary>
+    /// As <see cref="OnOverload(DateTimeOffset)"/>, for 429s of attempts sent from <paramref name="evidenceSince"/> on: the
+    /// cut is from the state before the first 429 step taken since then (those attempts were sent at it), so a step
+    /// that answered the same congestion is not compounded. Never up.
+    /// </summary>
+    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince)
+    {
+        _successRun = 0;
+        _holdGrowthUntil = now + _limits.CoolDown;
+        var from = State;
+        foreach (var (at, before) in _steps)
+        {
+            if (at >= evidenceSince)
+            {
+                from = before;
+                break;
+            }
+        }
+        _steps.Clear();
         _lastDecrease = now;
+        // What was accepted up to here (the start bucket, then a bucket in debt where rejections are charged) is no measure
+        // of the limit: the next settle learns from what is accepted after the pause.
+        _accepted.Clear();
+        _acceptedSince = now;
+        var next = new AimdState(
+            Math.Min(State.Burst, Math.Max(_limits.MinBurst, (int)Math.Floor(from.Burst * _limits.DecreaseFactor))),
+            Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * _limits.DecreaseFactor)));
+        var changed = next != State;
+        State = next;
+        return changed;
+    }
+
+    private bool Decrease(DateTimeOffset now, bool cutRate)
+    {
+        _lastDecrease = now;
+        _steps.Enqueue((now, State));
+        if (_steps.Count > MaxSteps)
+        {
+            _steps.Dequeue();
+        }
         var (burst, rate) = State;
         var burstWasAtFloor = burst <= _limits.MinBurst;
         if (!burstWasAtFloor)
         {
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
-        var floor = Math.Max(_limits.MinRate, rate * _limits.DecreaseFactor);
         var accepted = _limits.SettleFraction > 0 ? AcceptedRate(now) : null;
-        if (accepted is { } a && a * _limits.SettleFraction < rate)
+        var (next, learned) = RateStep.Decrease(rate, accepted, _limits.MinRate, _limits.DecreaseFactor, _limits.SettleFraction, cutRate || burstWasAtFloor);
+        if (learned is { } l)
         {
-            rate = Math.Max(floor, a * _limits.SettleFraction);
-            _learnedRate = a * _limits.SettleFraction;
+            _learnedRate = l;
         }
-        else if (burstWasAtFloor && accepted is not null)
-        {
-            // Already at or under what the provider was just seen accepting: a 429 here is noise around the limit,
-            // not a limit far below; step down by the settle margin instead of halving.
-            rate = Math.Max(_limits.MinRate, rate * _limits.SettleFraction);
-        }
-        else if (burstWasAtFloor)
-        {
-            rate = floor;
-        }
-        var next = new AimdState(burst, rate);
-        var changed = next != State;
-        State = next;
+        var state = new AimdState(burst, next);
+        var changed = state != State;
+        State = state;
         return changed;
     }
 
@@ -104,7 +150,11 @@ public sealed class AimdController
     /// </summary>
     public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt)
     {
-        _accepted.RecordAccepted(sentAt);
+        // After an overload only attempts sent since count: earlier ones would stretch the span over the pause.
+        if (sentAt > _acceptedSince)
+        {
+            _accepted.RecordAccepted(sentAt);
+        }
         if (now < _holdGrowthUntil)
         {
             _successRun = 0;

@@ -25,7 +25,7 @@ public sealed class ActorThrottleSettings
     /// <summary>The keys a model block (and <c>defaults</c>) may hold; every one is read by <see cref="ReadModel"/>.</summary>
     internal static readonly IReadOnlyList<string> ModelKeys =
     [
-        "requests-per-second", "tokens-per-minute", "token-accounting", "default-max-tokens", "max-context-tokens",
+        "requests-per-second", "tokens-per-minute", "tokens-burst", "token-accounting", "default-max-tokens", "max-context-tokens",
         "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "stream-usage", "endpoint", "api-key", "request-timeout",
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
@@ -219,6 +219,7 @@ public sealed class ActorThrottleSettings
             RequestTimeout = r.Has("request-timeout") ? r.Duration("request-timeout", TimeSpan.Zero, minExclusive: true) : RequestTimeout,
             RequestsPerSecond = rate,
             TokensPerMinute = r.Long("tokens-per-minute", 0),
+            TokensBurst = r.Long("tokens-burst", 0),
             TokenAccounting = r.Enum<TokenAccounting>("token-accounting"),
             DefaultMaxTokens = r.Int("default-max-tokens", 1),
             MaxContextTokens = r.Int("max-context-tokens", 1),

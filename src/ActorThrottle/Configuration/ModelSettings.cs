@@ -8,6 +8,8 @@ public sealed record ModelSettings
     public required TimeSpan RequestTimeout { get; init; }
     public required double RequestsPerSecond { get; init; }
     public required long TokensPerMinute { get; init; }
+    /// <summary><c>tokens-burst</c> as configured: the token bucket's capacity; 0 derives it (see <see cref="TokenBucketCapacity"/>).</summary>
+    public long TokensBurst { get; init; }
     public required TokenAccounting TokenAccounting { get; init; }
     public required int DefaultMaxTokens { get; init; }
     public required int MaxContextTokens { get; init; }
@@ -29,5 +31,17 @@ public sealed record ModelSettings
     /// <summary>Streamed requests ask for usage in their last chunk (<c>stream_options.include_usage</c>); <c>stream-usage</c>.</summary>
     public bool StreamUsage { get; init; } = true;
     public required RetrySettings Retry { get; init; }
+
+    /// <summary>Seconds of <c>tokens-per-minute</c> the token bucket holds when <c>tokens-burst</c> is 0 (chosen from the benchmarks, scenario 6).</summary>
+    public const double DefaultTokensBurstSeconds = 1;
+
+    /// <summary>
+    /// Most tokens the model's throttle releases at once: <c>tokens-burst</c>, or <see cref="DefaultTokensBurstSeconds"/> of
+    /// <c>tokens-per-minute</c> when it is 0; 0 without a token limit. A request costing more (up to tokens-per-minute, the
+    /// most that is admitted) still passes: it waits for a full bucket and is charged in full.
+    /// </summary>
+    public long TokenBucketCapacity => TokensPerMinute == 0 ? 0
+        : TokensBurst > 0 ? TokensBurst
+        : Math.Max(1, (long)Math.Ceiling(TokensPerMinute * DefaultTokensBurstSeconds / 60.0));
     public required AdaptSettings Adapt { get; init; }
 }

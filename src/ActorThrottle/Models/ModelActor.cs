@@ -60,7 +60,8 @@ internal sealed class ModelActor : ReceiveActor
                     _settings.TokensPerMinute,
                     item => item.Cost,
                     _time,
-                    item => item.IsAbandoned),
+                    item => item.IsAbandoned,
+                    tokensBurst: _settings.TokensPerMinute > 0 ? _settings.TokenBucketCapacity : null),
                 Keep.Both)
             .SelectAsyncUnordered(_settings.MaxInFlight, Call)
             .ToMaterialized(Sink.ForEach<AttemptCompleted>(outcome => supervisor.Tell(outcome)), Keep.Both)

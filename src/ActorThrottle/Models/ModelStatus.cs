@@ -8,4 +8,8 @@ public sealed record GetModelStatus(string Model);
 /// <param name="Burst">The burst window AIMD has set.</param>
 /// <param name="Rate">The rate AIMD has set, requests per second.</param>
 /// <param name="PausedUntil">Until when the model's throttle is paused (provider hints); null when it is not.</param>
-public sealed record ModelStatus(string Model, int Pending, int Burst, double Rate, DateTimeOffset? PausedUntil, long Answered);
+public sealed record ModelStatus(string Model, int Pending, int Burst, double Rate, DateTimeOffset? PausedUntil, long Answered)
+{
+    /// <summary>The token rate AIMD has set, tokens per minute; 0 when the model has no token budget.</summary>
+    public double TokensPerMinute { get; init; }
+}

@@ -31,6 +31,12 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private readonly ActorThrottleMetrics _metrics;
     private readonly ActorThrottleMetrics.ModelGauges _gauges;
     private readonly AimdController _aimd;
+    private readonly TokenRateController? _tokenAimd;
+    private readonly OverloadDetector _overload;
+    // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
+    private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
+    private int _overloadPauses;
     private readonly RetryBudget _budget;
     private readonly Dictionary<string, Entry> _ledger = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
@@ -61,6 +67,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
         _aimd = start is { } s ? new AimdController(AimdLimits.From(settings), s) : new AimdController(AimdLimits.From(settings));
+        _tokenAimd = TokenRateLimits.From(settings) is { } tokenLimits ? new TokenRateController(tokenLimits) : null;
+        _overload = new OverloadDetector(settings.Adapt.CoolDown);
         _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
@@ -311,10 +319,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 {
                     _throttle?.Refund(entry.Cost.Total - usage.TotalTokens);
                 }
-                if (_aimd.OnSuccess(now, outcome.StartedAt))
-                {
-                    ApplyAimd();
-                }
+                Accepted(entry, outcome.StartedAt, now);
                 _metrics.RecordSuccess(_settings.ModelId);
                 var success = new ChatSuccess(
                     entry.Request.RequestId,
@@ -330,10 +335,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 break;
             case OutcomeKind.RateLimited:
                 _metrics.RecordRateLimited(_settings.ModelId);
-                if (_aimd.OnRateLimited(now))
-                {
-                    ApplyAimd();
-                }
+                RateLimited(entry, outcome.StartedAt, response, now);
                 if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && response.RateLimits.RetryAfter is { } wait && wait > TimeSpan.Zero)
                 {
                     _throttle?.PauseUntil(now + Min(wait, _settings.Retry.MaxRetryAfter));
@@ -346,6 +348,90 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             default:
                 FailOrFallBack(entry, Failure(entry, FailureReason.Permanent, DescribeProviderError(response), response));
                 break;
+        }
+    }
+
+    /// <summary>A success: AIMD on the request and token rates grows; the overload count sees an accepted attempt.</summary>
+    private void Accepted(Entry entry, DateTimeOffset sentAt, DateTimeOffset now)
+    {
+        var changed = _aimd.OnSuccess(now, sentAt);
+        changed |= _tokenAimd?.OnSuccess(now, sentAt, entry.Cost.Total) ?? false;
+        if (sentAt > _overloadPausedAt)
+        {
+            _overload.Record(now, rejected: false, sentAt);
+        }
+        if (sentAt >= _overloadPausedUntil)
+        {
+            _overloadPauses = 0;
+        }
+        if (changed)
+        {
+            ApplyAimd();
+        }
+    }
+
+    /// <summary>
+    /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
+    /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
+    /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
+    /// and resumes at a rate cut in one step from the rate those 429s were sent at (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>),
+    /// with an emptied throttle: a provider that charges rejected
+    /// requests against the limit only goes deeper into debt while we send. The 429s of attempts sent before that pause
+    /// (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the pause when their
+    /// retry-after ends later.
+    /// </summary>
+    private void RateLimited(Entry entry, DateTimeOffset sentAt, BackendResponse response, DateTimeOffset now)
+    {
+        if (sentAt <= _overloadPausedAt)
+        {
+            // The provider reckoned its retry-after when the attempt arrived, so an echo's is fresher than the one the pause
+            // started from (a provider that charges rejections was charged for every echo since).
+            ExtendOverloadPause(response.RateLimits.RetryAfter, now);
+            return;
+        }
+        var by = RateLimitCause.Of(response.ErrorMessage, response.RateLimits, entry.Cost.Total);
+        var onTokens = _tokenAimd is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
+        var onRequests = !onTokens || by == RateLimitedBy.Both;
+        bool changed;
+        _overload.Record(now, rejected: true, sentAt);
+        if (_overload.IsOverloaded(now))
+        {
+            var share = (double)_overload.Rejected / _overload.Counted;
+            var since = _overload.EarliestRejectedSentAt ?? sentAt;
+            var wait = OverloadPause.Length(response.RateLimits.RetryAfter, ++_overloadPauses, _settings.Retry);
+            _overload.Reset();
+            _overloadPausedAt = now;
+            _overloadPausedUntil = now + wait;
+            changed = onRequests && _aimd.OnOverload(now, since);
+            changed |= onTokens && _tokenAimd!.OnOverload(now, since);
+            // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
+            _throttle?.PauseEmptyUntil(_overloadPausedUntil);
+            _log.Information("Model {Model} overloaded ({Share:P0} of recent attempts rejected, {Limit} limit): paused for {PauseMs:0} ms, resuming at {Rate:0.###}/s{Tokens}",
+                _settings.ModelId, share, by, wait.TotalMilliseconds, _aimd.State.Rate,
+                _tokenAimd is { } t ? $", {t.TokensPerMinute:0} tokens/min" : "");
+        }
+        else
+        {
+            changed = onRequests && _aimd.OnRateLimited(now);
+            changed |= onTokens && _tokenAimd!.OnRateLimited(now);
+        }
+        if (changed)
+        {
+            ApplyAimd();
+        }
+    }
+
+    private void ExtendOverloadPause(TimeSpan? retryAfter, DateTimeOffset now)
+    {
+        if (retryAfter is not { } wait || wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+        var until = now + Min(wait, _settings.Retry.MaxRetryAfter);
+        if (until > _overloadPausedUntil)
+        {
+            _overloadPausedUntil = until;
+            _throttle?.PauseUntil(until);
         }
     }
 
@@ -626,9 +712,15 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             {
                 throttle.SetRate(state.Rate);
             }
+            if (_tokenAimd is { } tokens && TokenRate(tokens) != current.TokensPerMinute)
+            {
+                throttle.SetTokensPerMinute(TokenRate(tokens));
+            }
         }
         PublishGauges();
     }
+
+    private static long TokenRate(TokenRateController tokens) => Math.Max(1, (long)Math.Round(tokens.TokensPerMinute));
 
     private void PublishGauges()
     {
@@ -646,7 +738,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _aimd.State.Burst,
             _aimd.State.Rate,
             paused is { } p && p > _time.GetUtcNow() ? p : null,
-            _answered);
+            _answered)
+        {
+            TokensPerMinute = _tokenAimd?.TokensPerMinute ?? 0,
+        };
     }
 
     private void LogAttempt(Entry entry, WorkItem item, BackendResponse response, TimeSpan elapsed)

@@ -21,12 +21,15 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
     private readonly Func<T, bool>? _isObsolete;
     private readonly TimeProvider _time;
     private readonly TimeSpan _tick;
+    private readonly long? _tokensBurst;
 
+    /// <param name="tokensBurst">Capacity of the token bucket, which starts full at it; null: a minute of <paramref name="tokensPerMinute"/>.</param>
     public AdaptiveThrottle(double rate, int burst, long tokensPerMinute, Func<T, long> cost, TimeProvider time,
-        Func<T, bool>? isObsolete = null, TimeSpan? tick = null)
+        Func<T, bool>? isObsolete = null, TimeSpan? tick = null, long? tokensBurst = null)
     {
         // Validates the arguments now rather than at materialization.
-        _ = new ThrottleBuckets(rate, burst, tokensPerMinute, tick ?? DefaultTick, DateTimeOffset.UnixEpoch);
+        _ = new ThrottleBuckets(rate, burst, tokensPerMinute, tick ?? DefaultTick, DateTimeOffset.UnixEpoch, tokensBurst);
+        _tokensBurst = tokensBurst;
         _rate = rate;
         _burst = burst;
         _tokensPerMinute = tokensPerMinute;
@@ -63,7 +66,7 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
         public Logic(AdaptiveThrottle<T> stage) : base(stage.Shape)
         {
             _stage = stage;
-            _buckets = new ThrottleBuckets(stage._rate, stage._burst, stage._tokensPerMinute, stage._tick, stage._time.GetUtcNow());
+            _buckets = new ThrottleBuckets(stage._rate, stage._burst, stage._tokensPerMinute, stage._tick, stage._time.GetUtcNow(), stage._tokensBurst);
             Control = new ControlHandle(this, Snapshot());
             SetHandler(stage.In, this);
             SetHandler(stage.Out, this);
@@ -167,6 +170,11 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
         internal void SetBurst(DateTimeOffset now, int burst) => _buckets.SetBurst(now, burst);
         internal void SetTokens(DateTimeOffset now, long tpm) => _buckets.SetTokensPerMinute(now, tpm);
         internal void Pause(DateTimeOffset until) => _buckets.PauseUntil(until);
+        internal void PauseEmpty(DateTimeOffset now, DateTimeOffset until)
+        {
+            _buckets.Empty(now);
+            _buckets.PauseUntil(until);
+        }
         internal void Refund(DateTimeOffset now, long tokens) => _buckets.Refund(now, tokens);
     }
 
@@ -208,6 +216,8 @@ public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowSh
         }
 
         public void PauseUntil(DateTimeOffset until) => Send(_ => _logic.Pause(until));
+
+        public void PauseEmptyUntil(DateTimeOffset until) => Send(now => _logic.PauseEmpty(now, until));
 
         public void Refund(long tokens) => Send(now => _logic.Refund(now, tokens));
 

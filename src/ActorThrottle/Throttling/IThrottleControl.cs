@@ -18,6 +18,12 @@ public interface IThrottleControl
     /// <summary>Releases nothing before <paramref name="until"/>.</summary>
     void PauseUntil(DateTimeOffset until);
 
+    /// <summary>
+    /// Releases nothing before <paramref name="until"/>, and empties both buckets now, so that what leaves after the pause is
+    /// only what accrues during it at the (new) rates: no burst into a provider whose own bucket was just emptied.
+    /// </summary>
+    void PauseEmptyUntil(DateTimeOffset until);
+
     /// <summary>Returns unused tokens to the token bucket.</summary>
     void Refund(long tokens);
 }

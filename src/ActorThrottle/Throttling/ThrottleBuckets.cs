@@ -2,12 +2,15 @@ namespace ActorThrottle.Throttling;
 
 /// <summary>
 /// The pure decision behind the adaptive throttle: a request bucket (rate, burst) and an optional token
-/// bucket (tokens per minute), a pause, all on time passed in. Capacity of the request bucket is
+/// bucket (tokens per minute, holding at most <see cref="TokenCapacity"/>), a pause, all on time passed in. Capacity of the request bucket is
 /// <c>max(burst, rate · (tick + slack) + 1)</c>: the timer fires on ticks, and on a busy machine later than asked
 /// (the slack, measured by the stage), so the bucket must hold everything that accrued between two firings on top of
 /// the fraction left from the last release, or a small burst would cap the rate below the configured one (burst 1 at
 /// 1,000/s with a capacity of rate · tick delivers about 810/s on the real scheduler). Over any window of length w
 /// releases are at most <c>∫rate·dt + capacity</c>. Shrinking rate or burst clamps the level; it never refills it.
+/// Tokens: an element costing more than the token capacity leaves once the bucket is full and is charged in full (the
+/// level goes below zero), so it is never stuck and the token rate still holds: over any window tokens released are at
+/// most <c>∫tokens-per-minute/60·dt + max(capacity, largest cost)</c>.
 /// </summary>
 public sealed class ThrottleBuckets
 {
@@ -16,27 +19,37 @@ public sealed class ThrottleBuckets
     private DateTimeOffset _last;
     private double _requestLevel;
     private double _tokenLevel;
+    private readonly long? _tokensBurst;
 
     /// <param name="rate">Requests per second (&gt; 0).</param>
     /// <param name="burst">Burst window (≥ 1).</param>
     /// <param name="tokensPerMinute">Token budget per minute; 0 for none.</param>
     /// <param name="tick">Timer resolution the stage runs at.</param>
     /// <param name="now">The instant the buckets start, full.</param>
-    public ThrottleBuckets(double rate, int burst, long tokensPerMinute, TimeSpan tick, DateTimeOffset now)
+    /// <param name="tokensBurst">Capacity of the token bucket (≥ 1); null: a minute's worth, whatever the token rate.</param>
+    public ThrottleBuckets(double rate, int burst, long tokensPerMinute, TimeSpan tick, DateTimeOffset now, long? tokensBurst = null)
     {
         Validate(rate, burst, tokensPerMinute);
+        if (tokensBurst is { } b)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(b, 1, nameof(tokensBurst));
+        }
         Rate = rate;
         Burst = burst;
         TokensPerMinute = tokensPerMinute;
         Tick = tick;
+        _tokensBurst = tokensBurst;
         _last = now;
         _requestLevel = RequestCapacity;
-        _tokenLevel = tokensPerMinute;
+        _tokenLevel = TokenCapacity;
     }
 
     public double Rate { get; private set; }
     public int Burst { get; private set; }
     public long TokensPerMinute { get; private set; }
+
+    /// <summary>Most tokens the bucket holds (0 without a token limit): <c>tokens-burst</c>, or a minute's worth when none was given.</summary>
+    public long TokenCapacity => TokensPerMinute == 0 ? 0 : _tokensBurst ?? TokensPerMinute;
     public TimeSpan Tick { get; }
     public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
 
@@ -73,7 +86,9 @@ public sealed class ThrottleBuckets
     public DateTimeOffset? TryTake(DateTimeOffset now, long cost)
     {
         Refill(now);
-        var effectiveCost = TokensPerMinute > 0 ? Math.Min(Math.Max(cost, 0), TokensPerMinute) : 0;
+        var charge = TokensPerMinute > 0 ? Math.Max(cost, 0) : 0;
+        // A cost above the capacity waits for a full bucket (it could never wait for more) and is then charged in full.
+        var needed = Math.Min(charge, TokenCapacity);
         var ready = now;
         if (PausedUntil > ready)
         {
@@ -87,9 +102,9 @@ public sealed class ThrottleBuckets
                 ready = at;
             }
         }
-        if (effectiveCost > 0 && _tokenLevel < effectiveCost - Epsilon)
+        if (needed > 0 && _tokenLevel < needed - Epsilon)
         {
-            var at = now + Seconds((effectiveCost - _tokenLevel) / (TokensPerMinute / 60.0));
+            var at = now + Seconds((needed - _tokenLevel) / (TokensPerMinute / 60.0));
             if (at > ready)
             {
                 ready = at;
@@ -100,7 +115,7 @@ public sealed class ThrottleBuckets
             return ready;
         }
         _requestLevel -= 1;
-        _tokenLevel -= effectiveCost;
+        _tokenLevel -= charge;
         return null;
     }
 
@@ -120,13 +135,18 @@ public sealed class ThrottleBuckets
         _requestLevel = Math.Min(_requestLevel, RequestCapacity);
     }
 
+    /// <summary>
+    /// Changes the token rate. The capacity stays <c>tokens-burst</c> when one was given (so lowering the rate after
+    /// token 429s does not shrink the burst the provider allows); otherwise it follows the rate. The level is clamped,
+    /// never refilled, except that a bucket that had no limit starts full.
+    /// </summary>
     public void SetTokensPerMinute(DateTimeOffset now, long tokensPerMinute)
     {
         Validate(Rate, Burst, tokensPerMinute);
         Refill(now);
         var wasUnlimited = TokensPerMinute == 0;
         TokensPerMinute = tokensPerMinute;
-        _tokenLevel = wasUnlimited ? tokensPerMinute : Math.Min(_tokenLevel, tokensPerMinute);
+        _tokenLevel = wasUnlimited ? TokenCapacity : Math.Min(_tokenLevel, TokenCapacity);
     }
 
     /// <summary>Holds every release until <paramref name="until"/>; an earlier instant than a pause already set is ignored.</summary>
@@ -138,6 +158,17 @@ public sealed class ThrottleBuckets
         }
     }
 
+    /// <summary>
+    /// Empties both buckets at <paramref name="now"/> (a token debt is kept): after an overload, what leaves next is only
+    /// what accrues from now on.
+    /// </summary>
+    public void Empty(DateTimeOffset now)
+    {
+        Refill(now);
+        _requestLevel = Math.Min(_requestLevel, 0);
+        _tokenLevel = Math.Min(_tokenLevel, 0);
+    }
+
     /// <summary>Gives back tokens a request reserved but did not use (reconcile accounting).</summary>
     public void Refund(DateTimeOffset now, long tokens)
     {
@@ -146,7 +177,7 @@ public sealed class ThrottleBuckets
             return;
         }
         Refill(now);
-        _tokenLevel = Math.Min(TokensPerMinute, _tokenLevel + tokens);
+        _tokenLevel = Math.Min(TokenCapacity, _tokenLevel + tokens);
     }
 
     // Rounded up to whole ticks so a wait never ends before the level is there.
@@ -163,7 +194,7 @@ public sealed class ThrottleBuckets
         _requestLevel = Math.Min(RequestCapacity, _requestLevel + seconds * Rate);
         if (TokensPerMinute > 0)
         {
-            _tokenLevel = Math.Min(TokensPerMinute, _tokenLevel + seconds * TokensPerMinute / 60.0);
+            _tokenLevel = Math.Min(TokenCapacity, _tokenLevel + seconds * TokensPerMinute / 60.0);
         }
     }
 

@@ -24,7 +24,12 @@ public readonly record struct RequestCost(int PromptTokens, int MaxCompletionTok
         return new RequestCost(TokenCounter.CountPrompt(request), maxCompletion);
     }
 
-    /// <summary>Why the request can never be admitted, or null when it can.</summary>
+    /// <summary>
+    /// Why the request can never be admitted, or null when it can: a prompt over <c>max-context-tokens</c>, or a cost over
+    /// <c>tokens-per-minute</c> (the provider rejects those whatever the wait). The token bucket's capacity
+    /// (<c>tokens-burst</c>) does not bound admission: a request costing more than it waits for a full bucket and is charged
+    /// in full, so every admitted request can pass (<see cref="ModelSettings.TokenBucketCapacity"/>).
+    /// </summary>
     public string? TooLargeReason(ModelSettings settings)
     {
         if (PromptTokens > settings.MaxContextTokens)

@@ -66,4 +66,45 @@ public sealed class AcceptRateEstimatorSpec
     [InlineData(8, 9)]
     public void A_minimum_outside_two_to_the_ring_size_is_refused(int samples, int minSamples) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new AcceptRateEstimator(samples, minSamples));
+
+    [Fact]
+    public void With_weights_it_measures_weight_per_second_leaving_out_the_oldest_samples_weight()
+    {
+        var estimator = new AcceptRateEstimator(samples: 4);
+        // Sent at 0, 0.1, 0.2, 0.3 s costing 500, 100, 200, 300 tokens: 600 tokens after the first, over 0.3 s.
+        long[] costs = [500, 100, 200, 300];
+        for (var i = 0; i < 4; i++)
+        {
+            estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100 * i), costs[i]);
+        }
+        Assert.Equal(2000, estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))!.Value, 6);
+    }
+
+    [Fact]
+    public void With_weights_recorded_out_of_order_the_oldest_by_time_is_left_out()
+    {
+        var estimator = new AcceptRateEstimator(samples: 3);
+        estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(200), 10);
+        estimator.RecordAccepted(T0, 1_000);
+        estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100), 30);
+        Assert.Equal(200, estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))!.Value, 6);
+    }
+
+    [Fact]
+    public void Cleared_it_has_no_estimate_until_it_has_the_minimum_again()
+    {
+        var estimator = new AcceptRateEstimator(samples: 8, minSamples: 3);
+        for (var i = 0; i < 8; i++)
+        {
+            estimator.RecordAccepted(T0 + TimeSpan.FromMilliseconds(100 * i));
+        }
+        estimator.Clear();
+        Assert.Null(estimator.Estimate(T0 + TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(2));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(2.5));
+        Assert.Null(estimator.Estimate(T0 + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(30)));
+        estimator.RecordAccepted(T0 + TimeSpan.FromSeconds(3));
+        // Only the samples since the clear: 2 over 1 s.
+        Assert.Equal(2, estimator.Estimate(T0 + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(30))!.Value, 6);
+    }
 }

@@ -181,6 +181,140 @@ public sealed class AimdControllerSpec
         Assert.Equal(learned + 1, aimd.State.Rate, 6);
     }
 
+    [Fact]
+    public void An_overload_cuts_burst_and_rate_together_whatever_the_cool_down()
+    {
+        var aimd = new AimdController(Learning);
+        Assert.True(aimd.OnRateLimited(T0));
+        Assert.Equal(new AimdState(8, 200), aimd.State);
+        // Within the cool-down a 429 changes nothing, an overload does: from the state before that 429's step (the same
+        // congestion), so the burst is not halved twice and the rate is halved from 200.
+        Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(10)));
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromMilliseconds(20)));
+        Assert.Equal(new AimdState(8, 100), aimd.State);
+        // It counts as the cool-down's decrease.
+        Assert.False(aimd.OnRateLimited(T0 + TimeSpan.FromMilliseconds(500)));
+        // A later overload (new evidence, after the cool-down) cuts from where the last one left off.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2)));
+        Assert.Equal(new AimdState(4, 50), aimd.State);
+    }
+
+    [Fact]
+    public void An_overload_right_after_a_settle_step_cuts_from_the_rate_before_it_and_never_raises_the_rate()
+    {
+        // No growth in between (increase-after out of reach), so the steps are plain to see.
+        var aimd = new AimdController(Learning with { IncreaseAfter = 10_000 }, new AimdState(1, 200));
+        var t = AcceptAt(aimd, T0, perSecond: 60, count: 64);
+        // The 429 would settle at 0.97 × 60 = 58.2; one step goes at most halfway: 100.
+        Assert.True(aimd.OnRateLimited(t));
+        Assert.Equal(100, aimd.State.Rate, 6);
+        // An overload 10 ms later is the same congestion: half of 200 is where the step already is (the burst, at its
+        // floor, stays).
+        Assert.False(aimd.OnOverload(t + TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(100, aimd.State.Rate, 6);
+        // The overload cleared the estimate; with a fresh one, a settle step to 58.2, then an overload within its
+        // cool-down: half of 100, the rate before that step.
+        t = AcceptAt(aimd, t + TimeSpan.FromSeconds(1), perSecond: 60, count: 64);
+        aimd.OnRateLimited(t);
+        Assert.Equal(60 * 0.97, aimd.State.Rate, 3);
+        Assert.True(aimd.OnOverload(t + TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(50, aimd.State.Rate, 6);
+    }
+
+    [Fact]
+    public void An_overload_cuts_from_the_state_its_rejected_attempts_were_sent_at()
+    {
+        // Plain AIMD (no learning): 429 steps at 0, 1 and 2 s halve the burst 16 → 8 → 4 → 2.
+        var aimd = new AimdController(Limits);
+        aimd.OnRateLimited(T0);
+        aimd.OnRateLimited(T0 + TimeSpan.FromSeconds(1));
+        aimd.OnRateLimited(T0 + TimeSpan.FromSeconds(2));
+        Assert.Equal(new AimdState(2, 10), aimd.State);
+        // The 429s that make the overload were sent from 0.5 s on: before the steps at 1 and 2 s, at burst 8.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2.1), evidenceSince: T0 + TimeSpan.FromSeconds(0.5)));
+        Assert.Equal(new AimdState(2, 5), aimd.State); // burst: half of 8 is 4, but never up; rate: half of 10
+        // Evidence sent after every step: from the state now.
+        Assert.True(aimd.OnOverload(T0 + TimeSpan.FromSeconds(5), evidenceSince: T0 + TimeSpan.FromSeconds(4)));
+        Assert.Equal(new AimdState(1, 2.5), aimd.State);
+    }
+
+    [Fact]
+    public void An_overload_ignores_the_accepted_rate_and_learns_nothing_from_it()
+    {
+        // The estimate (120/s, e.g. the provider's start bucket) would settle at 116; an overload halves instead.
+        var aimd = new AimdController(Learning with { CoolDown = TimeSpan.Zero }, new AimdState(1, 200));
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        var before = aimd.State;
+        Assert.True(aimd.OnOverload(t));
+        Assert.Equal(new AimdState(Math.Max(1, before.Burst / 2), 100), aimd.State);
+        Assert.Null(aimd.AcceptedRate(t)); // starts afresh
+        // Nothing learned: growth back runs at the normal pace (3 successes), not five times slower.
+        t += TimeSpan.FromSeconds(5);
+        aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));
+        aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10));
+        Assert.True(aimd.OnSuccess(t += TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(101, aimd.State.Rate, 6);
+    }
+
+    [Fact]
+    public void After_an_overload_only_successes_of_attempts_sent_since_count_towards_the_estimate()
+    {
+        var aimd = new AimdController(Learning);
+        var t = AcceptAt(aimd, T0, perSecond: 120, count: 64);
+        aimd.OnOverload(t);
+        // Sent before the overload, answered after it: they would stretch the span over the pause.
+        for (var i = 0; i < 20; i++)
+        {
+            aimd.OnSuccess(t + TimeSpan.FromSeconds(1), t - TimeSpan.FromMilliseconds(i));
+        }
+        Assert.Null(aimd.AcceptedRate(t + TimeSpan.FromSeconds(1)));
+        var after = AcceptAt(aimd, t + TimeSpan.FromSeconds(1), perSecond: 80, count: 16);
+        Assert.Equal(80, aimd.AcceptedRate(after)!.Value, 3);
+    }
+
+    [Fact]
+    public void An_overload_holds_growth_back_for_a_cool_down_and_stops_at_the_floors()
+    {
+        var aimd = new AimdController(Limits, new AimdState(2, 0.8));
+        Assert.True(aimd.OnOverload(T0));
+        Assert.Equal(new AimdState(1, 0.5), aimd.State);
+        Assert.False(aimd.OnOverload(T0 + TimeSpan.FromSeconds(2)));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(aimd.OnSuccess(T0 + TimeSpan.FromSeconds(2.5)));
+        }
+        Assert.Equal(new AimdState(1, 0.5), aimd.State);
+    }
+
+    [Property]
+    public Property With_overloads_the_state_always_stays_within_the_limits(int[] events, PositiveInt stepMs)
+    {
+        var aimd = new AimdController(Learning);
+        var t = T0;
+        foreach (var e in events)
+        {
+            t += TimeSpan.FromMilliseconds(stepMs.Get % 700);
+            switch (Math.Abs(e % 3))
+            {
+                case 0:
+                    aimd.OnRateLimited(t);
+                    break;
+                case 1:
+                    aimd.OnOverload(t);
+                    break;
+                default:
+                    aimd.OnSuccess(t);
+                    break;
+            }
+            var s = aimd.State;
+            if (s.Burst < Learning.MinBurst || s.Burst > Learning.MaxBurst || s.Rate < Learning.MinRate || s.Rate > Learning.MaxRate)
+            {
+                return false.Label($"left the limits: {s}");
+            }
+        }
+        return true.ToProperty();
+    }
+
     private static void Succeed(AimdController aimd, int times)
     {
         for (var i = 0; i < times; i++)

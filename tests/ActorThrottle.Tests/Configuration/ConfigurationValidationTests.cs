@@ -24,6 +24,10 @@ public sealed class ConfigurationValidationTests
     [InlineData("actor-throttle.models { \"gpt-4.1\" { requests-per-second = 0.05 } }", Gpt41 + ".requests-per-second", "0.05")]
     [InlineData("actor-throttle.models { \"gpt-4.1\" { min-rate = 6 } }", Gpt41 + ".min-rate", "6")]
     [InlineData("actor-throttle.defaults.tokens-per-minute = -1", D + ".tokens-per-minute", "-1")]
+    [InlineData("actor-throttle.defaults.tokens-burst = -1", D + ".tokens-burst", "-1")]
+    [InlineData("actor-throttle.defaults.tokens-burst = \"lots\"", D + ".tokens-burst", "lots")]
+    [InlineData("actor-throttle.defaults.tokens-burst = 2.5", D + ".tokens-burst", "2.5")]
+    [InlineData("actor-throttle.models { \"gpt-4.1\" { tokens-per-minute = 60000, tokens-burst = -5 } }", Gpt41 + ".tokens-burst", "-5")]
     // bursts, sizes
     [InlineData("actor-throttle.defaults.max-burst = 0", D + ".max-burst", "0")]
     [InlineData("actor-throttle.models { \"gpt-4.1\" { max-burst = 0 } }", Gpt41 + ".max-burst", "0")]

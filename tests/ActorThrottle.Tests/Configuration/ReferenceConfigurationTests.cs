@@ -43,6 +43,8 @@ public sealed class ReferenceConfigurationTests
         var d = settings.Defaults;
         Assert.Equal(5, d.RequestsPerSecond);
         Assert.Equal(0, d.TokensPerMinute); // 0 = no token limit
+        Assert.Equal(0, d.TokensBurst); // 0 = one second of tokens-per-minute
+        Assert.Equal(0, d.TokenBucketCapacity); // no token limit, no token bucket
         Assert.Equal(TokenAccounting.Reserve, d.TokenAccounting);
         Assert.Equal(1024, d.DefaultMaxTokens);
         Assert.Equal(128000, d.MaxContextTokens);

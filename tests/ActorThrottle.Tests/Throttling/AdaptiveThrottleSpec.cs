@@ -26,10 +26,10 @@ public sealed class AdaptiveThrottleSpec : Akka.TestKit.Xunit2.TestKit
         _materializer = Sys.Materializer();
     }
 
-    private (IThrottleControl Control, TestSubscriber.Probe<int> Probe) Run(double rate, int burst, long tpm = 0, Func<int, long>? cost = null, Func<int, bool>? obsolete = null)
+    private (IThrottleControl Control, TestSubscriber.Probe<int> Probe) Run(double rate, int burst, long tpm = 0, Func<int, long>? cost = null, Func<int, bool>? obsolete = null, long? tokensBurst = null)
     {
         var (control, probe) = Source.From(Enumerable.Range(1, 100_000))
-            .ViaMaterialized(new AdaptiveThrottle<int>(rate, burst, tpm, cost ?? (_ => 0), _time, obsolete), Keep.Right)
+            .ViaMaterialized(new AdaptiveThrottle<int>(rate, burst, tpm, cost ?? (_ => 0), _time, obsolete, tokensBurst: tokensBurst), Keep.Right)
             .ToMaterialized(this.SinkProbe<int>(), Keep.Both)
             .Run(_materializer);
         return (control, probe);
@@ -123,6 +123,40 @@ public sealed class AdaptiveThrottleSpec : Akka.TestKit.Xunit2.TestKit
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Advance(TimeSpan.FromSeconds(5), steps: 1);
         ExpectCount(probe, 1);
+    }
+
+    [Fact]
+    public void With_tokens_burst_only_the_burst_leaves_at_once_then_the_token_rate_paces()
+    {
+        // 60,000 tokens/min = 1,000/s, burst 3,000, cost 1,000: three at once (not the sixty a minute would hold), then one per second.
+        var (control, probe) = Run(rate: 1000, burst: 100, tpm: 60_000, cost: _ => 1000, tokensBurst: 3000);
+        probe.Request(1000);
+        ExpectCount(probe, 3);
+        Advance(TimeSpan.FromMilliseconds(500));
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Advance(TimeSpan.FromMilliseconds(500));
+        ExpectCount(probe, 1);
+        // A lower token rate (AIMD after token 429s) paces slower and keeps the burst.
+        control.SetTokensPerMinute(30_000);
+        AwaitCondition(() => control.Current.TokensPerMinute == 30_000);
+        Advance(TimeSpan.FromSeconds(1));
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Advance(TimeSpan.FromSeconds(1));
+        ExpectCount(probe, 1);
+    }
+
+    [Fact]
+    public void A_pause_that_empties_releases_after_it_only_what_accrued_during_it()
+    {
+        // The bucket starts full (50); a plain pause would let all 50 out when it ends.
+        var (control, probe) = Run(rate: 100, burst: 50);
+        control.PauseEmptyUntil(_scheduler.Now + TimeSpan.FromMilliseconds(200));
+        AwaitCondition(() => control.Current.PausedUntil > _scheduler.Now);
+        probe.Request(1000);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
+        Advance(TimeSpan.FromMilliseconds(100), steps: 2);
+        // 200 ms at 100/s.
+        ExpectCount(probe, 20);
     }
 
     [Fact]

@@ -112,11 +112,169 @@ public sealed class ThrottleBucketsSpec
     }
 
     [Fact]
-    public void A_cost_larger_than_the_budget_waits_for_a_full_bucket_rather_than_forever()
+    public void A_cost_larger_than_the_budget_waits_for_a_full_bucket_and_is_charged_in_full()
     {
         var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 600, Tick, T0);
         Assert.Null(buckets.TryTake(T0, 10_000));
-        Assert.Equal(T0 + TimeSpan.FromMinutes(1), buckets.TryTake(T0, 10_000));
+        Assert.Equal(-9_400, buckets.TokenLevel, 6);
+        // The debt is repaid at 10 tokens/s before a full bucket (600) is there again: 1,000 s.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1_000), buckets.TryTake(T0, 10_000));
+    }
+
+    [Fact]
+    public void With_tokens_burst_the_bucket_starts_full_at_the_burst_not_at_a_minute()
+    {
+        // 6,000 tokens/min = 100/s, capacity 300: three 100-token elements at once, then one per second.
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 300);
+        Assert.Equal(300, buckets.TokenCapacity);
+        Assert.Null(buckets.TryTake(T0, 100));
+        Assert.Null(buckets.TryTake(T0, 100));
+        Assert.Null(buckets.TryTake(T0, 100));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), buckets.TryTake(T0, 100));
+        // A quiet spell refills to the burst, never beyond.
+        var later = T0 + TimeSpan.FromMinutes(5);
+        Assert.Null(buckets.TryTake(later, 0));
+        Assert.Equal(300, buckets.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void A_cost_above_tokens_burst_leaves_once_the_bucket_is_full_and_the_next_waits_for_the_debt()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 300);
+        Assert.Null(buckets.TryTake(T0, 100));
+        // 200 left; 1,000 needs a full bucket (300): 1 s.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), buckets.TryTake(T0, 1_000));
+        Assert.Null(buckets.TryTake(T0 + TimeSpan.FromSeconds(1), 1_000));
+        Assert.Equal(-700, buckets.TokenLevel, 6);
+        // 700 of debt + 100 for the next: 8 s at 100/s.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(9), buckets.TryTake(T0 + TimeSpan.FromSeconds(1), 100));
+    }
+
+    [Fact]
+    public void Changing_the_token_rate_keeps_tokens_burst_and_never_refills()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 300);
+        Assert.Null(buckets.TryTake(T0, 250));
+        buckets.SetTokensPerMinute(T0, 600);
+        Assert.Equal(300, buckets.TokenCapacity);
+        Assert.Equal(50, buckets.TokenLevel, 6);
+        // 50 more at 10/s.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(5), buckets.TryTake(T0, 100));
+        buckets.SetTokensPerMinute(T0 + TimeSpan.FromMinutes(10), 60_000);
+        Assert.Equal(300, buckets.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void Without_tokens_burst_the_capacity_follows_the_token_rate()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
+        Assert.Equal(6000, buckets.TokenCapacity);
+        buckets.SetTokensPerMinute(T0, 600);
+        Assert.Equal(600, buckets.TokenCapacity);
+        Assert.Equal(600, buckets.TokenLevel, 6);
+        buckets.SetTokensPerMinute(T0, 0);
+        Assert.Equal(0, buckets.TokenCapacity);
+        // From no limit to a limit: the bucket starts full at its capacity.
+        var withBurst = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 0, Tick, T0, tokensBurst: 300);
+        withBurst.SetTokensPerMinute(T0, 6000);
+        Assert.Equal(300, withBurst.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void Refunds_never_fill_the_bucket_beyond_tokens_burst()
+    {
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 300);
+        Assert.Null(buckets.TryTake(T0, 300));
+        buckets.Refund(T0, 1_000);
+        Assert.Equal(300, buckets.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void Emptying_leaves_only_what_accrues_afterwards_and_keeps_a_token_debt()
+    {
+        var buckets = new ThrottleBuckets(rate: 10, burst: 5, tokensPerMinute: 6000, Tick, T0, tokensBurst: 300);
+        buckets.Empty(T0);
+        Assert.Equal(0, buckets.RequestLevel, 6);
+        Assert.Equal(0, buckets.TokenLevel, 6);
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(100), buckets.TryTake(T0, 0));
+        Assert.Null(buckets.TryTake(T0 + TimeSpan.FromMilliseconds(500), 50));
+        // 5 requests accrued in 0.5 s, one taken; 50 tokens accrued, 50 taken.
+        Assert.Equal(4, buckets.RequestLevel, 6);
+        Assert.Equal(0, buckets.TokenLevel, 6);
+        Assert.Null(buckets.TryTake(T0 + TimeSpan.FromSeconds(4), 1_000));
+        buckets.Empty(T0 + TimeSpan.FromSeconds(4));
+        Assert.Equal(-700, buckets.TokenLevel, 6);
+    }
+
+    [Fact]
+    public void A_tokens_burst_below_1_is_refused() =>
+        Assert.ThrowsAny<ArgumentException>(() => new ThrottleBuckets(1, 1, 6000, Tick, T0, tokensBurst: 0));
+
+    /// <summary>A token-rate change or an element's cost at an instant of a simulated run.</summary>
+    public sealed record TokenStep(int AtMs, long TokensPerMinute, long Cost);
+
+    private static Arbitrary<(TokenStep[] Steps, long Burst)> TokenRuns() =>
+        (from steps in (from at in Gen.Choose(0, 5000)
+                        from tpm in Gen.Choose(600, 120_000)
+                        from cost in Gen.Choose(1, 4000)
+                        select new TokenStep(at, tpm, cost)).ArrayOf()
+         from burst in Gen.Choose(1, 3000)
+         select (steps.OrderBy(s => s.AtMs).ToArray(), (long)burst))
+            .ToArbitrary();
+
+    /// <summary>
+    /// The token guarantee with debt: an element waits on every tick until the bucket lets it go, token rates change at
+    /// random instants; over any window, tokens released ≤ ∫tokens-per-minute/60·dt + max(tokens-burst, largest cost).
+    /// </summary>
+    [Property(MaxTest = 150)]
+    public Property Over_any_window_tokens_released_never_exceed_the_integral_of_the_token_rate_plus_the_larger_of_burst_and_cost()
+    {
+        return Prop.ForAll(TokenRuns(), run =>
+        {
+            var (steps, burst) = run;
+            const int duration = 6000;
+            var buckets = new ThrottleBuckets(rate: 1_000_000, burst: 1_000_000, tokensPerMinute: 60_000, Tick, T0, tokensBurst: burst);
+            var costs = steps.Select(s => s.Cost).DefaultIfEmpty(1).ToArray();
+            var rateAt = new double[duration + 1];
+            var releasedAt = new long[duration + 1];
+            var next = 0;
+            var costIndex = 0;
+            for (var ms = 0; ms <= duration; ms++)
+            {
+                var now = T0 + TimeSpan.FromMilliseconds(ms);
+                while (next < steps.Length && steps[next].AtMs <= ms)
+                {
+                    buckets.SetTokensPerMinute(now, steps[next].TokensPerMinute);
+                    next++;
+                }
+                rateAt[ms] = buckets.TokensPerMinute / 60_000.0;
+                while (buckets.TryTake(now, costs[costIndex % costs.Length]) is null)
+                {
+                    releasedAt[ms] += costs[costIndex % costs.Length];
+                    costIndex++;
+                }
+            }
+            var bound = Math.Max(burst, costs.Max());
+            foreach (var window in new[] { 1, 100, 1000, 3000 })
+            {
+                for (var start = 0; start + window <= duration; start += 25)
+                {
+                    var end = start + window;
+                    long tokens = 0;
+                    double integral = 0;
+                    for (var ms = start; ms <= end; ms++)
+                    {
+                        tokens += releasedAt[ms];
+                        integral += ms < end ? rateAt[ms] : 0;
+                    }
+                    if (tokens > integral + bound + 1e-6)
+                    {
+                        return false.Label($"window [{start},{end}] released {tokens} tokens > {integral:0.###} + {bound}");
+                    }
+                }
+            }
+            return true.ToProperty();
+        });
     }
 
     [Theory]

@@ -1,0 +1,99 @@
+namespace ActorThrottle.Adaptation;
+
+/// <summary>
+/// Notices when the provider rejects most of a model's attempts — a run of 429s, not a stray one: more than half of the
+/// answered attempts (successes and 429s) of the last cool-down, counting at least the last <see cref="MinOutcomes"/>
+/// attempts when the cool-down holds fewer (a slow model), with at least <see cref="MinRejections"/> 429s. Sending on
+/// then only deepens the overload, and where the provider charges rejected requests against the limit it puts its bucket
+/// into debt (benchmarks, scenario 7). Fixed cost per outcome; time is passed in.
+/// </summary>
+public sealed class OverloadDetector
+{
+    /// <summary>429s must be more than this share of the attempts counted.</summary>
+    public const double Threshold = 0.5;
+
+    /// <summary>Fewest 429s that make an overload: one or two are noise around the limit.</summary>
+    public const int MinRejections = 4;
+
+    /// <summary>Fewest attempts counted when the cool-down holds fewer.</summary>
+    public const int MinOutcomes = 8;
+
+    /// <summary>Attempts older than this never count, however few the newer ones are.</summary>
+    public static readonly TimeSpan MaxLookback = TimeSpan.FromSeconds(10);
+
+    private readonly TimeSpan _window;
+    private readonly Queue<(DateTimeOffset At, bool Rejected, DateTimeOffset SentAt)> _outcomes = new();
+    private int _rejected;
+
+    /// <param name="window">The cool-down.</param>
+    public OverloadDetector(TimeSpan window)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, TimeSpan.Zero);
+        _window = window;
+    }
+
+    /// <summary>Attempts counted at the last <see cref="Record"/> or <see cref="IsOverloaded"/>.</summary>
+    public int Counted => _outcomes.Count;
+
+    /// <summary>429s among them.</summary>
+    public int Rejected => _rejected;
+
+    /// <summary>The pure rule: more than <see cref="Threshold"/> of <paramref name="attempts"/> rejected, and at least <see cref="MinRejections"/>.</summary>
+    public static bool IsOverload(int rejected, int attempts) =>
+        rejected >= MinRejections && rejected > Threshold * attempts;
+
+    /// <summary>When the earliest of the 429s counted was sent (null without one): the overload is about the rate from then on.</summary>
+    public DateTimeOffset? EarliestRejectedSentAt
+    {
+        get
+        {
+            DateTimeOffset? earliest = null;
+            foreach (var (_, rejected, sentAt) in _outcomes)
+            {
+                if (rejected && (earliest is null || sentAt < earliest))
+                {
+                    earliest = sentAt;
+                }
+            }
+            return earliest;
+        }
+    }
+
+    /// <summary>An attempt sent at <paramref name="sentAt"/> (default: <paramref name="at"/>) was answered at <paramref name="at"/>: a 429 (<paramref name="rejected"/>) or a success.</summary>
+    public void Record(DateTimeOffset at, bool rejected, DateTimeOffset? sentAt = null)
+    {
+        _outcomes.Enqueue((at, rejected, sentAt ?? at));
+        if (rejected)
+        {
+            _rejected++;
+        }
+        Prune(at);
+    }
+
+    /// <summary>Whether the attempts counted at <paramref name="now"/> make an overload.</summary>
+    public bool IsOverloaded(DateTimeOffset now)
+    {
+        Prune(now);
+        return IsOverload(_rejected, _outcomes.Count);
+    }
+
+    /// <summary>Forgets every attempt (after the model paused for an overload, the count starts again).</summary>
+    public void Reset()
+    {
+        _outcomes.Clear();
+        _rejected = 0;
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        while (_outcomes.TryPeek(out var oldest)
+               && (now - oldest.At > MaxLookback || (_outcomes.Count > MinOutcomes && now - oldest.At > _window)))
+        {
+            _outcomes.Dequeue();
+            if (oldest.Rejected)
+            {
+                _rejected--;
+            }
+        }
+    }
+}

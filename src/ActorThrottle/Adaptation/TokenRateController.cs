@@ -1,0 +1,140 @@
+namespace ActorThrottle.Adaptation;
+
+/// <summary>
+/// AIMD on a model's token rate, as <see cref="AimdController"/> does on its request rate: a 429 the provider blamed on
+/// its token limit (<see cref="Backend.RateLimitCause"/>) lowers the rate at most once per cool-down — to
+/// <c>settle-fraction</c> of the tokens per second the provider was seen accepting when that is lower, else by the settle
+/// margin or the decrease factor (<see cref="RateStep"/>); a run of successes grows it back by <c>increase-step</c>
+/// requests per second's worth of tokens (at the mean cost of recent requests), five times slower above the rate learned
+/// from the provider. The token bucket's capacity (<c>tokens-burst</c>) is not adapted. Pure state machine: time is passed in.
+/// </summary>
+public sealed class TokenRateController
+{
+    private const int EstimatorSamples = 64;
+    private const int EstimatorMinSamples = 16;
+    private const int ProbeSlowdown = 5;
+    // Weight of the newest cost in the running mean: about the last 16 requests.
+    private const double CostSmoothing = 1.0 / 16;
+    private static readonly TimeSpan EstimateMaxAge = TimeSpan.FromSeconds(30);
+
+    private readonly TokenRateLimits _limits;
+    private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
+    private DateTimeOffset? _lastDecrease;
+    private readonly Queue<(DateTimeOffset At, double Before)> _steps = new();
+    private const int MaxSteps = 64;
+    private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
+    private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
+    private double? _learned;
+    private double? _meanCost;
+    private int _successRun;
+
+    public TokenRateController(TokenRateLimits limits)
+    {
+        _limits = limits;
+        TokensPerMinute = limits.MaxTokensPerMinute;
+    }
+
+    /// <summary>The token rate AIMD has chosen, in tokens per minute.</summary>
+    public double TokensPerMinute { get; private set; }
+
+    /// <summary>Tokens per minute the provider was last seen accepting, or null without enough recent successes.</summary>
+    public double? AcceptedTokensPerMinute(DateTimeOffset now) => _accepted.Estimate(now, EstimateMaxAge) * 60;
+
+    /// <summary>A 429 on the token limit arrived. Returns true when the rate changed.</summary>
+    public bool OnRateLimited(DateTimeOffset now)
+    {
+        _successRun = 0;
+        if (TokensPerMinute < _limits.MaxTokensPerMinute)
+        {
+            _holdGrowthUntil = now + _limits.CoolDown;
+        }
+        if (_lastDecrease is { } last && now - last < _limits.CoolDown && now >= last)
+        {
+            return false;
+        }
+        return Decrease(now);
+    }
+
+    /// <summary>
+    /// Most attempts of a cool-down were rejected on the token limit: the rate comes down by the decrease factor now,
+    /// whatever the cool-down and the estimate, from the rate before a 429 step of the same cool-down; the estimate
+    /// starts afresh (as <see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>).
+    /// </summary>
+    public bool OnOverload(DateTimeOffset now) => OnOverload(now, now - _limits.CoolDown);
+
+    /// <summary>As <see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>: from the rate before the first 429 step since <paramref name="evidenceSince"/>.</summary>
+    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince)
+    {
+        _successRun = 0;
+        _holdGrowthUntil = now + _limits.CoolDown;
+        var from = TokensPerMinute;
+        foreach (var (at, before) in _steps)
+        {
+            if (at >= evidenceSince)
+            {
+                from = before;
+                break;
+            }
+        }
+        _steps.Clear();
+        _lastDecrease = now;
+        _accepted.Clear();
+        _acceptedSince = now;
+        var next = Math.Min(TokensPerMinute, Math.Max(_limits.MinTokensPerMinute, from * _limits.DecreaseFactor));
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
+    }
+
+    /// <summary>
+    /// A call sent at <paramref name="sentAt"/> costing <paramref name="cost"/> tokens succeeded at <paramref name="now"/>.
+    /// Returns true when the rate changed.
+    /// </summary>
+    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt, long cost)
+    {
+        var weight = Math.Max(0, cost);
+        if (sentAt > _acceptedSince)
+        {
+            _accepted.RecordAccepted(sentAt, weight);
+        }
+        _meanCost = _meanCost is { } m ? m + CostSmoothing * (weight - m) : weight;
+        if (now < _holdGrowthUntil)
+        {
+            _successRun = 0;
+            return false;
+        }
+        if (TokensPerMinute >= _limits.MaxTokensPerMinute)
+        {
+            _successRun = 0;
+            return false;
+        }
+        var probing = _learned is { } learned && TokensPerMinute >= learned;
+        if (++_successRun < _limits.IncreaseAfter * (probing ? ProbeSlowdown : 1))
+        {
+            return false;
+        }
+        _successRun = 0;
+        var step = Math.Max(1, _limits.IncreaseStep * 60 * (_meanCost ?? 1));
+        TokensPerMinute = Math.Min(_limits.MaxTokensPerMinute, TokensPerMinute + step);
+        return true;
+    }
+
+    private bool Decrease(DateTimeOffset now)
+    {
+        _lastDecrease = now;
+        _steps.Enqueue((now, TokensPerMinute));
+        if (_steps.Count > MaxSteps)
+        {
+            _steps.Dequeue();
+        }
+        var accepted = _limits.SettleFraction > 0 ? AcceptedTokensPerMinute(now) : null;
+        var (next, learned) = RateStep.Decrease(TokensPerMinute, accepted, _limits.MinTokensPerMinute, _limits.DecreaseFactor, _limits.SettleFraction, cutRate: true);
+        if (learned is { } l)
+        {
+            _learned = l;
+        }
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
+    }
+}
