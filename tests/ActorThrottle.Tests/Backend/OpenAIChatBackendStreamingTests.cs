@@ -159,9 +159,10 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
     [Fact]
     public async Task The_request_timeout_bounds_each_gap_not_the_whole_stream()
     {
-        // Six gaps of 150 ms = 0.9 s in all, longer than the 600 ms timeout, yet no gap reaches it.
-        ServeEvents(FullStream, gap: TimeSpan.FromMilliseconds(150));
-        var (r, _) = await Stream(TimeSpan.FromMilliseconds(600));
+        // Six gaps of 400 ms = 2.4 s in all, longer than the 2 s timeout, yet no gap comes near it (wide margins: this
+        // runs on the real clock, next to other tests).
+        ServeEvents(FullStream, gap: TimeSpan.FromMilliseconds(400));
+        var (r, _) = await Stream(TimeSpan.FromSeconds(2));
         Assert.Equal(OutcomeKind.Success, r.Kind);
     }
 
@@ -176,7 +177,7 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
             await context.Response.Body.FlushAsync(context.RequestAborted);
             await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
         });
-        var (r, pieces) = await Stream(TimeSpan.FromMilliseconds(300));
+        var (r, pieces) = await Stream(TimeSpan.FromSeconds(1));
         Assert.Equal(["a"], pieces);
         Assert.Equal(OutcomeKind.Transient, r.Kind);
         Assert.Equal("timeout", r.ErrorCode);
@@ -205,7 +206,7 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
             }
             await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
         });
-        var (r, pieces) = await Stream(TimeSpan.FromMilliseconds(300));
+        var (r, pieces) = await Stream(TimeSpan.FromSeconds(1));
         Assert.Equal(["Hel", "lo!"], pieces);
         Assert.Equal(OutcomeKind.Success, r.Kind);
         Assert.Equal("Hello!", r.Content);
@@ -235,7 +236,7 @@ public sealed class OpenAIChatBackendStreamingTests : IAsyncLifetime
             {
             }
         });
-        var (r, pieces) = await Stream(TimeSpan.FromMilliseconds(400));
+        var (r, pieces) = await Stream(TimeSpan.FromSeconds(1));
         Assert.Equal(["a"], pieces);
         Assert.Equal("timeout", r.ErrorCode);
     }

@@ -169,7 +169,7 @@ public sealed class StreamingSpec : EngineSpecBase
         });
         var engine = StartEngine(backend);
         var probe = CreateTestProbe();
-        engine.Router.Tell(new ChatStreamRequest(Request(id: "d") with { Deadline = DateTimeOffset.UtcNow.AddMilliseconds(700) }), probe.Ref);
+        engine.Router.Tell(new ChatStreamRequest(Request(id: "d") with { Deadline = DateTimeOffset.UtcNow.AddSeconds(2) }), probe.Ref);
 
         ExpectChunk(probe, "d", 0, "before");
         Assert.Equal(FailureReason.DeadlineExceeded, probe.ExpectMsg<ChatFailure>(Wait).Reason);
