@@ -83,20 +83,7 @@ public static class ChatRequestBody
         json.WriteString("content", message.Content);
         if (message.ToolCalls is { Count: > 0 } calls)
         {
-            json.WriteStartArray("tool_calls");
-            foreach (var call in calls)
-            {
-                json.WriteStartObject();
-                json.WriteString("id", call.Id);
-                json.WriteString("type", "function");
-                json.WriteStartObject("function");
-                json.WriteString("name", call.Name);
-                // A JSON text inside a string, as OpenAI sends it.
-                json.WriteString("arguments", call.Arguments);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
+            WriteToolCalls(json, calls);
         }
         if (message.Role == "tool" && message.ToolCallId is { } toolCallId)
         {
@@ -146,5 +133,24 @@ public static class ChatRequestBody
         {
             json.WriteString("tool_choice", choice.Mode);
         }
+    }
+
+    /// <summary>Writes <c>"tool_calls": [{"id", "type": "function", "function": {"name", "arguments"}}]</c> as OpenAI sends and expects it.</summary>
+    internal static void WriteToolCalls(Utf8JsonWriter json, IEnumerable<ToolCall> calls)
+    {
+        json.WriteStartArray("tool_calls");
+        foreach (var call in calls)
+        {
+            json.WriteStartObject();
+            json.WriteString("id", call.Id);
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", call.Name);
+            // A JSON text inside a string, as OpenAI sends it.
+            json.WriteString("arguments", call.Arguments);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 }

@@ -267,19 +267,7 @@ public sealed class ChatStreamAccumulator
             json.WriteStartObject("message");
             json.WriteString("role", "assistant");
             json.WriteString("content", content.Length == 0 ? null : content);
-            json.WriteStartArray("tool_calls");
-            foreach (var call in toolCalls)
-            {
-                json.WriteStartObject();
-                json.WriteString("id", call.Id);
-                json.WriteString("type", "function");
-                json.WriteStartObject("function");
-                json.WriteString("name", call.Name);
-                json.WriteString("arguments", call.Arguments);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
+            ChatRequestBody.WriteToolCalls(json, toolCalls);
             json.WriteEndObject();
             json.WriteString("finish_reason", _finishReason);
             json.WriteEndObject();
