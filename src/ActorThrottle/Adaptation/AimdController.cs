@@ -18,9 +18,8 @@ public sealed class AimdController
     private readonly AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
-    // The 429 steps since the last overload cut, with the state before each (bounded): what an overload cuts from.
-    private readonly Queue<(DateTimeOffset At, AimdState Before)> _steps = new();
-    private const int MaxSteps = 64;
+    // The 429 steps since the last overload cut, with the state before each: what an overload cuts from.
+    private readonly StepHistory<AimdState> _steps = new();
     private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     // The rate last settled at from the provider's accepted rate; growth above it probes this many times slower.
@@ -87,15 +86,7 @@ public sealed class AimdController
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        var from = State;
-        foreach (var (at, before) in _steps)
-        {
-            if (at >= evidenceSince)
-            {
-                from = before;
-                break;
-            }
-        }
+        var from = _steps.BeforeFirstSince(evidenceSince, State);
         _steps.Clear();
         _lastDecrease = now;
         // What was accepted up to here (the start bucket, then a bucket in debt where rejections are charged) is no measure
@@ -113,11 +104,7 @@ public sealed class AimdController
     private bool Decrease(DateTimeOffset now, bool cutRate)
     {
         _lastDecrease = now;
-        _steps.Enqueue((now, State));
-        if (_steps.Count > MaxSteps)
-        {
-            _steps.Dequeue();
-        }
+        _steps.Record(now, State);
         var (burst, rate) = State;
         var burstWasAtFloor = burst <= _limits.MinBurst;
         if (!burstWasAtFloor)

@@ -20,8 +20,7 @@ public sealed class TokenRateController
     private readonly TokenRateLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
-    private readonly Queue<(DateTimeOffset At, double Before)> _steps = new();
-    private const int MaxSteps = 64;
+    private readonly StepHistory<double> _steps = new();
     private DateTimeOffset _acceptedSince = DateTimeOffset.MinValue;
     private DateTimeOffset _holdGrowthUntil = DateTimeOffset.MinValue;
     private double? _learned;
@@ -67,15 +66,7 @@ public sealed class TokenRateController
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
-        var from = TokensPerMinute;
-        foreach (var (at, before) in _steps)
-        {
-            if (at >= evidenceSince)
-            {
-                from = before;
-                break;
-            }
-        }
+        var from = _steps.BeforeFirstSince(evidenceSince, TokensPerMinute);
         _steps.Clear();
         _lastDecrease = now;
         _accepted.Clear();
@@ -122,11 +113,7 @@ public sealed class TokenRateController
     private bool Decrease(DateTimeOffset now)
     {
         _lastDecrease = now;
-        _steps.Enqueue((now, TokensPerMinute));
-        if (_steps.Count > MaxSteps)
-        {
-            _steps.Dequeue();
-        }
+        _steps.Record(now, TokensPerMinute);
         var accepted = _limits.SettleFraction > 0 ? AcceptedTokensPerMinute(now) : null;
         var (next, learned) = RateStep.Decrease(TokensPerMinute, accepted, _limits.MinTokensPerMinute, _limits.DecreaseFactor, _limits.SettleFraction, cutRate: true);
         if (learned is { } l)
