@@ -10,7 +10,7 @@ public sealed record BackendResponse(OutcomeKind Kind)
     public string? Content { get; init; }
     /// <summary>
     /// The first choice's function calls (<c>message.tool_calls</c>, or assembled from a stream's deltas); null when none.
-    /// They become the reply's <see cref="ChatSuccess.ToolCalls"/>; without them those are read from <see cref="RawJson"/>.
+    /// They become the reply's <see cref="ChatSuccess.ToolCalls"/>.
     /// </summary>
     public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
     public string? FinishReason { get; init; }

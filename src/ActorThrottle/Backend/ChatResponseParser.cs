@@ -96,33 +96,6 @@ public static class ChatResponseParser
     }
 
     /// <summary>
-    /// The function calls of a completion body's first choice; null when it has none, or when the body is not a
-    /// completion. Cheap for bodies without any (no parsing unless the body mentions <c>tool_calls</c>).
-    /// </summary>
-    internal static IReadOnlyList<ToolCall>? ToolCallsOf(string? rawJson)
-    {
-        if (string.IsNullOrEmpty(rawJson) || !rawJson.Contains("\"tool_calls\"", StringComparison.Ordinal))
-        {
-            return null;
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(rawJson);
-            var root = document.RootElement;
-            return root.ValueKind == JsonValueKind.Object
-                && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
-                && choices[0].ValueKind == JsonValueKind.Object
-                && choices[0].TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
-                ? ReadToolCalls(message)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
     /// <c>message.tool_calls</c>: entries of type <c>function</c> (or with no type) that name a function. Arguments sent as a
     /// JSON value rather than the usual string (some OpenAI-compatible servers do) are kept as that value's JSON text.
     /// </summary>

@@ -10,7 +10,7 @@ namespace ActorThrottle.Backend;
 /// model and the usage (sent in a last chunk when <c>stream_options.include_usage</c> is on). Tool calls arrive as
 /// <c>delta.tool_calls[i]</c> pieces keyed by <c>index</c> (the id and function name in the first piece of each call, the
 /// arguments in fragments): they are assembled into complete <see cref="ToolCall"/>s on the final response, whose
-/// <c>RawJson</c> is then the completion they make (so <see cref="ChatSuccess.ToolCalls"/> sees them too). Tolerates what
+/// <c>RawJson</c> is then the completion they make (for callers who read the body). Tolerates what
 /// OpenAI-compatible servers send: comments, empty choices, unknown fields, an <c>error</c> object mid-stream, tool calls
 /// sent whole in one piece or without an <c>index</c>.
 /// </summary>

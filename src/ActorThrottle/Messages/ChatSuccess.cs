@@ -1,5 +1,3 @@
-using ActorThrottle.Backend;
-
 namespace ActorThrottle.Messages;
 
 /// <summary>A completed chat request.</summary>
@@ -19,14 +17,12 @@ public sealed record ChatSuccess(
     TimeSpan Latency,
     string RawJson) : ChatReply(RequestId, Attempts)
 {
-    // Read from the body unless given: the reply is built where only the body travels (a streamed answer's RawJson is the
-    // completion assembled from its chunks when it called tools).
-    private readonly ValueList<ToolCall> _toolCalls = new(ChatResponseParser.ToolCallsOf(RawJson));
+    private readonly ValueList<ToolCall> _toolCalls = new(null);
 
     /// <summary>
     /// The functions the model asks the caller to run (<c>choices[0].message.tool_calls</c>), in order; null when it called
     /// none. Run them, then send the conversation again with <c>ChatMessage.Assistant(ToolCalls, Content)</c> and one
-    /// <see cref="ChatMessage.Tool"/> result per call. Read from <see cref="RawJson"/> unless set. Compared by content.
+    /// <see cref="ChatMessage.Tool"/> result per call. Compared by content.
     /// </summary>
     public IReadOnlyList<ToolCall>? ToolCalls
     {

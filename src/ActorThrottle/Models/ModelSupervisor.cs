@@ -329,9 +329,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                     response.Usage,
                     entry.PriorAttempts + entry.Attempts,
                     now - entry.FirstAttemptAt.Value,
-                    response.RawJson ?? "");
-                // A backend may report tool calls without a body to read them from.
-                Answer(entry, response.ToolCalls is { Count: > 0 } calls ? success with { ToolCalls = calls } : success);
+                    response.RawJson ?? "")
+                {
+                    ToolCalls = response.ToolCalls is { Count: > 0 } calls ? calls : null,
+                };
+                Answer(entry, success);
                 break;
             case OutcomeKind.RateLimited:
                 _metrics.RecordRateLimited(_settings.ModelId);

@@ -138,14 +138,17 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
     [Fact]
     public void A_success_with_tool_calls_round_trips()
     {
-        var success = new ChatSuccess("r", "gpt-4.1-2025", null, "tool_calls", new TokenUsage(82, 17), 1, TimeSpan.FromMilliseconds(12),
-            Backend.ToolCallParsingTests.ToolCallBody);
+        var body = Backend.ToolCallParsingTests.ToolCallBody;
+        var success = new ChatSuccess("r", "gpt-4.1-2025", null, "tool_calls", new TokenUsage(82, 17), 1, TimeSpan.FromMilliseconds(12), body)
+        {
+            ToolCalls = ActorThrottle.Backend.ChatResponseParser.Parse(200, body, ActorThrottle.Backend.RateLimitInfo.None).ToolCalls,
+        };
         Assert.Equal(2, success.ToolCalls!.Count);
         var back = RoundTrip(success);
         Assert.Equal(success, back);
         Assert.Equal(success.ToolCalls, back.ToolCalls);
 
-        // Calls given explicitly (no body to read them from), e.g. a streamed answer's.
+        // Calls with no body beside them (a custom backend's).
         var given = success with { RawJson = "", ToolCalls = [new ToolCall("c", "f", """{"a":[1,2]}""")] };
         Assert.Equal(given, RoundTrip(given));
         Assert.Equal("""{"a":[1,2]}""", RoundTrip(given).ToolCalls![0].Arguments);
