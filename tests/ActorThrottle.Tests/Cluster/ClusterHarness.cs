@@ -176,6 +176,27 @@ internal sealed class ClusterHarness : IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// One request per model from the first node, so every model's entity is placed somewhere; then which models each node
+    /// hosts (logged). Returns the warm-up request ids and the hosted sets by node index.
+    /// </summary>
+    public async Task<(List<string> Warm, List<IReadOnlySet<string>> Hosted)> PlaceModelsAsync(IEnumerable<string> models)
+    {
+        var warm = new List<string>();
+        foreach (var m in models)
+        {
+            warm.AddRange(await SendPacedAsync(Nodes[0], m, 1, 1, $"warm-{m}"));
+        }
+        await AwaitAnsweredAsync(warm, TimeSpan.FromSeconds(20));
+        var hosted = new List<IReadOnlySet<string>>();
+        foreach (var node in Nodes)
+        {
+            hosted.Add(await HostedModelsAsync(node));
+        }
+        _output.WriteLine(string.Join("; ", hosted.Select((h, i) => $"node {i}: {string.Join(",", h.Order())}")));
+        return (warm, hosted);
+    }
+
     /// <summary>The model ids whose entities <paramref name="node"/> hosts now.</summary>
     public async Task<IReadOnlySet<string>> HostedModelsAsync(Node node)
     {

@@ -27,6 +27,15 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
         }
         """;
 
+    // Terminate without CoordinatedShutdown = a crash: no leave, no hand-off. The split-brain resolver (keep-majority)
+    // downs the silent node once the cluster has been stable for 2 s.
+    private const string Crashable = """
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+        akka.cluster.split-brain-resolver { active-strategy = keep-majority, stable-after = 2s }
+        akka.cluster.failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
+        """;
+
     // Generous provider limits: any excess over the engine's configured rate would be accepted and show up.
     private static S.ModelSettings SimModel(int seed) => new()
     {
@@ -81,20 +90,8 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
             Common + $"\nactor-throttle.defaults {{ requests-per-second = {rate}, max-burst = {burst} }}",
             output);
 
-        // Warm-up: one request per model places every model's entity somewhere.
-        var warm = new List<string>();
-        foreach (var m in models)
-        {
-            warm.AddRange(await cluster.SendPacedAsync(cluster.Nodes[0], m, 1, 1, $"warm-{m}"));
-        }
-        await cluster.AwaitAnsweredAsync(warm, TimeSpan.FromSeconds(20));
+        var (warm, hosted) = await cluster.PlaceModelsAsync(models);
         // The node to leave: one (not the oldest, which holds the coordinator) that hosts models.
-        var hosted = new List<IReadOnlySet<string>>();
-        foreach (var node in cluster.Nodes)
-        {
-            hosted.Add(await cluster.HostedModelsAsync(node));
-        }
-        output.WriteLine(string.Join("; ", hosted.Select((h, i) => $"node {i}: {string.Join(",", h.Order())}")));
         var leaving = hosted[2].Count > 0 ? 2 : 1;
         Assert.NotEmpty(hosted[leaving]);
         var senders = cluster.Nodes.Where((_, i) => i != leaving).ToList();
@@ -227,31 +224,12 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
         const double rate = 100;
         const int burst = 10;
         string[] models = ["c0", "c1", "c2", "c3"];
-        // Terminate without CoordinatedShutdown = a crash: no leave, no hand-off. The split-brain resolver (keep-majority)
-        // downs the silent node once the cluster has been stable for 2 s.
-        const string crashable = """
-            akka.coordinated-shutdown.run-by-actor-system-terminate = off
-            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-            akka.cluster.split-brain-resolver { active-strategy = keep-majority, stable-after = 2s }
-            akka.cluster.failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
-            """;
         await using var cluster = await ClusterHarness.StartAsync(3,
             models.Select((m, i) => (m, SimModel(i + 1))).ToDictionary(x => x.m, x => x.Item2),
-            Common + crashable + $"\nactor-throttle.defaults {{ requests-per-second = {rate}, max-burst = {burst} }}",
+            Common + Crashable + $"\nactor-throttle.defaults {{ requests-per-second = {rate}, max-burst = {burst} }}",
             output);
 
-        var warm = new List<string>();
-        foreach (var m in models)
-        {
-            warm.AddRange(await cluster.SendPacedAsync(cluster.Nodes[0], m, 1, 1, $"warm-{m}"));
-        }
-        await cluster.AwaitAnsweredAsync(warm, TimeSpan.FromSeconds(20));
-        var hosted = new List<IReadOnlySet<string>>();
-        foreach (var node in cluster.Nodes)
-        {
-            hosted.Add(await cluster.HostedModelsAsync(node));
-        }
-        output.WriteLine(string.Join("; ", hosted.Select((h, i) => $"node {i}: {string.Join(",", h.Order())}")));
+        var (warm, hosted) = await cluster.PlaceModelsAsync(models);
         var crashing = hosted[2].Count > 0 ? 2 : 1;
         Assert.NotEmpty(hosted[crashing]);
         var senders = cluster.Nodes.Where((_, i) => i != crashing).ToList();
@@ -289,25 +267,14 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
     [Trait("Category", "Long")]
     public async Task A_stream_whose_node_crashes_after_chunks_were_delivered_ends_StreamInterrupted_once_instead_of_starting_over()
     {
-        const string crashable = """
-            akka.coordinated-shutdown.run-by-actor-system-terminate = off
-            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-            akka.cluster.split-brain-resolver { active-strategy = keep-majority, stable-after = 2s }
-            akka.cluster.failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
-            """;
         // A slow stream: 40 chunks 250 ms apart, so it is still flowing when its node dies.
         var slow = SimModel(21) with { StreamChunkInterval = TimeSpan.FromMilliseconds(250) };
         await using var cluster = await ClusterHarness.StartAsync(3,
             new Dictionary<string, S.ModelSettings> { ["cs"] = slow },
-            Common + crashable + "\nactor-throttle.request-timeout = 30s\nactor-throttle.defaults { requests-per-second = 100, max-burst = 10 }",
+            Common + Crashable + "\nactor-throttle.request-timeout = 30s\nactor-throttle.defaults { requests-per-second = 100, max-burst = 10 }",
             output);
-        var warm = await cluster.SendPacedAsync(cluster.Nodes[0], "cs", 1, 1, "warm");
-        await cluster.AwaitAnsweredAsync(warm, TimeSpan.FromSeconds(20));
-        var host = -1;
-        for (var i = 0; i < cluster.Nodes.Count && host < 0; i++)
-        {
-            host = (await cluster.HostedModelsAsync(cluster.Nodes[i])).Contains("cs") ? i : -1;
-        }
+        var (_, hosted) = await cluster.PlaceModelsAsync(["cs"]);
+        var host = hosted.FindIndex(h => h.Contains("cs"));
         Assert.True(host >= 0);
         var caller = cluster.Nodes[(host + 1) % cluster.Nodes.Count];
 

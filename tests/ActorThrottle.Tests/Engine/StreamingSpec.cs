@@ -10,6 +10,7 @@ namespace ActorThrottle.Tests.Engine;
 public sealed class StreamingSpec : EngineSpecBase
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private const string PrimaryFallsBackToSecondary = "actor-throttle.models { primary { fallbacks = [\"secondary\"] }\n secondary { } }";
 
     private static ChatChunk ExpectChunk(Akka.TestKit.TestProbe probe, string id, int index, string content)
     {
@@ -74,7 +75,7 @@ public sealed class StreamingSpec : EngineSpecBase
             }
             return Task.FromResult(ScriptedStreamBackend.Completed(r, "fallback"));
         });
-        var engine = StartEngine(backend, "actor-throttle.models { primary { fallbacks = [\"secondary\"] }\n secondary { } }");
+        var engine = StartEngine(backend, PrimaryFallsBackToSecondary);
         var probe = CreateTestProbe();
         engine.Router.Tell(new ChatStreamRequest(Request(model: "primary", id: "broken")), probe.Ref);
 
@@ -100,7 +101,7 @@ public sealed class StreamingSpec : EngineSpecBase
             onContent("from secondary");
             return Task.FromResult(ScriptedStreamBackend.Completed(r, "from secondary"));
         });
-        var engine = StartEngine(backend, "actor-throttle.models { primary { fallbacks = [\"secondary\"] }\n secondary { } }");
+        var engine = StartEngine(backend, PrimaryFallsBackToSecondary);
         var probe = CreateTestProbe();
         engine.Router.Tell(new ChatStreamRequest(Request(model: "primary", id: "fb")), probe.Ref);
 
