@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using ActorThrottle.Configuration;
 using Akka.Configuration;
+using ActorThrottle.Simulator;
 using SimHeaderMode = ActorThrottle.Simulator.RateLimitHeaderMode;
 
 namespace ActorThrottle.Demo;
@@ -12,7 +13,29 @@ internal sealed class DemoConfigurationException(string message) : Exception(mes
 
 /// <summary>The real limits the in-process simulator gives one model.</summary>
 internal sealed record SimulatedModel(double RequestsPerSecond, double Burst, TimeSpan Latency, TimeSpan LatencyJitter, SimHeaderMode HeaderMode,
-    TimeSpan StreamChunkInterval = default);
+    TimeSpan StreamChunkInterval = default)
+{
+    /// <summary>Further limits of any algorithm (<c>limits = ["fixed-window:20/1s,start=first-hit"]</c>).</summary>
+    public IReadOnlyList<LimitSpec> Limits { get; init; } = [];
+
+    /// <summary>The scripted schedule (<c>schedule = "10s=0.4,20s=1"</c>).</summary>
+    public IReadOnlyList<ScheduleStep> Schedule { get; init; } = [];
+
+    /// <summary>The tightest request rate of all its limits (req/s; concurrency caps and token limits aside); 0 = none.</summary>
+    public double RealRequestsPerSecond
+    {
+        get
+        {
+            var rates = Limits.Where(l => l.Unit == LimitUnit.Requests && l.Algorithm != LimitAlgorithm.Concurrency)
+                .Select(l => l.Quota / l.Window.TotalSeconds);
+            if (RequestsPerSecond > 0)
+            {
+                rates = rates.Append(RequestsPerSecond);
+            }
+            return rates.DefaultIfEmpty(0).Min();
+        }
+    }
+}
 
 /// <summary>
 /// The demo's configuration: the library's reference, under the embedded <c>demo.conf</c>, under the
@@ -347,15 +370,46 @@ internal sealed class DemoConfiguration
             var latency = Duration("latency", TimeSpan.Zero);
             var jitter = Duration("latency-jitter", TimeSpan.Zero);
             var rawMode = Raw("header-mode");
-            SimHeaderMode mode = rawMode.Replace("-", "", StringComparison.Ordinal).ToLowerInvariant() switch
+            if (!RateLimitHeaderModeNames.TryParse(rawMode, out var mode))
             {
-                "full" => SimHeaderMode.Full,
-                "none" => SimHeaderMode.None,
-                "retryafteronly" => SimHeaderMode.RetryAfterOnly,
-                _ => throw new DemoConfigurationException($"Invalid configuration at '{Full("header-mode")}' = {rawMode}: must be one of full, none, retry-after-only."),
-            };
+                throw new DemoConfigurationException($"Invalid configuration at '{Full("header-mode")}' = {rawMode}: must be one of {RateLimitHeaderModeNames.All}.");
+            }
             var chunkInterval = Duration("stream-chunk-interval", TimeSpan.Zero);
-            return new SimulatedModel(rate, burst, latency, jitter, mode, chunkInterval);
+            var limits = new List<LimitSpec>();
+            if (config.HasPath("limits"))
+            {
+                IList<string> texts;
+                try
+                {
+                    texts = config.GetStringList("limits");
+                }
+                catch (Exception)
+                {
+                    throw new DemoConfigurationException($"Invalid configuration at '{Full("limits")}': must be a list of limits such as [\"fixed-window:20/1s,start=first-hit\"].");
+                }
+                for (var i = 0; i < texts.Count; i++)
+                {
+                    try
+                    {
+                        limits.Add(LimitSyntax.ParseLimit(texts[i]));
+                    }
+                    catch (FormatException e)
+                    {
+                        throw new DemoConfigurationException($"Invalid configuration at '{Full("limits")}[{i}]': {e.Message}");
+                    }
+                }
+            }
+            IReadOnlyList<ScheduleStep> schedule = [];
+            var rawSchedule = config.HasPath("schedule") ? config.GetString("schedule", "") ?? "" : "";
+            try
+            {
+                schedule = LimitSyntax.ParseSchedule(rawSchedule);
+            }
+            catch (FormatException e)
+            {
+                throw new DemoConfigurationException($"Invalid configuration at '{Full("schedule")}': {e.Message}");
+            }
+            return new SimulatedModel(rate, burst, latency, jitter, mode, chunkInterval) { Limits = limits, Schedule = schedule };
         }
     }
 }

@@ -148,7 +148,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             {
                 var status = await progress.StatusAsync(model);
                 reports.Add(BuildModelReport(model, routes[model], tallies[model], meter, started, status?.Burst ?? 0, status?.Rate ?? 0,
-                    configuration.UseSimulator ? configuration.Simulator[model].RequestsPerSecond : null));
+                    configuration.UseSimulator ? configuration.Simulator[model].RealRequestsPerSecond : null));
             }
             var report = new RunReport(
                 configuration.UseSimulator ? "simulator" : "endpoint",
@@ -319,6 +319,8 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 LatencyJitter = sim.LatencyJitter,
                 HeaderMode = sim.HeaderMode,
                 StreamChunkInterval = sim.StreamChunkInterval,
+                Limits = sim.Limits,
+                Schedule = sim.Schedule,
                 Seed = StableSeed(model),
             };
         }

@@ -32,7 +32,13 @@ internal static class CommandLine
           --stream-chunk-interval-ms N
                                    wait before each streamed content chunk (default 0)
           --stream-break-rate F    fraction 0..1 of admitted streams aborted mid-stream (default 0)
-          --headers M              full | none | retry-after (default full)
+          --limit SPEC             a further limit of any algorithm (repeatable), e.g. fixed-window:20/1s,start=first-hit,charged
+                                   SPEC = ALGORITHM:QUOTA[/WINDOW][,unit=requests|tokens][,burst=N][,start=clock|first-hit]
+                                          [,max-delay=DURATION][,charged|free][,name=TEXT]
+                                   ALGORITHM = token-bucket | gcra | fixed-window | sliding-log | sliding-window | concurrency
+          --schedule STEPS         quota changes from the first request, e.g. 10s=0.4,20s=1,30s=outage:529,60s=1
+          --headers M              openai (alias full) | none | retry-after | retry-after-date | azure | anthropic
+                                   | ietf-draft7 | ietf-structured | ietf-separate (default openai)
           --charge-rejected        rejected requests still consume budget
           --insufficient-quota     answer every request 429 insufficient_quota
           --seed N                 seed of faults and latency (default 1)
@@ -47,6 +53,7 @@ internal static class CommandLine
         var options = new SimulatorOptions();
         var model = new ModelSettings();
         var models = new List<string>();
+        var limits = new List<LimitSpec>();
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -100,20 +107,19 @@ internal static class CommandLine
                 case "--headers":
                     model = model with
                     {
-                        HeaderMode = value.ToLowerInvariant() switch
-                        {
-                            "full" => RateLimitHeaderMode.Full,
-                            "none" => RateLimitHeaderMode.None,
-                            "retry-after" or "retryafteronly" or "retry-after-only" => RateLimitHeaderMode.RetryAfterOnly,
-                            _ => throw new ArgumentException($"{name} must be full, none or retry-after, was '{value}'."),
-                        },
+                        HeaderMode = RateLimitHeaderModeNames.TryParse(value, out var mode)
+                            ? mode
+                            : throw new ArgumentException($"{name} must be one of {RateLimitHeaderModeNames.All}, was '{value}'."),
                     };
                     break;
+                case "--limit": limits.Add(Syntax(name, () => LimitSyntax.ParseLimit(value))); break;
+                case "--schedule": model = model with { Schedule = Syntax(name, () => LimitSyntax.ParseSchedule(value)) }; break;
                 case "--seed": model = model with { Seed = Int(name, value) }; break;
                 default: throw new ArgumentException($"Unknown option {name} (see --help).");
             }
         }
 
+        model = model with { Limits = limits };
         options = options with
         {
             DefaultModel = model,
@@ -121,6 +127,18 @@ internal static class CommandLine
         };
         options.Validate();
         return options;
+    }
+
+    private static T Syntax<T>(string name, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"{name}: {e.Message}", e);
+        }
     }
 
     private static double Number(string name, string value) =>

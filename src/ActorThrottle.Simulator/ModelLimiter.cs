@@ -6,9 +6,12 @@ internal enum LimitKind
     None,
     Requests,
     Tokens,
+
+    /// <summary>A concurrency cap: too many requests in flight.</summary>
+    Concurrency,
 }
 
-/// <summary>The facts the <c>x-ratelimit-*</c> headers carry.</summary>
+/// <summary>The facts the OpenAI <c>x-ratelimit-*</c> headers carry: per unit, the limit with the least left.</summary>
 internal readonly record struct RateLimitState(
     bool HasRequests,
     long RequestLimit,
@@ -20,6 +23,18 @@ internal readonly record struct RateLimitState(
     TimeSpan TokensReset);
 
 /// <summary>The outcome of <see cref="ModelLimiter.TryAdmit"/>.</summary>
+/// <param name="Admitted">Every limit admitted the request (now, or after <paramref name="Delay"/>).</param>
+/// <param name="RejectedBy">The kind of the first limit that rejected it.</param>
+/// <param name="TooLarge">It can never fit a limit: no retry-after, nothing charged.</param>
+/// <param name="RetryAfter">When rejected: the wait until every limit would admit it.</param>
+/// <param name="TokensCharged">Tokens counted against the token limits.</param>
+/// <param name="LimitName">OpenAI's name of the rejecting limit ("requests per min (RPM)").</param>
+/// <param name="Limit">The rejecting limit's quota.</param>
+/// <param name="Requested">What the request asked of it.</param>
+/// <param name="State">The OpenAI header facts after the decision.</param>
+/// <param name="Delay">An admitted request is held this long first (a GCRA queue).</param>
+/// <param name="HoldsConcurrency">Admitted by a concurrency limit: <see cref="ModelLimiter.Release"/> must follow once it is answered.</param>
+/// <param name="Facts">Every limit's facts after the decision (the headers' source).</param>
 internal readonly record struct Admission(
     bool Admitted,
     LimitKind RejectedBy,
@@ -29,143 +44,253 @@ internal readonly record struct Admission(
     string LimitName,
     double Limit,
     double Requested,
-    RateLimitState State);
+    RateLimitState State,
+    TimeSpan Delay = default,
+    bool HoldsConcurrency = false,
+    IReadOnlyList<LimitFacts>? Facts = null);
 
 /// <summary>
-/// A model's request and token buckets, checked together when a request arrives.
-/// Not thread-safe: the owning model's lock guards it.
+/// A model's limits, checked together when a request arrives: the legacy per-second, per-minute and token buckets of
+/// <see cref="ModelSettings"/> first, then <see cref="ModelSettings.Limits"/>. A request is admitted when every limit
+/// admits it; a rejected one is counted by the limits that charge rejections. Not thread-safe: the owning model's
+/// lock guards it.
 /// </summary>
 internal sealed class ModelLimiter
 {
     private readonly TimeProvider _time;
-    private TokenBucket? _perSecond;
-    private TokenBucket? _perMinute;
-    private TokenBucket? _tokens;
-    private ModelSettings _settings;
+    private List<Limiter> _limiters = [];
+    private double _factor = 1;
+    private bool _chargeRejected;
 
     public ModelLimiter(ModelSettings settings, TimeProvider time)
     {
         _time = time;
-        _settings = settings;
         Reconfigure(settings);
     }
 
-    public TokenBucket? PerSecond => _perSecond;
+    /// <summary>The limiters in checking order.</summary>
+    public IReadOnlyList<Limiter> Limiters => _limiters;
 
-    public TokenBucket? PerMinute => _perMinute;
+    /// <summary>The limits a model's settings describe, legacy fields first.</summary>
+    public static IReadOnlyList<LimitSpec> SpecsOf(ModelSettings settings)
+    {
+        var specs = new List<LimitSpec>();
+        if (settings.RequestsPerSecond > 0)
+        {
+            specs.Add(new LimitSpec { Quota = settings.RequestsPerSecond, Window = TimeSpan.FromSeconds(1), Burst = settings.RequestsPerSecondBurst });
+        }
 
-    public TokenBucket? Tokens => _tokens;
+        if (settings.RequestsPerMinute > 0)
+        {
+            specs.Add(new LimitSpec { Quota = settings.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), Burst = settings.RequestsPerMinuteBurst });
+        }
 
-    /// <summary>Applies new limits; existing buckets keep their level (clamped), new ones start full.</summary>
+        if (settings.TokensPerMinute > 0)
+        {
+            specs.Add(new LimitSpec { Unit = LimitUnit.Tokens, Quota = settings.TokensPerMinute, Window = TimeSpan.FromMinutes(1), Burst = settings.TokensBurst });
+        }
+
+        specs.AddRange(settings.Limits);
+        return specs;
+    }
+
+    /// <summary>Applies new limits; a limit of the same algorithm, unit and window at the same place keeps its state, new ones start whole.</summary>
     public void Reconfigure(ModelSettings settings)
     {
-        _settings = settings;
-        _perSecond = Rebuild(_perSecond, settings.RequestsPerSecond, settings.RequestsPerSecondBurst, settings.RequestsPerSecond);
-        _perMinute = Rebuild(_perMinute, settings.RequestsPerMinute, settings.RequestsPerMinuteBurst, settings.RequestsPerMinute / 60.0);
-        _tokens = Rebuild(_tokens, settings.TokensPerMinute, settings.TokensBurst, settings.TokensPerMinute / 60.0);
+        var now = _time.GetUtcNow();
+        _chargeRejected = settings.ChargeRejected;
+        var specs = SpecsOf(settings);
+        var next = new List<Limiter>(specs.Count);
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var spec = specs[i];
+            var charge = spec.ChargeRejected ?? settings.ChargeRejected;
+            if (i < _limiters.Count && _limiters[i].Matches(spec))
+            {
+                _limiters[i].Reconfigure(now, spec, charge);
+                next.Add(_limiters[i]);
+            }
+            else
+            {
+                var limiter = Limiter.Create(spec, charge, now);
+                limiter.Rescale(now, _factor);
+                next.Add(limiter);
+            }
+        }
+
+        _limiters = next;
+    }
+
+    /// <summary>Multiplies every quota by <paramref name="factor"/> (a scripted schedule step).</summary>
+    public void Rescale(double factor)
+    {
+        var now = _time.GetUtcNow();
+        _factor = factor;
+        foreach (var limiter in _limiters)
+        {
+            limiter.Rescale(now, factor);
+        }
     }
 
     /// <summary>Admits a request costing one request and <paramref name="tokenCost"/> tokens, or says why not and for how long.</summary>
     public Admission TryAdmit(double tokenCost)
     {
-        if (_tokens is { } tooSmall && tokenCost > tooSmall.Capacity + TokenBucket.Epsilon)
+        var now = _time.GetUtcNow();
+        Limiter? rejecter = null;
+        var delay = TimeSpan.Zero;
+        foreach (var limiter in _limiters)
         {
-            // It could never fit: waiting would not help, so nothing is charged and no retry-after is given.
-            return new Admission(false, LimitKind.Tokens, true, TimeSpan.Zero, 0, "tokens per min (TPM)", tooSmall.Capacity, tokenCost, State());
+            var check = limiter.Check(now, CostFor(limiter, tokenCost));
+            if (check.NeverFits)
+            {
+                // It could never fit: waiting would not help, so nothing is charged and no retry-after is given.
+                var facts = FactsAt(now);
+                return new Admission(false, KindOf(limiter), true, TimeSpan.Zero, 0, MessageName(limiter.Spec), limiter.Quota, CostFor(limiter, tokenCost), StateOf(facts), Facts: facts);
+            }
+
+            if (!check.Allowed)
+            {
+                rejecter ??= limiter;
+            }
+            else if (check.Delay > delay)
+            {
+                delay = check.Delay;
+            }
         }
 
-        var rejectedBy = LimitKind.None;
-        string limitName = string.Empty;
-        double limit = 0, requested = 0;
-        if (_perSecond is { } rps && !rps.CanTake(1))
+        var admitted = rejecter is null;
+        var tokensCharged = 0.0;
+        var holds = false;
+        foreach (var limiter in _limiters)
         {
-            (rejectedBy, limitName, limit, requested) = (LimitKind.Requests, "requests per sec (RPS)", _settings.RequestsPerSecond, 1);
-        }
-        else if (_perMinute is { } rpm && !rpm.CanTake(1))
-        {
-            (rejectedBy, limitName, limit, requested) = (LimitKind.Requests, "requests per min (RPM)", _settings.RequestsPerMinute, 1);
-        }
-        else if (_tokens is { } tpm && !tpm.CanTake(tokenCost))
-        {
-            (rejectedBy, limitName, limit, requested) = (LimitKind.Tokens, "tokens per min (TPM)", _settings.TokensPerMinute, tokenCost);
+            if (admitted || limiter.ChargeRejected)
+            {
+                limiter.Charge(now, CostFor(limiter, tokenCost), admitted);
+                holds |= admitted && limiter.Spec.Algorithm == LimitAlgorithm.Concurrency;
+            }
         }
 
-        var admitted = rejectedBy == LimitKind.None;
-        var charge = admitted || _settings.ChargeRejected;
-        if (charge)
+        // The statistics' token count follows the model's rule, unless a token limit says otherwise.
+        if (admitted || _chargeRejected || _limiters.Any(l => l.ChargeRejected && l.Spec.Unit == LimitUnit.Tokens))
         {
-            _perSecond?.Take(1);
-            _perMinute?.Take(1);
-            _tokens?.Take(tokenCost);
+            tokensCharged = tokenCost;
         }
 
         var retryAfter = TimeSpan.Zero;
         if (!admitted)
         {
-            // Every bucket must hold enough at once, so the wait is the longest of them (after any charge).
-            retryAfter = Max(
-                _perSecond?.TimeUntilAvailable(1) ?? TimeSpan.Zero,
-                _perMinute?.TimeUntilAvailable(1) ?? TimeSpan.Zero,
-                _tokens?.TimeUntilAvailable(tokenCost) ?? TimeSpan.Zero);
+            // Every limit must admit at once, so the wait is the longest of them (after any charge).
+            foreach (var limiter in _limiters)
+            {
+                var check = limiter.Check(now, CostFor(limiter, tokenCost));
+                if (!check.Allowed && check.RetryAfter > retryAfter)
+                {
+                    retryAfter = check.RetryAfter;
+                }
+            }
         }
 
-        return new Admission(admitted, rejectedBy, false, retryAfter, charge ? tokenCost : 0, limitName, limit, requested, State());
+        var after = FactsAt(now);
+        return admitted
+            ? new Admission(true, LimitKind.None, false, TimeSpan.Zero, tokensCharged, string.Empty, 0, 0, StateOf(after), delay, holds, after)
+            : new Admission(false, KindOf(rejecter!), false, retryAfter, tokensCharged, MessageName(rejecter!.Spec), rejecter.Quota, CostFor(rejecter, tokenCost), StateOf(after), Facts: after);
     }
 
     /// <summary>Gives unused tokens back (reconcile accounting).</summary>
     public void Refund(double tokens)
     {
-        if (tokens > 0)
+        if (tokens <= 0)
         {
-            _tokens?.Refund(tokens);
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var limiter in _limiters.Where(l => l.Spec.Unit == LimitUnit.Tokens))
+        {
+            limiter.Refund(now, tokens);
         }
     }
 
-    /// <summary>The current header facts; of two request buckets, the one with less left is reported.</summary>
-    public RateLimitState State()
+    /// <summary>An admitted request that held a concurrency slot has been answered.</summary>
+    public void Release()
     {
-        TokenBucket? requests = null;
-        double requestLimit = 0;
-        if (_perMinute is { } rpm)
+        foreach (var limiter in _limiters)
         {
-            (requests, requestLimit) = (rpm, _settings.RequestsPerMinute);
+            limiter.Release();
+        }
+    }
+
+    /// <summary>Every limit's facts now.</summary>
+    public IReadOnlyList<LimitFacts> Facts() => FactsAt(_time.GetUtcNow());
+
+    /// <summary>The OpenAI header facts now; of two request limits, the one with less left is reported.</summary>
+    public RateLimitState State() => StateOf(Facts());
+
+    /// <summary>Per unit, the facts of the limit with the least left (tie: the longer reset); concurrency caps never count.</summary>
+    public static LimitFacts? Tightest(IReadOnlyList<LimitFacts> facts, LimitUnit unit)
+    {
+        LimitFacts? best = null;
+        foreach (var f in facts)
+        {
+            if (f.Unit != unit || f.Algorithm == LimitAlgorithm.Concurrency)
+            {
+                continue;
+            }
+
+            if (best is not { } b || f.Remaining < b.Remaining || (f.Remaining == b.Remaining && f.Reset > b.Reset))
+            {
+                best = f;
+            }
         }
 
-        if (_perSecond is { } rps && (requests is null || rps.Level < requests.Level))
-        {
-            (requests, requestLimit) = (rps, _settings.RequestsPerSecond);
-        }
+        return best;
+    }
 
-        var tokens = _tokens;
+    private static RateLimitState StateOf(IReadOnlyList<LimitFacts> facts)
+    {
+        var requests = Tightest(facts, LimitUnit.Requests);
+        var tokens = Tightest(facts, LimitUnit.Tokens);
         return new RateLimitState(
             requests is not null,
-            (long)Math.Round(requestLimit),
-            requests is null ? 0 : Remaining(requests),
-            requests?.TimeUntilFull() ?? TimeSpan.Zero,
+            requests is { } r ? (long)Math.Round(r.Quota) : 0,
+            requests?.Remaining ?? 0,
+            requests?.Reset ?? TimeSpan.Zero,
             tokens is not null,
-            (long)Math.Round(_settings.TokensPerMinute),
-            tokens is null ? 0 : Remaining(tokens),
-            tokens?.TimeUntilFull() ?? TimeSpan.Zero);
+            tokens is { } t ? (long)Math.Round(t.Quota) : 0,
+            tokens?.Remaining ?? 0,
+            tokens?.Reset ?? TimeSpan.Zero);
     }
 
-    private static long Remaining(TokenBucket bucket) => (long)Math.Floor(Math.Max(0, bucket.Level) + TokenBucket.Epsilon);
+    private static double CostFor(Limiter limiter, double tokenCost) => limiter.Spec.Unit == LimitUnit.Tokens ? tokenCost : 1;
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b, TimeSpan c) => a > b ? (a > c ? a : c) : (b > c ? b : c);
+    private static LimitKind KindOf(Limiter limiter) =>
+        limiter.Spec.Algorithm == LimitAlgorithm.Concurrency ? LimitKind.Concurrency
+        : limiter.Spec.Unit == LimitUnit.Tokens ? LimitKind.Tokens : LimitKind.Requests;
 
-    private TokenBucket? Rebuild(TokenBucket? existing, double limit, double? burst, double refillPerSecond)
+    /// <summary>OpenAI's names in 429 messages ("requests per min (RPM)"), which clients parse to tell requests from tokens.</summary>
+    private static string MessageName(LimitSpec spec)
     {
-        if (limit <= 0)
+        if (spec.Algorithm == LimitAlgorithm.Concurrency)
         {
-            return null;
+            return "concurrent requests";
         }
 
-        var capacity = burst ?? limit;
-        if (existing is null)
+        var unit = spec.Unit == LimitUnit.Tokens ? "tokens" : "requests";
+        var u = spec.Unit == LimitUnit.Tokens ? 'T' : 'R';
+        return spec.Window == TimeSpan.FromSeconds(1) ? $"{unit} per sec ({u}PS)"
+            : spec.Window == TimeSpan.FromMinutes(1) ? $"{unit} per min ({u}PM)"
+            : spec.Window == TimeSpan.FromDays(1) ? $"{unit} per day ({u}PD)"
+            : $"{unit} per {spec.Window.TotalSeconds:0.###}s";
+    }
+
+    private List<LimitFacts> FactsAt(DateTimeOffset now)
+    {
+        var facts = new List<LimitFacts>(_limiters.Count);
+        foreach (var limiter in _limiters)
         {
-            return new TokenBucket(capacity, refillPerSecond, _time);
+            facts.Add(limiter.Facts(now));
         }
 
-        existing.Reconfigure(capacity, refillPerSecond);
-        return existing;
+        return facts;
     }
 }

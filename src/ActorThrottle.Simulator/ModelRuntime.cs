@@ -14,6 +14,9 @@ internal enum Outcome
 
     /// <summary>A streamed reply that is aborted after <see cref="Decision.BreakAfterChunks"/> content chunks.</summary>
     StreamBreak,
+
+    /// <summary>A scheduled outage: answered with <see cref="Decision.OutageStatus"/> (503 or 529 <c>overloaded_error</c>).</summary>
+    Outage,
 }
 
 /// <summary>Everything the HTTP layer needs to answer one request, decided at arrival.</summary>
@@ -31,8 +34,15 @@ internal readonly record struct Decision(
     bool Stream = false,
     int ChunkTokens = 1,
     TimeSpan ChunkInterval = default,
-    int BreakAfterChunks = 0)
+    int BreakAfterChunks = 0,
+    int OutageStatus = 0)
 {
+    /// <summary>Whether <see cref="ModelRuntime.Release"/> must follow once the request is answered (it holds a concurrency slot).</summary>
+    public bool HoldsConcurrency => Admission.HoldsConcurrency;
+
+    /// <summary>Every limit's facts at the decision (the headers of a reply that is not a success).</summary>
+    public IReadOnlyList<LimitFacts> Facts => Admission.Facts ?? [];
+
     /// <summary>Why the completion ended: <c>length</c> when it used all of max tokens, else <c>stop</c>.</summary>
     public string FinishReason => CompletionTokens >= MaxTokens ? "length" : "stop";
 }
@@ -53,6 +63,8 @@ internal sealed class ModelRuntime
     private readonly ModelLimiter _limiter;
     private Random _random;
     private long _lastSecond = -1;
+    private long? _scheduleOrigin;
+    private int _step = -1;
     private MutableCounters? _lastCounters;
 
     public ModelRuntime(string id, ModelSettings settings, TimeProvider time, long epochTimestamp, int historyCapacity)
@@ -85,6 +97,16 @@ internal sealed class ModelRuntime
         lock (_gate)
         {
             _limiter.Reconfigure(settings);
+            if (settings.Schedule.Count == 0 && _step >= 0)
+            {
+                _limiter.Rescale(1);
+                _step = -1;
+            }
+            else if (_step >= settings.Schedule.Count)
+            {
+                _step = -1;
+            }
+
             if (settings.Seed != _settings.Seed)
             {
                 _random = new Random(settings.Seed);
@@ -102,11 +124,18 @@ internal sealed class ModelRuntime
             var now = _time.GetTimestamp();
             var counters = CountersAt(now);
             var maxTokens = requestedMaxTokens ?? s.DefaultMaxTokens;
+            if (ScheduleStepAt(s, now) is { OutageStatus: { } outage })
+            {
+                counters.ServerErrors++;
+                _totals.ServerErrors++;
+                return new Decision(Outcome.Outage, new Admission { Facts = _limiter.Facts() }, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0, OutageStatus: outage);
+            }
+
             if (s.InsufficientQuota)
             {
                 counters.QuotaExceeded++;
                 _totals.QuotaExceeded++;
-                return new Decision(Outcome.QuotaExceeded, default, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
+                return new Decision(Outcome.QuotaExceeded, new Admission { Facts = _limiter.Facts() }, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
             }
 
             var cost = (double)promptTokens + maxTokens;
@@ -125,7 +154,7 @@ internal sealed class ModelRuntime
             var faultDraw = _random.NextDouble();
             var jitterDraw = _random.NextDouble();
             var outcome = PickOutcome(s, faultDraw);
-            var latency = s.Latency + TimeSpan.FromTicks((long)(s.LatencyJitter.Ticks * jitterDraw));
+            var latency = admission.Delay + s.Latency + TimeSpan.FromTicks((long)(s.LatencyJitter.Ticks * jitterDraw));
             var completion = Math.Min(s.CompletionTokens, maxTokens);
             var breakAfter = 0;
             if (stream)
@@ -198,6 +227,57 @@ internal sealed class ModelRuntime
         {
             return _limiter.State();
         }
+    }
+
+    /// <summary>Every limit's facts now (the headers of a success, sent after its latency).</summary>
+    public IReadOnlyList<LimitFacts> Facts()
+    {
+        lock (_gate)
+        {
+            return _limiter.Facts();
+        }
+    }
+
+    /// <summary>A request whose decision <see cref="Decision.HoldsConcurrency"/> has been answered (exactly once per such decision).</summary>
+    public void Release(Decision decision)
+    {
+        if (!decision.HoldsConcurrency)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _limiter.Release();
+        }
+    }
+
+    /// <summary>
+    /// The schedule step in force at <paramref name="now"/> (the clock starts at the model's first request), applying
+    /// its factor to the limits when the step changes; null without a schedule or before its first step.
+    /// </summary>
+    private ScheduleStep? ScheduleStepAt(ModelSettings s, long now)
+    {
+        if (s.Schedule.Count == 0)
+        {
+            return null;
+        }
+
+        _scheduleOrigin ??= now;
+        var since = _time.GetElapsedTime(_scheduleOrigin.Value, now);
+        var step = -1;
+        while (step + 1 < s.Schedule.Count && s.Schedule[step + 1].At <= since)
+        {
+            step++;
+        }
+
+        if (step != _step)
+        {
+            _step = step;
+            _limiter.Rescale(step < 0 ? 1 : s.Schedule[step].Factor);
+        }
+
+        return step < 0 ? null : s.Schedule[step];
     }
 
     public int MaxAcceptedInWindow(TimeSpan window)

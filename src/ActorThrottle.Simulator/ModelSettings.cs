@@ -2,9 +2,9 @@ namespace ActorThrottle.Simulator;
 
 /// <summary>
 /// The behaviour of one simulated model: limits, token accounting, latency, faults and headers.
-/// A limit of 0 means "no limit" for that dimension. Every limit is a token bucket whose refill
-/// rate is the limit and whose capacity is its burst (by default one period's worth: the per-second
-/// limit for requests per second, the per-minute limit for the per-minute ones).
+/// The shorthand limits (<see cref="RequestsPerSecond"/>, <see cref="RequestsPerMinute"/>, <see cref="TokensPerMinute"/>;
+/// 0 = none) are token buckets whose refill rate is the limit and whose capacity is its burst (by default one period's
+/// worth); <see cref="Limits"/> adds limits of any algorithm, and <see cref="Schedule"/> changes them over time.
 /// </summary>
 public sealed record ModelSettings
 {
@@ -25,6 +25,15 @@ public sealed record ModelSettings
 
     /// <summary>Capacity of the token bucket; null = <see cref="TokensPerMinute"/>.</summary>
     public double? TokensBurst { get; init; }
+
+    /// <summary>Further limits of any algorithm, checked after the shorthand ones; all must admit a request.</summary>
+    public IReadOnlyList<LimitSpec> Limits { get; init; } = [];
+
+    /// <summary>
+    /// A scripted schedule, measured from the model's first request: each step scales every quota or starts an outage
+    /// until the next step. Empty = the limits never change.
+    /// </summary>
+    public IReadOnlyList<ScheduleStep> Schedule { get; init; } = [];
 
     /// <summary>Whether unused completion tokens are refunded.</summary>
     public TokenAccounting TokenAccounting { get; init; } = TokenAccounting.Reserve;
@@ -92,6 +101,29 @@ public sealed record ModelSettings
         Burst(RequestsPerSecondBurst, nameof(RequestsPerSecondBurst));
         Burst(RequestsPerMinuteBurst, nameof(RequestsPerMinuteBurst));
         Burst(TokensBurst, nameof(TokensBurst));
+        if (Limits is null)
+        {
+            throw new ArgumentException($"{nameof(Limits)} must not be null (use an empty list).", nameof(Limits));
+        }
+
+        for (var i = 0; i < Limits.Count; i++)
+        {
+            (Limits[i] ?? throw new ArgumentException($"{nameof(Limits)}[{i}] must not be null.", nameof(Limits))).Validate($"{nameof(Limits)}[{i}]");
+        }
+
+        if (Schedule is null)
+        {
+            throw new ArgumentException($"{nameof(Schedule)} must not be null (use an empty list).", nameof(Schedule));
+        }
+
+        for (var i = 0; i < Schedule.Count; i++)
+        {
+            (Schedule[i] ?? throw new ArgumentException($"{nameof(Schedule)}[{i}] must not be null.", nameof(Schedule))).Validate($"{nameof(Schedule)}[{i}]");
+            if (i > 0 && Schedule[i].At <= Schedule[i - 1].At)
+            {
+                throw new ArgumentException($"{nameof(Schedule)}[{i}].At must be later than {nameof(Schedule)}[{i - 1}].At ({Schedule[i - 1].At}), was {Schedule[i].At}.", nameof(Schedule));
+            }
+        }
         if (DefaultMaxTokens < 0)
         {
             throw new ArgumentException($"{nameof(DefaultMaxTokens)} must be >= 0, was {DefaultMaxTokens}.", nameof(DefaultMaxTokens));

@@ -92,51 +92,33 @@ internal static class ResponseWriter
     public static string NewCompletionId() =>
         "chatcmpl-sim" + Interlocked.Increment(ref _nextId).ToString("x12", CultureInfo.InvariantCulture);
 
-    /// <summary>Sets the <c>x-ratelimit-*</c> headers (full mode only) and, on a 429, the retry-after pair.</summary>
-    public static void WriteRateLimitHeaders(HttpResponse response, RateLimitHeaderMode mode, RateLimitState state, TimeSpan? retryAfter)
+    /// <summary>Sets the rate-limit headers of <paramref name="mode"/>; <paramref name="retryAfter"/> is non-null only on a 429.</summary>
+    public static void WriteRateLimitHeaders(HttpResponse response, RateLimitHeaderMode mode, IReadOnlyList<LimitFacts> facts, TimeSpan? retryAfter, DateTimeOffset now)
     {
-        switch (mode)
+        foreach (var (name, value) in RateLimitHeaderWriter.For(mode, facts, retryAfter, now))
         {
-            case RateLimitHeaderMode.None:
-                return;
-            case RateLimitHeaderMode.RetryAfterOnly:
-                if (retryAfter is not null)
-                {
-                    response.Headers["retry-after"] = "1";
-                }
-
-                return;
-        }
-
-        var headers = response.Headers;
-        if (state.HasRequests)
-        {
-            headers["x-ratelimit-limit-requests"] = state.RequestLimit.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-remaining-requests"] = state.RequestsRemaining.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-reset-requests"] = GoDuration.FormatMilliseconds(state.RequestsReset);
-        }
-
-        if (state.HasTokens)
-        {
-            headers["x-ratelimit-limit-tokens"] = state.TokenLimit.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-remaining-tokens"] = state.TokensRemaining.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-reset-tokens"] = GoDuration.FormatMilliseconds(state.TokensReset);
-        }
-
-        if (retryAfter is { } wait)
-        {
-            var (seconds, millis) = RetryAfterValues(wait);
-            headers["retry-after"] = seconds.ToString(CultureInfo.InvariantCulture);
-            headers["retry-after-ms"] = millis.ToString(CultureInfo.InvariantCulture);
+            response.Headers[name] = value;
         }
     }
 
-    /// <summary>Both values rounded up, so a client that waits exactly this long is admitted.</summary>
-    public static (long Seconds, long Milliseconds) RetryAfterValues(TimeSpan wait)
+    /// <summary>Anthropic's 529 body: <c>{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}</c>.</summary>
+    public static async Task WriteOverloadedAsync(HttpContext context)
     {
-        var millis = (long)Math.Ceiling(wait.Ticks / (double)TimeSpan.TicksPerMillisecond);
-        var seconds = (long)Math.Ceiling(wait.Ticks / (double)TimeSpan.TicksPerSecond);
-        return (Math.Max(0, seconds), Math.Max(0, millis));
+        var response = context.Response;
+        response.StatusCode = 529;
+        response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "error");
+            json.WriteStartObject("error");
+            json.WriteString("type", "overloaded_error");
+            json.WriteString("message", "Overloaded");
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)

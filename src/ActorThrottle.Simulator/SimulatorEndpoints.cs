@@ -120,7 +120,15 @@ internal sealed class SimulatorEndpoints
         }
 
         var decision = runtime.Decide(promptTokens, maxTokens, stream);
-        await RespondAsync(context, runtime, model, promptTokens, decision, includeUsage, toolCall);
+        try
+        {
+            await RespondAsync(context, runtime, model, promptTokens, decision, includeUsage, toolCall);
+        }
+        finally
+        {
+            // A concurrency slot is held until the answer (or the abort) is done, whichever way it ends.
+            runtime.Release(decision);
+        }
     }
 
     private async Task RespondAsync(HttpContext context, ModelRuntime runtime, string model, int promptTokens, Decision decision, bool includeUsage, string? toolCall)
@@ -129,13 +137,25 @@ internal sealed class SimulatorEndpoints
         switch (decision.Outcome)
         {
             case Outcome.QuotaExceeded:
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.State, null);
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
                 await ResponseWriter.WriteErrorAsync(
                     context, StatusCodes.Status429TooManyRequests,
                     "You exceeded your current quota, please check your plan and billing details.", "insufficient_quota", "insufficient_quota");
                 return;
             case Outcome.RateLimited:
-                await RateLimitedAsync(context, model, decision);
+                await RateLimitedAsync(context, model, decision, _time.GetUtcNow());
+                return;
+            case Outcome.Outage:
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
+                if (decision.OutageStatus == 529)
+                {
+                    await ResponseWriter.WriteOverloadedAsync(context);
+                }
+                else
+                {
+                    await ResponseWriter.WriteErrorAsync(context, decision.OutageStatus, "The engine is currently overloaded, please try again later.", "server_error", null);
+                }
+
                 return;
         }
 
@@ -168,7 +188,7 @@ internal sealed class SimulatorEndpoints
                 }
 
                 // Headers show the state after the reply, refund included.
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.Facts(), null, _time.GetUtcNow());
                 if (decision.Stream)
                 {
                     await StreamAsync(context, model, promptTokens, decision, includeUsage, toolCall, linked.Token);
@@ -180,14 +200,14 @@ internal sealed class SimulatorEndpoints
                     decision.FinishReason, toolCall);
                 return;
             case Outcome.StreamBreak:
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.State(), null);
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.Facts(), null, _time.GetUtcNow());
                 await StreamAsync(context, model, promptTokens, decision, includeUsage, toolCall, linked.Token);
                 return;
             case Outcome.Reset:
                 context.Abort();
                 return;
             case Outcome.Hang:
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.State, null);
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
                 await ResponseWriter.WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, "Gateway timeout.", "server_error", null);
                 return;
             default:
@@ -197,7 +217,7 @@ internal sealed class SimulatorEndpoints
                     Outcome.Error502 => (502, "Bad gateway."),
                     _ => (503, "The engine is currently overloaded, please try again later."),
                 };
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.State, null);
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
                 await ResponseWriter.WriteErrorAsync(context, status, message, "server_error", null);
                 return;
         }
@@ -273,7 +293,7 @@ internal sealed class SimulatorEndpoints
         }
     }
 
-    private static async Task RateLimitedAsync(HttpContext context, string model, Decision decision)
+    private static async Task RateLimitedAsync(HttpContext context, string model, Decision decision, DateTimeOffset now)
     {
         var admission = decision.Admission;
         var limit = admission.Limit.ToString("0.##", CultureInfo.InvariantCulture);
@@ -286,13 +306,19 @@ internal sealed class SimulatorEndpoints
             message = $"Request too large for {model} on {admission.LimitName}: Limit {limit}, Requested {requested}. The input or output tokens must be reduced in order to run successfully.";
             retryAfter = null;
         }
+        else if (admission.RejectedBy == LimitKind.Concurrency)
+        {
+            // A concurrency cap cannot say when a slot frees up, and real ones do not try.
+            message = $"Too many concurrent requests for {model}: Limit {limit}. Please retry when an earlier request has finished.";
+            retryAfter = null;
+        }
         else
         {
             message = $"Rate limit reached for {type} on {model} ({admission.LimitName}): Limit {limit}, Requested {requested}. Please try again in {GoDuration.FormatMilliseconds(admission.RetryAfter)}.";
             retryAfter = admission.RetryAfter;
         }
 
-        ResponseWriter.WriteRateLimitHeaders(context.Response, decision.HeaderMode, decision.State, retryAfter);
+        ResponseWriter.WriteRateLimitHeaders(context.Response, decision.HeaderMode, decision.Facts, retryAfter, now);
         await ResponseWriter.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, message, type, "rate_limit_exceeded");
     }
 

@@ -346,8 +346,9 @@ public sealed class ActorThrottleBaseline(bool tuned) : Baseline
 
     public override async Task RunAsync(RunContext ctx)
     {
+        // A configured rate of 0 means "not configured": the key is left out, so the reference default applies.
         var models = string.Join("\n", ctx.Scenario.Models.Select(m =>
-            $"    \"{m.Id}\" {{ requests-per-second = {Inv(m.ConfiguredRps)}, tokens-per-minute = {Inv(m.ConfiguredTpm)} }}"));
+            $"    \"{m.Id}\" {{ {(m.ConfiguredRps > 0 ? $"requests-per-second = {Inv(m.ConfiguredRps)}, " : "")}tokens-per-minute = {Inv(m.ConfiguredTpm)} }}"));
         var hocon = $$"""
             actor-throttle {
               endpoint = "{{ctx.Simulator.ApiBaseUrl}}"

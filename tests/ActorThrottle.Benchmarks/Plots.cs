@@ -3,6 +3,50 @@ namespace ActorThrottle.Benchmarks;
 /// <summary>ScottPlot PNGs: per-second successes and 429s per baseline, and ActorThrottle's burst and rate.</summary>
 public static class Plots
 {
+    /// <summary>One PNG per matrix shape: accepted (solid) and rejected (dotted) per second of ActorThrottle under each configuration.</summary>
+    public static void Shape(ProviderShape shape, List<(string Config, Scenario Scenario, RunResult Run)> runs, string dir)
+    {
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var i = 0;
+        foreach (var (config, scenario, run) in runs)
+        {
+            var points = run.Headline.PerSecond.Where(p => p.T >= -0.5).OrderBy(p => p.T).ToList();
+            if (points.Count == 0)
+            {
+                continue;
+            }
+            var color = palette.GetColor(i++);
+            var xs = points.Select(p => p.T + 0.5).ToArray();
+            var ok = plot.Add.ScatterLine(xs, points.Select(p => (double)p.Accepted).ToArray());
+            ok.LegendText = $"{config}: accepted/s";
+            ok.LineWidth = 2;
+            ok.MarkerSize = 0;
+            ok.LineColor = color;
+            var rejected = plot.Add.ScatterLine(xs, points.Select(p => (double)p.RateLimited).ToArray());
+            rejected.LegendText = $"{config}: 429s/s";
+            rejected.LinePattern = ScottPlot.LinePattern.Dotted;
+            rejected.MarkerSize = 0;
+            rejected.LineColor = color;
+        }
+        if (runs.Count > 0)
+        {
+            var (_, scenario, _) = runs[0];
+            var m = scenario.Models[0];
+            var xs = Enumerable.Range(0, (int)(scenario.CapSeconds * 10)).Select(x => x / 10.0).ToArray();
+            var limit = plot.Add.ScatterLine(xs, xs.Select(x => scenario.LimitAt(m, x)).ToArray());
+            limit.LegendText = "real limit";
+            limit.LineColor = ScottPlot.Colors.Black;
+            limit.LinePattern = ScottPlot.LinePattern.Dashed;
+            limit.MarkerSize = 0;
+        }
+        plot.Title($"{shape.Key}: {shape.Title}");
+        plot.XLabel("seconds since the backlog was submitted");
+        plot.YLabel("per second, as the provider saw it");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.SavePng(Path.Combine(dir, $"matrix-{shape.Key}.png"), 1100, 500);
+    }
+
     public static void Scenario(Scenario s, List<RunResult> runs, string dir)
     {
         var model = s.Models.First(m => m.Headline).Id;

@@ -41,7 +41,13 @@ public sealed record Scenario(string Key, string Title, IReadOnlyList<ModelSpec>
     /// <summary>Hard bound on a run: requests not answered by then count as unfinished.</summary>
     public double CapSeconds { get; init; }
 
-    public SimModelSettings SimSettingsFor(ModelSpec m) => new()
+    /// <summary>A provider shape of the matrix: the simulator's settings for a model, in place of the token bucket below.</summary>
+    public Func<ModelSpec, SimModelSettings>? Provider { get; init; }
+
+    /// <summary>The provider's scripted schedule (from the first request, taken as t = 0): the real limit follows it; an outage is 0.</summary>
+    public IReadOnlyList<ScheduleStep> Schedule { get; init; } = [];
+
+    public SimModelSettings SimSettingsFor(ModelSpec m) => Provider?.Invoke(m) ?? new()
     {
         RequestsPerSecond = m.RealRps,
         TokensPerMinute = m.RealTpm,
@@ -56,11 +62,53 @@ public sealed record Scenario(string Key, string Title, IReadOnlyList<ModelSpec>
     };
 
     /// <summary>The provider's real request limit of <paramref name="m"/> at time <paramref name="t"/> (seconds).</summary>
-    public double LimitAt(ModelSpec m, double t) => DropAt is { } d && t >= d ? m.RealRps * DropFactor : m.RealRps;
+    public double LimitAt(ModelSpec m, double t)
+    {
+        if (Schedule.Count > 0)
+        {
+            return m.RealRps * FactorAt(t);
+        }
+
+        return DropAt is { } d && t >= d ? m.RealRps * DropFactor : m.RealRps;
+    }
 
     /// <summary>Requests the limit allows in [0, t] without the initial bucket.</summary>
-    public double LimitIntegral(ModelSpec m, double t) =>
-        DropAt is { } d && t > d ? m.RealRps * d + m.RealRps * DropFactor * (t - d) : m.RealRps * t;
+    public double LimitIntegral(ModelSpec m, double t)
+    {
+        if (Schedule.Count > 0)
+        {
+            // Piecewise constant between steps.
+            var total = 0.0;
+            var from = 0.0;
+            var factor = 1.0;
+            foreach (var step in Schedule)
+            {
+                var at = step.At.TotalSeconds;
+                if (at >= t)
+                {
+                    break;
+                }
+
+                total += m.RealRps * factor * (at - from);
+                (from, factor) = (at, step.OutageStatus is null ? step.Factor : 0);
+            }
+
+            return total + m.RealRps * factor * Math.Max(0, t - from);
+        }
+
+        return DropAt is { } d && t > d ? m.RealRps * d + m.RealRps * DropFactor * (t - d) : m.RealRps * t;
+    }
+
+    private double FactorAt(double t)
+    {
+        var factor = 1.0;
+        foreach (var step in Schedule.Where(s => s.At.TotalSeconds <= t))
+        {
+            factor = step.OutageStatus is null ? step.Factor : 0;
+        }
+
+        return factor;
+    }
 
     public IReadOnlyList<WorkRequest> BuildBacklog()
     {

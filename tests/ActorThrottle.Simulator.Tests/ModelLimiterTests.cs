@@ -187,15 +187,4 @@ public sealed class ModelLimiterTests
         limiter.Reconfigure(settings with { RequestsPerSecond = 0 });
         Assert.True(limiter.TryAdmit(0).Admitted);
     }
-
-    [Theory]
-    [InlineData(439.0, 1L, 439L)]
-    [InlineData(1000.0, 1L, 1000L)]
-    [InlineData(1000.1, 2L, 1001L)]
-    [InlineData(0.01, 1L, 1L)]
-    [InlineData(60_000.0, 60L, 60_000L)]
-    public void Retry_after_values_round_up(double milliseconds, long seconds, long millis)
-    {
-        Assert.Equal((seconds, millis), ResponseWriter.RetryAfterValues(TimeSpan.FromMilliseconds(milliseconds)));
-    }
 }

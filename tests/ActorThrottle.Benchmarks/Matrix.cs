@@ -1,0 +1,326 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ActorThrottle.Simulator;
+using SimModelSettings = ActorThrottle.Simulator.ModelSettings;
+
+namespace ActorThrottle.Benchmarks;
+
+/// <summary>
+/// One provider shape of the matrix: a limiter algorithm (or several) with a header dialect, as a real provider or
+/// gateway runs it. <see cref="LimitRps"/> is the sustained request rate it really allows.
+/// </summary>
+/// <param name="Key">Short id used in file names and tables.</param>
+/// <param name="Title">What it is.</param>
+/// <param name="SeenAt">Who limits this way.</param>
+/// <param name="LimitRps">The real sustained limit (req/s).</param>
+/// <param name="Build">The simulator settings (limits, headers, charging), latency aside; the flag is quick mode.</param>
+public sealed record ProviderShape(string Key, string Title, string SeenAt, double LimitRps, Func<bool, SimModelSettings> Build)
+{
+    /// <summary>A concurrency cap does not bind at latency 0: such cells are skipped.</summary>
+    public bool NeedsLatency { get; init; }
+
+    /// <summary>The provider's schedule (quick mode, full mode).</summary>
+    public Func<bool, IReadOnlyList<ScheduleStep>> Schedule { get; init; } = _ => [];
+
+    /// <summary>Backlog in quick and full mode; null = the matrix default.</summary>
+    public (int Quick, int Full)? Backlog { get; init; }
+
+    /// <summary>Tokens per minute the provider allows (0 = none), and so what "configured right" means for tokens.</summary>
+    public double RealTpm { get; init; }
+
+    /// <summary>The request rate a user would configure when told the limit (the provider's stated request limit).</summary>
+    public double? StatedRps { get; init; }
+}
+
+/// <summary>How the client is configured, relative to the real limit.</summary>
+public sealed record MatrixConfig(string Key, string Title, double? Factor)
+{
+    public static readonly MatrixConfig[] All =
+    [
+        new("known", "limit configured right", 1),
+        new("2x", "configured 2× too high", 2),
+        new("10x", "configured 10× too high", 10),
+        new("none", "not configured (the reference default applies)", null),
+    ];
+}
+
+/// <summary>The provider zoo benchmark: every shape × configuration × latency, ActorThrottle and the baselines in one run.</summary>
+public static class Matrix
+{
+    private const double Rate = 100;
+
+    public static IReadOnlyList<ProviderShape> Shapes() =>
+    [
+        new("tb-openai", "token bucket, OpenAI x-ratelimit-* headers", "OpenAI", Rate,
+            _ => Shape(RateLimitHeaderMode.Full, $"token-bucket:{Rate}/1s")),
+        new("tb-none", "token bucket with a small burst, no headers", "nginx limit_req burst=10 nodelay", Rate,
+            _ => Shape(RateLimitHeaderMode.None, $"token-bucket:{Rate}/1s,burst=10")),
+        new("tb-charged-openai", "token bucket, rejections charged, OpenAI headers", "providers that count 429s against the quota", Rate,
+            _ => Shape(RateLimitHeaderMode.Full, $"token-bucket:{Rate}/1s,charged")),
+        new("gcra-ietf-separate", "GCRA, burst 5, RateLimit-Limit/-Remaining/-Reset + retry-after", "throttled, redis-cell based gateways", Rate,
+            _ => Shape(RateLimitHeaderMode.IetfSeparate, $"gcra:{Rate}/1s,burst=5")),
+        new("gcra-queue-none", "leaky bucket with a 1 s queue (excess delayed, then rejected), no headers", "nginx limit_req without nodelay", Rate,
+            _ => Shape(RateLimitHeaderMode.None, $"gcra:{Rate}/1s,max-delay=1s")),
+        new("fw-clock-1s-openai", "fixed 1 s windows on the clock, OpenAI headers and retry-after-ms", "gateways with per-second quotas", Rate,
+            _ => Shape(RateLimitHeaderMode.Full, $"fixed-window:{Rate}/1s")),
+        new("fw-drift-1s-ietf7", "fixed 1 s windows from the first hit, every hit counted, IETF draft-7 RateLimit", "express-rate-limit (standardHeaders: draft-7)", Rate,
+            _ => Shape(RateLimitHeaderMode.IetfDraft7, $"fixed-window:{Rate}/1s,start=first-hit,charged")),
+        new("fw-clock-minute-openai", "per-minute fixed windows on the clock (60 s resets; 6 s in quick mode), OpenAI headers", "LiteLLM and gateways with RPM quotas", 20,
+            quick => Shape(RateLimitHeaderMode.Full, quick ? "fixed-window:120/6s" : "fixed-window:1200/60s"))
+        {
+            Backlog = (300, 3000),
+        },
+        new("sliding-log-date", "sliding log, retry-after as an HTTP date", "Redis sorted-set limiters", Rate,
+            _ => Shape(RateLimitHeaderMode.RetryAfterDate, $"sliding-log:{Rate}/1s")),
+        new("swc-ietf-structured", "sliding-window counter over 10 s, IETF structured RateLimit fields", "Kong, Cloudflare-style API gateways", Rate,
+            _ => Shape(RateLimitHeaderMode.IetfStructured, $"sliding-window:{Rate * 10}/10s")),
+        new("concurrency-none", "20 requests in flight at most, no headers (≈ 100/s at 200 ms mean latency)", "vLLM/Ollama behind a gateway's concurrency cap", Rate,
+            _ => Shape(RateLimitHeaderMode.None, "concurrency:20"))
+        {
+            NeedsLatency = true,
+        },
+        new("multi-azure", "per-10 s window plus a per-second spike cap, Azure headers (remaining only, retry-after-ms)", "Azure OpenAI", Rate,
+            _ => Shape(RateLimitHeaderMode.Azure, $"fixed-window:{Rate * 10}/10s", $"token-bucket:{Rate * 2}/1s,burst=20")),
+        new("tokens-anthropic", "requests and tokens at once (tokens bind), reconcile accounting, Anthropic headers", "Anthropic", Rate,
+            _ => Shape(RateLimitHeaderMode.Anthropic, $"token-bucket:{Rate * 2}/1s", $"token-bucket:{TokensPerMinute(Rate)}/1m,unit=tokens,burst={TokensPerMinute(Rate) / 60}") with
+            {
+                TokenAccounting = TokenAccounting.Reconcile,
+            })
+        {
+            RealTpm = TokensPerMinute(Rate),
+            StatedRps = Rate * 2,
+        },
+        new("schedule-529", "limit drops to 40 % and back, then an outage answering 529 overloaded_error; retry-after seconds", "Anthropic under load, any provider's bad day", Rate,
+            _ => Shape(RateLimitHeaderMode.RetryAfterOnly, $"token-bucket:{Rate}/1s"))
+        {
+            Schedule = quick => quick
+                ? [Step(2, 0.4), Step(4, 1), Outage(5, 529), Step(7, 1)]
+                : [Step(3, 0.4), Step(8, 1), Outage(10, 529), Step(40, 1)],
+            Backlog = (500, 4000),
+        },
+    ];
+
+    /// <summary>Tokens per minute that bind at <paramref name="rps"/> requests per second of the matrix's requests (counted as the simulator counts them).</summary>
+    public static double TokensPerMinute(double rps) => Math.Round(rps * 60 * RequestTokens);
+
+    // "Say hello to request {i}." is 6–7 o200k tokens, plus 4 per message, plus max_tokens 16; the simulator charges that.
+    private const double RequestTokens = 27;
+
+    private static ScheduleStep Step(double at, double factor) => new() { At = TimeSpan.FromSeconds(at), Factor = factor };
+
+    private static ScheduleStep Outage(double at, int status) => new() { At = TimeSpan.FromSeconds(at), OutageStatus = status };
+
+    private static SimModelSettings Shape(RateLimitHeaderMode headers, params string[] limits) => new()
+    {
+        HeaderMode = headers,
+        Limits = limits.Select(LimitSyntax.ParseLimit).ToList(),
+        Seed = 42,
+    };
+
+    /// <summary>One cell: the scenario that drives <paramref name="shape"/> configured as <paramref name="config"/> at a latency.</summary>
+    public static Scenario Cell(ProviderShape shape, MatrixConfig config, bool latency, bool quick)
+    {
+        var n = shape.Backlog is { } b ? (quick ? b.Quick : b.Full) : quick ? 400 : 1200;
+        var stated = shape.StatedRps ?? shape.LimitRps;
+        var model = new ModelSpec("m", shape.LimitRps, config.Factor is { } f ? stated * f : 0, n)
+        {
+            RealTpm = shape.RealTpm,
+            ConfiguredTpm = config.Factor is { } g ? shape.RealTpm * g : 0,
+        };
+        var schedule = shape.Schedule(quick);
+        var probe = new Scenario("probe", "", [model]) { Schedule = schedule };
+        var ideal = 0.0;
+        while (probe.LimitIntegral(model, ideal) < n && ideal < 3600)
+        {
+            ideal += 0.5;
+        }
+
+        return new Scenario($"{shape.Key}.{config.Key}.{(latency ? "lat" : "lat0")}", $"{shape.Title} — {config.Title}, latency {(latency ? "100–300 ms" : "0")}", [model])
+        {
+            Latency = latency ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,
+            LatencyJitter = latency ? TimeSpan.FromMilliseconds(200) : TimeSpan.Zero,
+            Schedule = schedule,
+            CapSeconds = Math.Ceiling(1.5 * ideal + 8),
+            Provider = _ => shape.Build(quick) with
+            {
+                Latency = latency ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,
+                LatencyJitter = latency ? TimeSpan.FromMilliseconds(200) : TimeSpan.Zero,
+                Schedule = schedule,
+            },
+        };
+    }
+
+    /// <summary>
+    /// Seconds from the start until the accepted rate, averaged over 3 s, first reaches 95 % of the real limit; null = never.
+    /// </summary>
+    public static double? SecondsToLimit(Scenario s, ModelResult h)
+    {
+        var spec = s.Models[0];
+        var points = h.PerSecond.Where(p => p.T >= -0.5).OrderBy(p => p.T).ToList();
+        for (var i = 0; i + 2 < points.Count; i++)
+        {
+            var t = Math.Max(0, points[i].T);
+            if (points[i + 2].T + 1 > h.DrainSeconds)
+            {
+                break;
+            }
+
+            var accepted = points[i].Accepted + points[i + 1].Accepted + points[i + 2].Accepted;
+            var allowed = s.LimitIntegral(spec, points[i + 2].T + 1) - s.LimitIntegral(spec, t);
+            if (allowed > 0 && accepted >= 0.95 * allowed)
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs the cells asked for, writes JSON per run and returns the report's markdown.</summary>
+    public static async Task<string> RunAsync(bool quick, ISet<string> shapes, ISet<string> configs, bool? latencyOnly, int repeat, string outDir, string plotsDir)
+    {
+        var md = new StringBuilder();
+        var selected = Shapes().Where(s => shapes.Count == 0 || shapes.Contains(s.Key)).ToList();
+        var latencies = latencyOnly is { } l ? [l] : quick ? [true] : new[] { false, true };
+        var results = new List<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)>();
+        foreach (var latency in latencies)
+        {
+            foreach (var shape in selected)
+            {
+                if (shape.NeedsLatency && !latency)
+                {
+                    continue;
+                }
+
+                foreach (var config in MatrixConfig.All.Where(c => configs.Count == 0 || configs.Contains(c.Key)))
+                {
+                    var scenario = Cell(shape, config, latency, quick);
+                    foreach (var baseline in BaselinesFor(config, quick))
+                    {
+                        // The seed pattern and the SDK ignore the configured limit: one run per shape and latency is enough.
+                        if (baseline is SeedPattern or SdkDefault && config.Key != MatrixConfig.All[0].Key && configs.Count != 1)
+                        {
+                            continue;
+                        }
+
+                        for (var k = 0; k < repeat; k++)
+                        {
+                            var run = await Program.RunOneAsync(scenario, baseline);
+                            results.Add((shape, config, latency, scenario, run));
+                            Console.WriteLine($"   {scenario.Key,-40} {run.OneLine()}");
+                            await File.WriteAllTextAsync(Path.Combine(outDir, $"m-{scenario.Key}-{baseline.Name}-{k}.json"), JsonSerializer.Serialize(run, Program.JsonOptions));
+                        }
+                    }
+                }
+            }
+        }
+
+        md.AppendLine("## Provider zoo matrix");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Backlog {(quick ? "400" : "1,200")} requests submitted at t = 0 (per shape where noted), cap 1.5 × ideal + 8 s; {repeat} run(s) per cell (the median is shown when more). Goodput = successes ÷ (real limit × time from the first send to the last reply); steady = accepted ÷ allowed over the full seconds from t = 2 s to 2 s before the end; rejected = 429 share of the attempts the provider saw; t95 = seconds until the 3 s mean accepted rate first reaches 95 % of the limit.");
+        md.AppendLine();
+        md.AppendLine("| shape | what | seen at | real limit |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var s in selected)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| `{s.Key}` | {s.Title} | {s.SeenAt} | {s.LimitRps:0} req/s |");
+        }
+
+        md.AppendLine();
+        foreach (var latency in latencies)
+        {
+            foreach (var config in MatrixConfig.All.Where(c => configs.Count == 0 || configs.Contains(c.Key)))
+            {
+                var rows = results.Where(r => r.Config == config && r.Latency == latency).ToList();
+                if (rows.Count == 0)
+                {
+                    continue;
+                }
+
+                md.AppendLine(CultureInfo.InvariantCulture, $"### {config.Title}, latency {(latency ? "100–300 ms" : "0")}");
+                md.AppendLine();
+                md.AppendLine("| shape | at-default goodput | steady | rejected | svc p95 s | e2e p95 s | t95 s | unfinished | polly goodput (rejected) | seed-5 goodput (rejected) | sdk-50 goodput (rejected) | at ÷ best peer |");
+                md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                foreach (var shape in selected)
+                {
+                    var at = Median(rows.Where(r => r.Shape == shape && r.Run.Baseline == "at-default"));
+                    if (at is null)
+                    {
+                        continue;
+                    }
+
+                    var peers = new[] { "polly", "seed-5", "sdk-50" }.Select(name => Median(
+                        results.Where(r => r.Shape == shape && r.Latency == latency && r.Run.Baseline == name && (name == "polly" ? r.Config == config : true)))).ToList();
+                    var h = at.Value.Run.Headline;
+                    var best = peers.Where(p => p is not null).Select(p => p!.Value.Run.Headline.GoodputToLimit).DefaultIfEmpty(double.NaN).Max();
+                    md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| `{shape.Key}` | {h.GoodputToLimit:0.000} | {Report.Steady(at.Value.Scenario, h)} | {h.Share429:P1} | {h.Service.P95:0.00} | {h.Total.P95:0.00} | {Fmt(SecondsToLimit(at.Value.Scenario, h))} | {h.Unfinished} | {Peer(peers[0])} | {Peer(peers[1])} | {Peer(peers[2])} | {(double.IsNaN(best) ? "–" : (h.GoodputToLimit / best).ToString("0.00", CultureInfo.InvariantCulture))} |"));
+                }
+
+                md.AppendLine();
+            }
+        }
+
+        if (repeat > 1)
+        {
+            md.Append(Spread(results));
+        }
+
+        foreach (var shape in selected)
+        {
+            var runs = results.Where(r => r.Shape == shape && r.Latency == latencies[^1] && r.Run.Baseline == "at-default").GroupBy(r => r.Config).Select(g => g.First()).ToList();
+            if (runs.Count > 0)
+            {
+                Plots.Shape(shape, runs.Select(r => (r.Config.Key, r.Scenario, r.Run)).ToList(), plotsDir);
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static IEnumerable<Baseline> BaselinesFor(MatrixConfig config, bool quick)
+    {
+        yield return new ActorThrottleBaseline(tuned: false);
+        if (config.Factor is not null && (!quick || config.Factor == 1))
+        {
+            yield return new PollyBaseline();
+        }
+
+        if (!quick)
+        {
+            yield return new SeedPattern(5);
+            yield return new SdkDefault(50);
+        }
+    }
+
+    private static (ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)? Median(
+        IEnumerable<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)> runs)
+    {
+        var list = runs.OrderBy(r => r.Run.Headline.GoodputToLimit).ToList();
+        return list.Count == 0 ? null : list[list.Count / 2];
+    }
+
+    private static string Peer((ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)? run) =>
+        run is { } r ? string.Create(CultureInfo.InvariantCulture, $"{r.Run.Headline.GoodputToLimit:0.000} ({r.Run.Headline.Share429:P0})") : "–";
+
+    private static string Fmt(double? v) => v is { } x ? x.ToString("0", CultureInfo.InvariantCulture) : "never";
+
+    private static string Spread(List<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)> results)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("### Spread over the repeated runs (at-default goodput min / median / max, rejected max)");
+        sb.AppendLine();
+        sb.AppendLine("| cell | runs | goodput min | median | max | rejected max |");
+        sb.AppendLine("|---|---|---|---|---|---|");
+        foreach (var g in results.Where(r => r.Run.Baseline == "at-default").GroupBy(r => r.Scenario.Key))
+        {
+            var gp = g.Select(r => r.Run.Headline.GoodputToLimit).Order().ToList();
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| `{g.Key}` | {gp.Count} | {gp[0]:0.000} | {gp[gp.Count / 2]:0.000} | {gp[^1]:0.000} | {g.Max(r => r.Run.Headline.Share429):P1} |"));
+        }
+
+        sb.AppendLine();
+        return sb.ToString();
+    }
+}
