@@ -34,4 +34,19 @@ public sealed class SmokeTests
         Assert.Contains("at-default", table);
         Assert.Contains("seed-5", table);
     }
+
+    [Fact]
+    public async Task One_request_goes_through_every_provider_shape_of_the_matrix()
+    {
+        var shapes = Matrix.Shapes();
+        Assert.True(shapes.Count >= 10, $"the matrix must cover at least 10 provider shapes, has {shapes.Count}");
+        Assert.Equal(shapes.Count, shapes.Select(s => s.Key).Distinct().Count());
+        foreach (var shape in shapes)
+        {
+            var cell = Matrix.Cell(shape, MatrixConfig.All[0], latency: shape.NeedsLatency, quick: true);
+            var one = cell with { Models = [cell.Models[0] with { Requests = 1 }], CapSeconds = 20 };
+            var result = await Program.RunOneAsync(one, new ActorThrottleBaseline(tuned: false));
+            Assert.True(result.Headline.Successes == 1, $"{shape.Key}: {result.OneLine()}");
+        }
+    }
 }

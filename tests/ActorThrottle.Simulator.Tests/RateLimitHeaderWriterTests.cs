@@ -114,9 +114,12 @@ public sealed class RateLimitHeaderWriterTests
     [Fact]
     public void Ietf_draft7_matches_its_example_form()
     {
-        // draft-ietf-httpapi-ratelimit-headers-07: "RateLimit: limit=100, remaining=50, reset=50" with "RateLimit-Policy: 100;w=60".
-        var text = Text(RateLimitHeaderMode.IetfDraft7, [Requests(100, 50, TimeSpan.FromSeconds(50))]);
-        Assert.Equal("RateLimit: limit=100, remaining=50, reset=50\nRateLimit-Policy: 100;w=60", text);
+        // draft-ietf-httpapi-ratelimit-headers-07, its examples: "RateLimit: limit=100, remaining=99, reset=50" with
+        // "RateLimit-Policy: 100;w=60", and "RateLimit-Policy: 100;w=10" with "RateLimit: limit=100, remaining=50, reset=5".
+        Assert.Equal("RateLimit: limit=100, remaining=99, reset=50\nRateLimit-Policy: 100;w=60",
+            Text(RateLimitHeaderMode.IetfDraft7, [Requests(100, 99, TimeSpan.FromSeconds(50))]));
+        Assert.Equal("RateLimit: limit=100, remaining=50, reset=5\nRateLimit-Policy: 100;w=10",
+            Text(RateLimitHeaderMode.IetfDraft7, [Requests(100, 50, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10))]));
     }
 
     [Fact]
