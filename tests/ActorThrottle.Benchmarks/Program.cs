@@ -32,7 +32,7 @@ public static class Program
                 case "--quick": quick = true; break;
                 case "--shapes": shapes.UnionWith(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--configs": configs.UnionWith(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
-                case "--latency": latencyOnly = args[++i] switch { "0" => false, "100-300" => true, var v => throw new ArgumentException($"--latency must be 0 or 100-300, was '{v}'") }; break;
+                case "--latency": latencyOnly = args[++i] switch { "0" => false, "100-300" => true, "both" => null, var v => throw new ArgumentException($"--latency must be 0 or 100-300, was '{v}'") }; break;
                 case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--report-from": reportFrom = args[++i]; break;
                 case "--tuned": ActorThrottleBaseline.TunedKeys = args[++i]; break;
@@ -40,7 +40,7 @@ public static class Program
                 case "--plots": plotsDir = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix] [--shapes a,b] [--configs known,2x,10x,none] [--latency 0|100-300] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix] [--shapes a,b] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
                         """);
                     return 0;
                 default:

@@ -34,6 +34,38 @@ public sealed class DemoConfigurationTests
     }
 
     [Fact]
+    public void A_simulated_model_takes_any_limit_shape_schedule_and_header_dialect()
+    {
+        var c = Load("""
+            demo.simulator.models."gpt-4o-mini" {
+              requests-per-second = 0
+              limits = ["fixed-window:20/1s,start=first-hit,charged", "concurrency:4", "sliding-log:1200/1m"]
+              schedule = "5s=0.4,10s=1"
+              header-mode = ietf-draft7
+            }
+            """);
+        var sim = c.Simulator["gpt-4o-mini"];
+        Assert.Equal(
+            new[] { ActorThrottle.Simulator.LimitAlgorithm.FixedWindow, ActorThrottle.Simulator.LimitAlgorithm.Concurrency, ActorThrottle.Simulator.LimitAlgorithm.SlidingLog },
+            sim.Limits.Select(l => l.Algorithm));
+        Assert.Equal(2, sim.Schedule.Count);
+        Assert.Equal(ActorThrottle.Simulator.RateLimitHeaderMode.IetfDraft7, sim.HeaderMode);
+        // The tightest request rate of the limits, the concurrency cap aside.
+        Assert.Equal(20, sim.RealRequestsPerSecond);
+    }
+
+    [Theory]
+    [InlineData("limits = [\"leaky:5/1s\"]", "demo.simulator.models.\"gpt-4o-mini\".limits[0]", "unknown algorithm")]
+    [InlineData("schedule = \"5s\"", "demo.simulator.models.\"gpt-4o-mini\".schedule", "a schedule step is")]
+    [InlineData("header-mode = rfc", "demo.simulator.models.\"gpt-4o-mini\".header-mode", "ietf-draft7")]
+    public void A_bad_simulated_shape_names_its_hocon_path(string line, string path, string why)
+    {
+        var e = Assert.Throws<DemoConfigurationException>(() => Load($"demo.simulator.models.\"gpt-4o-mini\" {{ {line} }}"));
+        Assert.Contains($"'{path}'", e.Message);
+        Assert.Contains(why, e.Message);
+    }
+
+    [Fact]
     public void Command_line_overrides_the_demo_block()
     {
         var c = Load(options: new DemoOptions { Requests = 12, Models = ["m1"], Prompt = "p", MaxTokens = 3 });

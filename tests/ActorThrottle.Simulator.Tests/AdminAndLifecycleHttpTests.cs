@@ -11,6 +11,35 @@ namespace ActorThrottle.Simulator.Tests;
 public sealed class AdminAndLifecycleHttpTests
 {
     [Fact]
+    public async Task Admin_put_sets_limit_shapes_schedules_and_dialects_as_json()
+    {
+        await using var provider = await SimulatedProvider.StartNewAsync(Http.OneModel("m", new ModelSettings()));
+        using var client = Http.Client(provider);
+        using var put = await client.PutAsync(
+            "admin/models/m",
+            new StringContent("""
+                {"headerMode":"ietfStructured",
+                 "limits":[{"algorithm":"fixedWindow","quota":1,"window":"00:01:00","windowStart":"firstHit","name":"per-minute"}],
+                 "schedule":[{"at":"01:00:00","factor":0.5}]}
+                """, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var settings = provider.GetModelSettings("m");
+        Assert.Equal(LimitAlgorithm.FixedWindow, Assert.Single(settings.Limits).Algorithm);
+        Assert.Equal(WindowStart.FirstHit, settings.Limits[0].WindowStart);
+        Assert.Equal(0.5, Assert.Single(settings.Schedule).Factor);
+        using (var ok = await client.ChatAsync("m"))
+        {
+            Assert.Equal("\"per-minute\";r=0;t=60", ok.Header("RateLimit"));
+        }
+
+        using var limited = await client.ChatAsync("m");
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        using var bad = await client.PutAsync("admin/models/m", new StringContent("""{"limits":[{"algorithm":"gcra","quota":0}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("Limits[0].Quota", await bad.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Admin_put_replaces_settings_and_patch_merges_them()
     {
         await using var provider = await SimulatedProvider.StartNewAsync(Http.OneModel("m", new ModelSettings { TokensPerMinute = 50_000 }));
