@@ -31,10 +31,10 @@ internal readonly record struct RateLimitState(
 /// <param name="LimitName">OpenAI's name of the rejecting limit ("requests per min (RPM)").</param>
 /// <param name="Limit">The rejecting limit's quota.</param>
 /// <param name="Requested">What the request asked of it.</param>
-/// <param name="State">The OpenAI header facts after the decision.</param>
 /// <param name="Delay">An admitted request is held this long first (a GCRA queue).</param>
 /// <param name="HoldsConcurrency">Admitted by a concurrency limit: <see cref="ModelLimiter.Release"/> must follow once it is answered.</param>
-/// <param name="Facts">Every limit's facts after the decision (the headers' source).</param>
+/// <param name="Facts">When rejected: every limit's facts after the decision (the 429's headers). An admitted request's
+/// headers are taken when it is answered, so none are gathered here.</param>
 internal readonly record struct Admission(
     bool Admitted,
     LimitKind RejectedBy,
@@ -44,7 +44,6 @@ internal readonly record struct Admission(
     string LimitName,
     double Limit,
     double Requested,
-    RateLimitState State,
     TimeSpan Delay = default,
     bool HoldsConcurrency = false,
     IReadOnlyList<LimitFacts>? Facts = null);
@@ -144,8 +143,7 @@ internal sealed class ModelLimiter
             if (check.NeverFits)
             {
                 // It could never fit: waiting would not help, so nothing is charged and no retry-after is given.
-                var facts = FactsAt(now);
-                return new Admission(false, KindOf(limiter), true, TimeSpan.Zero, 0, MessageName(limiter.Spec), limiter.Quota, CostFor(limiter, tokenCost), StateOf(facts), Facts: facts);
+                return new Admission(false, KindOf(limiter), true, TimeSpan.Zero, 0, MessageName(limiter.Spec), limiter.Quota, CostFor(limiter, tokenCost), Facts: FactsAt(now));
             }
 
             if (!check.Allowed)
@@ -190,10 +188,9 @@ internal sealed class ModelLimiter
             }
         }
 
-        var after = FactsAt(now);
         return admitted
-            ? new Admission(true, LimitKind.None, false, TimeSpan.Zero, tokensCharged, string.Empty, 0, 0, StateOf(after), delay, holds, after)
-            : new Admission(false, KindOf(rejecter!), false, retryAfter, tokensCharged, MessageName(rejecter!.Spec), rejecter.Quota, CostFor(rejecter, tokenCost), StateOf(after), Facts: after);
+            ? new Admission(true, LimitKind.None, false, TimeSpan.Zero, tokensCharged, string.Empty, 0, 0, delay, holds)
+            : new Admission(false, KindOf(rejecter!), false, retryAfter, tokensCharged, MessageName(rejecter!.Spec), rejecter.Quota, CostFor(rejecter, tokenCost), Facts: FactsAt(now));
     }
 
     /// <summary>Gives unused tokens back (reconcile accounting).</summary>

@@ -24,7 +24,6 @@ internal enum Outcome
 internal readonly record struct Decision(
     Outcome Outcome,
     Admission Admission,
-    RateLimitState State,
     RateLimitHeaderMode HeaderMode,
     TimeSpan Latency,
     TimeSpan HangDuration,
@@ -40,7 +39,7 @@ internal readonly record struct Decision(
     /// <summary>Whether <see cref="ModelRuntime.Release"/> must follow once the request is answered (it holds a concurrency slot).</summary>
     public bool HoldsConcurrency => Admission.HoldsConcurrency;
 
-    /// <summary>Every limit's facts at the decision (the headers of a reply that is not a success).</summary>
+    /// <summary>Every limit's facts at a rejection or outage (the headers of a reply answered at once); empty otherwise.</summary>
     public IReadOnlyList<LimitFacts> Facts => Admission.Facts ?? [];
 
     /// <summary>Why the completion ended: <c>length</c> when it used all of max tokens, else <c>stop</c>.</summary>
@@ -97,13 +96,10 @@ internal sealed class ModelRuntime
         lock (_gate)
         {
             _limiter.Reconfigure(settings);
-            if (settings.Schedule.Count == 0 && _step >= 0)
+            if (!settings.Schedule.SequenceEqual(_settings.Schedule))
             {
+                // Back to "no step, factor 1"; the next request applies the new schedule's step in force.
                 _limiter.Rescale(1);
-                _step = -1;
-            }
-            else if (_step >= settings.Schedule.Count)
-            {
                 _step = -1;
             }
 
@@ -128,14 +124,14 @@ internal sealed class ModelRuntime
             {
                 counters.ServerErrors++;
                 _totals.ServerErrors++;
-                return new Decision(Outcome.Outage, new Admission { Facts = _limiter.Facts() }, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0, OutageStatus: outage);
+                return new Decision(Outcome.Outage, new Admission { Facts = _limiter.Facts() }, s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0, OutageStatus: outage);
             }
 
             if (s.InsufficientQuota)
             {
                 counters.QuotaExceeded++;
                 _totals.QuotaExceeded++;
-                return new Decision(Outcome.QuotaExceeded, new Admission { Facts = _limiter.Facts() }, _limiter.State(), s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
+                return new Decision(Outcome.QuotaExceeded, new Admission { Facts = _limiter.Facts() }, s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
             }
 
             var cost = (double)promptTokens + maxTokens;
@@ -147,7 +143,7 @@ internal sealed class ModelRuntime
                 counters.TokensCharged += charged;
                 _totals.RateLimited++;
                 _totals.TokensCharged += charged;
-                return new Decision(Outcome.RateLimited, admission, admission.State, s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
+                return new Decision(Outcome.RateLimited, admission, s.HeaderMode, TimeSpan.Zero, TimeSpan.Zero, 0, maxTokens, 0);
             }
 
             // Both draws happen for every admitted request so the stream stays aligned whatever the rates are.
@@ -208,7 +204,7 @@ internal sealed class ModelRuntime
             }
 
             return new Decision(
-                outcome, admission, admission.State, s.HeaderMode, latency, s.HangDuration, completion, maxTokens, refund,
+                outcome, admission, s.HeaderMode, latency, s.HangDuration, completion, maxTokens, refund,
                 stream, s.StreamChunkTokens, s.StreamChunkInterval, breakAfter);
         }
     }

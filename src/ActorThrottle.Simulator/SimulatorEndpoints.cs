@@ -207,7 +207,7 @@ internal sealed class SimulatorEndpoints
                 context.Abort();
                 return;
             case Outcome.Hang:
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.Facts(), null, _time.GetUtcNow());
                 await ResponseWriter.WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, "Gateway timeout.", "server_error", null);
                 return;
             default:
@@ -217,7 +217,7 @@ internal sealed class SimulatorEndpoints
                     Outcome.Error502 => (502, "Bad gateway."),
                     _ => (503, "The engine is currently overloaded, please try again later."),
                 };
-                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, decision.Facts, null, _time.GetUtcNow());
+                ResponseWriter.WriteRateLimitHeaders(response, decision.HeaderMode, runtime.Facts(), null, _time.GetUtcNow());
                 await ResponseWriter.WriteErrorAsync(context, status, message, "server_error", null);
                 return;
         }

@@ -33,6 +33,9 @@ public sealed record ProviderShape(string Key, string Title, string SeenAt, doub
     public double? StatedRps { get; init; }
 }
 
+/// <summary>One run of one baseline in one matrix cell.</summary>
+public sealed record MatrixRun(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run);
+
 /// <summary>How the client is configured, relative to the real limit.</summary>
 public sealed record MatrixConfig(string Key, string Title, double? Factor)
 {
@@ -102,10 +105,10 @@ public static class Matrix
     ];
 
     /// <summary>Tokens per minute that bind at <paramref name="rps"/> requests per second of the matrix's requests (counted as the simulator counts them).</summary>
-    public static double TokensPerMinute(double rps) => Math.Round(rps * 60 * RequestTokens);
+    public static double TokensPerMinute(double rps) => Math.Round(rps * 60 * TokenCost.Mean(TokenProbe));
 
-    // "Say hello to request {i}." is 6–7 o200k tokens, plus 4 per message, plus max_tokens 16; the simulator charges that.
-    private const double RequestTokens = 27;
+    // The matrix's backlog (every cell builds the same prompts); TokenCost counts them as the simulator charges them.
+    private static readonly Scenario TokenProbe = new("matrix-token-probe", "", [new ModelSpec("m", 0, 0, 1200)]);
 
     private static ScheduleStep Step(double at, double factor) => new() { At = TimeSpan.FromSeconds(at), Factor = factor };
 
@@ -183,7 +186,7 @@ public static class Matrix
         var md = new StringBuilder();
         var selected = Shapes().Where(s => shapes.Count == 0 || shapes.Contains(s.Key)).ToList();
         var latencies = latencyOnly is { } l ? [l] : new[] { false, true };
-        var results = new List<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)>();
+        var results = new List<MatrixRun>();
         foreach (var latency in latencies)
         {
             foreach (var shape in selected)
@@ -201,7 +204,7 @@ public static class Matrix
                         for (var k = 0; k < repeat; k++)
                         {
                             var run = await Program.RunOneAsync(scenario, baseline);
-                            results.Add((shape, config, latency, scenario, run));
+                            results.Add(new MatrixRun(shape, config, latency, scenario, run));
                             Console.WriteLine($"   {scenario.Key,-40} {run.OneLine()}");
                             await File.WriteAllTextAsync(Path.Combine(outDir, $"m-{scenario.Key}-{baseline.Name}-{k}.json"), JsonSerializer.Serialize(run, Program.JsonOptions));
                         }
@@ -247,10 +250,10 @@ public static class Matrix
                     // Polly is configured like the engine; the seed pattern and the SDK know no limit, so their one run serves every column.
                     var peers = new[] { "polly", "seed-5", "sdk-50" }.Select(name => Median(
                         results.Where(r => r.Shape == shape && r.Latency == latency && r.Run.Baseline == name && (name != "polly" || r.Config == config)))).ToList();
-                    var h = at.Value.Run.Headline;
-                    var best = peers.Where(p => p is not null).Select(p => p!.Value.Run.Headline.GoodputToLimit).DefaultIfEmpty(double.NaN).Max();
+                    var h = at.Run.Headline;
+                    var best = peers.Where(p => p is not null).Select(p => p!.Run.Headline.GoodputToLimit).DefaultIfEmpty(double.NaN).Max();
                     md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| `{shape.Key}` | {h.GoodputToLimit:0.000} | {Report.Steady(at.Value.Scenario, h)} | {h.Share429:P1} | {h.Service.P95:0.00} | {h.Total.P95:0.00} | {Fmt(SecondsToLimit(at.Value.Scenario, h))} | {h.Unfinished} | {Peer(peers[0])} | {Peer(peers[1])} | {Peer(peers[2])} | {(double.IsNaN(best) ? "–" : (h.GoodputToLimit / best).ToString("0.00", CultureInfo.InvariantCulture))} |"));
+                        $"| `{shape.Key}` | {h.GoodputToLimit:0.000} | {Report.Steady(at.Scenario, h)} | {h.Share429:P1} | {h.Service.P95:0.00} | {h.Total.P95:0.00} | {Fmt(SecondsToLimit(at.Scenario, h))} | {h.Unfinished} | {Peer(peers[0])} | {Peer(peers[1])} | {Peer(peers[2])} | {(double.IsNaN(best) ? "–" : (h.GoodputToLimit / best).ToString("0.00", CultureInfo.InvariantCulture))} |"));
                 }
 
                 md.AppendLine();
@@ -290,19 +293,18 @@ public static class Matrix
         }
     }
 
-    private static (ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)? Median(
-        IEnumerable<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)> runs)
+    private static MatrixRun? Median(IEnumerable<MatrixRun> runs)
     {
         var list = runs.OrderBy(r => r.Run.Headline.GoodputToLimit).ToList();
         return list.Count == 0 ? null : list[list.Count / 2];
     }
 
-    private static string Peer((ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)? run) =>
+    private static string Peer(MatrixRun? run) =>
         run is { } r ? string.Create(CultureInfo.InvariantCulture, $"{r.Run.Headline.GoodputToLimit:0.000} ({r.Run.Headline.Share429:P0})") : "–";
 
     private static string Fmt(double? v) => v is { } x ? x.ToString("0", CultureInfo.InvariantCulture) : "never";
 
-    private static string Spread(List<(ProviderShape Shape, MatrixConfig Config, bool Latency, Scenario Scenario, RunResult Run)> results)
+    private static string Spread(List<MatrixRun> results)
     {
         var sb = new StringBuilder();
         sb.AppendLine("### Spread over the repeated runs (at-default goodput min / median / max, rejected max)");

@@ -32,19 +32,24 @@ public static class Plots
         if (runs.Count > 0)
         {
             var (_, scenario, _) = runs[0];
-            var m = scenario.Models[0];
-            var xs = Enumerable.Range(0, (int)(scenario.CapSeconds * 10)).Select(x => x / 10.0).ToArray();
-            var limit = plot.Add.ScatterLine(xs, xs.Select(x => scenario.LimitAt(m, x)).ToArray());
-            limit.LegendText = "real limit";
-            limit.LineColor = ScottPlot.Colors.Black;
-            limit.LinePattern = ScottPlot.LinePattern.Dashed;
-            limit.MarkerSize = 0;
+            LimitLine(plot, scenario, scenario.Models[0]);
         }
         plot.Title($"{shape.Key}: {shape.Title}");
         plot.XLabel("seconds since the backlog was submitted");
         plot.YLabel("per second, as the provider saw it");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(Path.Combine(dir, $"matrix-{shape.Key}.png"), 1100, 500);
+    }
+
+    /// <summary>The real request limit over the run, dashed black (none for a token-bound scenario unless asked).</summary>
+    private static void LimitLine(ScottPlot.Plot plot, Scenario s, ModelSpec m, bool tokenBoundToo = false)
+    {
+        var xs = Enumerable.Range(0, (int)(s.CapSeconds * 10)).Select(x => x / 10.0).ToArray();
+        var limit = plot.Add.ScatterLine(xs, xs.Select(x => s.TokenBound && !tokenBoundToo ? double.NaN : s.LimitAt(m, x)).ToArray());
+        limit.LegendText = "real limit";
+        limit.LineColor = ScottPlot.Colors.Black;
+        limit.LinePattern = ScottPlot.LinePattern.Dashed;
+        limit.MarkerSize = 0;
     }
 
     public static void Scenario(Scenario s, List<RunResult> runs, string dir)
@@ -72,14 +77,7 @@ public static class Plots
         }
         if (withLimit)
         {
-            var cap = s.CapSeconds;
-            var xs = Enumerable.Range(0, (int)(cap * 10)).Select(i => i / 10.0).ToArray();
-            var m = s.Models.First(mm => mm.Id == model);
-            var limit = plot.Add.ScatterLine(xs, xs.Select(x => s.TokenBound ? double.NaN : s.LimitAt(m, x)).ToArray());
-            limit.LegendText = "real limit";
-            limit.LineColor = ScottPlot.Colors.Black;
-            limit.LinePattern = ScottPlot.LinePattern.Dashed;
-            limit.MarkerSize = 0;
+            LimitLine(plot, s, s.Models.First(mm => mm.Id == model));
         }
         plot.Title($"Scenario {s.Key}: {s.Title} — {yLabel}");
         plot.XLabel("seconds since the backlog was submitted");
@@ -110,13 +108,7 @@ public static class Plots
         {
             return;
         }
-        var m = s.Models.First(mm => mm.Id == model);
-        var xs = Enumerable.Range(0, (int)(s.CapSeconds * 10)).Select(i => i / 10.0).ToArray();
-        var limit = plot.Add.ScatterLine(xs, xs.Select(x => s.LimitAt(m, x)).ToArray());
-        limit.LegendText = "real limit";
-        limit.LineColor = ScottPlot.Colors.Black;
-        limit.LinePattern = ScottPlot.LinePattern.Dashed;
-        limit.MarkerSize = 0;
+        LimitLine(plot, s, s.Models.First(mm => mm.Id == model), tokenBoundToo: true);
         plot.Title($"Scenario {s.Key}: ActorThrottle rate and burst window over time");
         plot.XLabel("seconds since the backlog was submitted");
         plot.YLabel("req/s (rate), requests (burst)");

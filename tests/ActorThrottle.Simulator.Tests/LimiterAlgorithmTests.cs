@@ -436,6 +436,27 @@ public sealed class LimiterAlgorithmTests
     }
 
     [Fact]
+    public void Changing_the_schedule_while_running_applies_the_new_step_factor()
+    {
+        var settings = new ModelSettings
+        {
+            Limits = [new LimitSpec { Algorithm = LimitAlgorithm.FixedWindow, Quota = 10 }],
+            Schedule = [new ScheduleStep { At = TimeSpan.Zero, Factor = 0.4 }],
+        };
+        var runtime = new ModelRuntime("m", settings, _time, _time.GetTimestamp(), 100);
+        int Admitted() => Enumerable.Range(0, 12).Count(_ => runtime.Decide(1, 1).Outcome == Outcome.Success);
+
+        Assert.Equal(4, Admitted());
+        // Same step index, another factor: the new one must be applied, not the old one kept.
+        runtime.Update(settings with { Schedule = [new ScheduleStep { At = TimeSpan.Zero, Factor = 0.8 }] });
+        At(1);
+        Assert.Equal(8, Admitted());
+        runtime.Update(settings with { Schedule = [] });
+        At(2);
+        Assert.Equal(10, Admitted());
+    }
+
+    [Fact]
     public void A_gcra_queue_delay_is_added_to_the_reply_latency()
     {
         var runtime = new ModelRuntime("m", new ModelSettings
