@@ -32,6 +32,9 @@ internal static class ArgumentParser
           --prompt TEXT      the user message of every request (default: demo.prompt)
           --max-tokens N     max_tokens of every request (default: demo.max-tokens = 16)
           --json FILE        also write the end table as JSON to FILE
+          --plot FILE        write a PNG of accepted calls, 429s and the engine's rate per second per model
+          --csv FILE         write the same per-second figures as CSV (second, model, attempts, accepted,
+                             rate_limited, engine_rate_per_s)
           --endpoint URL     send to URL instead of the simulator; sets actor-throttle.endpoint, the default
                              for models without an endpoint of their own
           --log FILE         write the engine's per-attempt events and Akka's log to FILE
@@ -102,7 +105,7 @@ internal static class ArgumentParser
                 continue;
             }
 
-            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--endpoint" or "--log"))
+            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--plot" or "--csv" or "--endpoint" or "--log"))
             {
                 return Fail($"Unknown option '{name}'. Run with --help for the list.");
             }
@@ -126,6 +129,8 @@ internal static class ArgumentParser
             {
                 "--config" => NonBlank(name, value, v => options with { ConfigFile = v }),
                 "--json" => NonBlank(name, value, v => options with { JsonFile = v }),
+                "--plot" => NonBlank(name, value, v => options with { PlotFile = v }),
+                "--csv" => NonBlank(name, value, v => options with { CsvFile = v }),
                 "--log" => NonBlank(name, value, v => options with { LogFile = v }),
                 "--prompt" => NonBlank(name, value, v => options with { Prompt = value }),
                 "--requests" => PositiveInt(name, value, MaxRequests, v => options with { Requests = v }),

@@ -3,6 +3,7 @@ using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
 using ActorThrottle.Messages;
 using ActorThrottle.Simulator;
+using ActorThrottle.Timeline;
 using Akka.Actor;
 using Akka.Configuration;
 using Serilog;
@@ -105,6 +106,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
         var system = ActorSystem.Create("actor-throttle-demo", AkkaConfig(options));
         using var metrics = new ActorThrottleMetrics();
         using var meter = new MeterTally(metrics.Meter);
+        using var recorder = new TimelineRecorder(metrics.Meter, new RunTimeline());
         try
         {
             var engine = ActorThrottleEngine.Start(system, settings, new ThrottleEnvironment
@@ -115,7 +117,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             });
             var tallies = configuration.Models.ToDictionary(m => m, m => new ModelTally(m), StringComparer.Ordinal);
             var started = RunClock.Now;
-            var progress = new Progress(engine, tallies, meter, configuration.Models);
+            var progress = new Progress(engine, tallies, meter, configuration.Models, configuration.Requests);
 
             var sends = new List<Task>(configuration.Requests);
             for (var i = 0; i < configuration.Requests; i++)
@@ -134,7 +136,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             var all = Task.WhenAll(sends);
             if (live)
             {
-                await progress.RunLiveAsync(console, all);
+                await progress.RunLiveAsync(console, all, started);
             }
             else
             {
@@ -164,15 +166,32 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 console.WriteLine(DemoReport.DescribeSampleStream(sample));
             }
 
-            if (options.JsonFile is { } jsonFile)
+            recorder.Sample();
+            var rows = recorder.Timeline.Rows();
+            var realLimits = reports.Where(r => r.RealLimit is > 0).ToDictionary(r => r.Model, r => r.RealLimit!.Value, StringComparer.Ordinal);
+            var outputs = new (string? File, string What, Func<string, Task> Write)[]
             {
+                (options.JsonFile, "the JSON report", f => File.WriteAllTextAsync(f, DemoReport.ToJson(report), CancellationToken.None)),
+                (options.CsvFile, "the per-second CSV", f => File.WriteAllTextAsync(f, TimelineFiles.ToCsv(rows), CancellationToken.None)),
+                (options.PlotFile, "the per-second plot", f =>
+                {
+                    TimelineFiles.SavePng(rows, f, $"ActorThrottle demo ({report.Mode}): accepted, 429s and engine rate per second", realLimits);
+                    return Task.CompletedTask;
+                }),
+            };
+            foreach (var (file, what, write) in outputs)
+            {
+                if (file is null)
+                {
+                    continue;
+                }
                 try
                 {
-                    await File.WriteAllTextAsync(jsonFile, DemoReport.ToJson(report), CancellationToken.None);
+                    await write(file);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
                 {
-                    await error.WriteLineAsync($"error: cannot write the JSON report to '{jsonFile}': {e.Message}");
+                    await error.WriteLineAsync($"error: cannot write {what} to '{file}': {e.Message}");
                     return ExitCodes.Unexpected;
                 }
             }

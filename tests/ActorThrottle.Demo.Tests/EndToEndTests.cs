@@ -57,12 +57,14 @@ public sealed class EndToEndTests : IDisposable
         var config = Path.Combine(_dir, "fast.conf");
         await File.WriteAllTextAsync(config, FastConfig);
         var json = Path.Combine(_dir, "report.json");
+        var csv = Path.Combine(_dir, "seconds.csv");
+        var png = Path.Combine(_dir, "plots", "seconds.png");
         var (console, output) = Console();
         var errors = new StringWriter();
         var runner = new DemoRunner(console, errors, live: false);
 
         var watch = Stopwatch.StartNew();
-        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 120, JsonFile = json });
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 120, JsonFile = json, CsvFile = csv, PlotFile = png });
         watch.Stop();
 
         Assert.True(exit == ExitCodes.Ok, $"exit {exit}; stderr: {errors}\n{output}");
@@ -87,6 +89,20 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal("simulator", doc.RootElement.GetProperty("mode").GetString());
         Assert.Equal(120, doc.RootElement.GetProperty("answered").GetInt32());
         Assert.Equal(2, doc.RootElement.GetProperty("models").GetArrayLength());
+
+        // The per-second CSV accounts for every attempt and every accepted call the report counted, per model.
+        var lines = (await File.ReadAllLinesAsync(csv)).ToList();
+        Assert.Equal(ActorThrottle.Timeline.TimelineFiles.CsvHeader, lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        foreach (var m in report.Models)
+        {
+            var mine = rows.Where(r => r[1] == m.Model).ToList();
+            Assert.Equal(m.Attempts, mine.Sum(r => long.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.Equal(m.Successes, mine.Sum(r => long.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.Equal(m.RateLimited, mine.Sum(r => long.Parse(r[4], System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        var pngBytes = await File.ReadAllBytesAsync(png);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, pngBytes.Take(4).ToArray());
     }
 
     [Fact]
