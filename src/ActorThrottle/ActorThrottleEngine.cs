@@ -77,7 +77,7 @@ public sealed class ActorThrottleEngine
         }
         foreach (var warning in settings.StartupFindings.Where(f => !f.IsError))
         {
-            log.Warning("ActorThrottle configuration at {Path}: {Problem}", warning.Path, warning.Message);
+            log.Warning("ActorThrottle configuration at {Path:l}: {Problem:l}", warning.Path, warning.Message);
         }
         var region = shardRegion?.Invoke(settings, environment, backends, metrics);
         var router = system.ActorOf(ThrottleRouter.Props(settings, environment, backends, metrics, region), name);

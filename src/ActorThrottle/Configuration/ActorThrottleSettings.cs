@@ -391,7 +391,7 @@ public sealed class ActorThrottleSettings
             var onlyDefaults = group.All(r => r.IsDefaults);
             var who = string.Join(", ", group.Select(r => r.IsDefaults ? "models without a block under actor-throttle.models" : $"'{r.Id}'"));
             var endpoint = first.Route.Endpoint;
-            var fixes = new List<string> { $"set {origin.EndpointPrefix}.api-key or {origin.EndpointPrefix}.api-key-env" };
+            var fixes = new List<string> { $"Set {origin.EndpointPrefix}.api-key or {origin.EndpointPrefix}.api-key-env" };
             if (Credentials.ProviderOf(endpoint) is { } provider)
             {
                 fixes.Add($"set {provider.Variable} (sent only to https://{provider.Host})");

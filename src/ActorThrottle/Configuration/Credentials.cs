@@ -71,7 +71,9 @@ internal static class Credentials
         {
             if (level.UnsetVariable is { } variable && SameOrigin(level.Endpoint, endpoint))
             {
-                yield return $"the variable {level.Prefix}.api-key-env names{(variable.Length > 0 ? $" ({variable})" : "")} is not set";
+                yield return variable.Length > 0
+                    ? $"the variable {variable} ({level.Prefix}.api-key-env) is not set"
+                    : $"the variable named by {level.Prefix}.api-key-env is not set";
             }
             else if (level.Key is not null && !SameOrigin(level.Endpoint, endpoint))
             {

@@ -8,7 +8,8 @@ internal static class NearMiss
 {
     /// <summary>
     /// The configured id closest to <paramref name="id"/> when it is a near miss: equal ignoring case, or within an edit
-    /// distance of 1 (ids up to 5 characters) or 2 (longer ids, where two slips still leave most of the name). Null
+    /// distance of 1 (ids up to 10 characters: "gpt-4o" and "gpt-4.1" are two edits apart and different models) or 2
+    /// (longer ids, where two slips still leave most of the name). Null
     /// when none is that close, or when <paramref name="id"/> is itself configured. Ties go to the first in ordinal order.
     /// </summary>
     public static string? Find(string id, IEnumerable<string> configured)
@@ -22,7 +23,7 @@ internal static class NearMiss
             {
                 return null;
             }
-            var limit = Math.Max(id.Length, candidate.Length) <= 5 ? 1 : 2;
+            var limit = Math.Max(id.Length, candidate.Length) <= 10 ? 1 : 2;
             var distance = string.Equals(candidate, id, StringComparison.OrdinalIgnoreCase) ? 0 : Distance(id, candidate, limit);
             if (distance <= limit && distance < bestDistance)
             {
