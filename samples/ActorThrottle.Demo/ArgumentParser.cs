@@ -46,8 +46,10 @@ internal static class ArgumentParser
           --plain            periodic plain progress lines even on a terminal
           -h, --help         this text
 
-        API keys: actor-throttle.models."id".api-key, else actor-throttle.api-key, else COMETAPI_KEY,
-        else OPENAI_API_KEY. Keys are never printed.
+        API keys go only to the host they were configured for: a model's own api-key / api-key-env, else
+        actor-throttle.api-key / api-key-env when the model uses actor-throttle.endpoint (or --endpoint),
+        else COMETAPI_KEY for https://api.cometapi.com only, OPENAI_API_KEY for https://api.openai.com only.
+        A model left without a key stops the demo (exit 3) unless allow-unauthenticated = on. Never printed.
 
         Exit codes: 0 every request was answered (with a completion or a typed failure); 2 bad arguments;
         3 unreadable or invalid configuration; 4 an endpoint is unreachable; 5 requests left unanswered;
@@ -185,7 +187,7 @@ internal static class ArgumentParser
         if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Query))
         {
             // A key in the URL would end up in logs; keys belong in HOCON or the environment.
-            return (null!, $"Option {name} must not carry user info or a query string; put the API key in actor-throttle.api-key or COMETAPI_KEY / OPENAI_API_KEY.");
+            return (null!, $"Option {name} must not carry user info or a query string; put the API key in actor-throttle.api-key or api-key-env (COMETAPI_KEY / OPENAI_API_KEY are read for their own hosts).");
         }
         return (options with { Endpoint = uri }, null);
     }

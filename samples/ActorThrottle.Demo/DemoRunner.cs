@@ -26,6 +26,9 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
     /// <summary>How long the TCP probe of a real endpoint may take.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Reads environment variables (keys, substitutions); default <see cref="System.Environment.GetEnvironmentVariable(string)"/>. Tests inject one.</summary>
+    public Func<string, string?>? Environment { get; init; }
+
     /// <summary>The report of the last run that got as far as sending.</summary>
     public RunReport? Report { get; private set; }
 
@@ -35,7 +38,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
         DemoConfiguration configuration;
         try
         {
-            configuration = DemoConfiguration.Load(options);
+            configuration = DemoConfiguration.Load(options, environment: Environment);
         }
         catch (Exception e) when (e is DemoConfigurationException or ActorThrottleConfigurationException)
         {
@@ -74,17 +77,28 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 }
                 routes[model] = modelSettings.Route;
             }
-            if (!configuration.UseSimulator)
+            // Keys are bound to hosts (DESIGN.md "Credentials"): a model without one for its endpoint stops the demo before
+            // anything is sent, as it would stop the engine.
+            if (settings.StartupFindings.FirstOrDefault(f => f.IsError) is { } missing)
             {
-                if (await ProbeAsync(routes, cancellationToken) is { } unreachable)
-                {
-                    await error.WriteLineAsync($"error: {unreachable}");
-                    return ExitCodes.Unreachable;
-                }
-                foreach (var (model, route) in routes.Where(r => r.Value.ApiKey is null))
-                {
-                    await error.WriteLineAsync($"warning: no API key for model '{model}' ({route.Display}); set actor-throttle.api-key, COMETAPI_KEY or OPENAI_API_KEY.");
-                }
+                await error.WriteLineAsync($"error: {missing.ToException().Message}");
+                return ExitCodes.BadConfiguration;
+            }
+            if (routes.FirstOrDefault(r => r.Value.ApiKey is null && !r.Value.AllowUnauthenticated) is { Key: not null } keyless)
+            {
+                await error.WriteLineAsync($"error: no API key for model '{keyless.Key}' ({keyless.Value.Display}): set actor-throttle.api-key or api-key-env " +
+                    "(or the model's own), COMETAPI_KEY for https://api.cometapi.com, OPENAI_API_KEY for https://api.openai.com, " +
+                    "or allow-unauthenticated = on for a local server without keys.");
+                return ExitCodes.BadConfiguration;
+            }
+            foreach (var warning in settings.StartupFindings.Where(f => !f.IsError))
+            {
+                await error.WriteLineAsync($"warning: {warning.Path}: {warning.Message}");
+            }
+            if (!configuration.UseSimulator && await ProbeAsync(routes, cancellationToken) is { } unreachable)
+            {
+                await error.WriteLineAsync($"error: {unreachable}");
+                return ExitCodes.Unreachable;
             }
             return await DriveAsync(configuration, settings, routes, simulator, options, cancellationToken);
         }
