@@ -39,9 +39,18 @@ public static class ActorThrottleHostingExtensions
     /// Adds <paramref name="options"/> as HOCON in front of the system's config, the reference configuration as its
     /// fallback, Serilog as Akka's logger (unless <see cref="ActorThrottleOptions.UseSerilog"/> is false), and starts
     /// the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
-    /// that names the HOCON path.
+    /// that names the HOCON path. Cluster mode (<c>actor-throttle.cluster.enabled = on</c>) needs
+    /// <c>WithActorThrottleCluster</c> from the ActorThrottle.Cluster package instead; here it fails the start.
     /// </summary>
-    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options)
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options) =>
+        builder.WithActorThrottleCore(options, (system, settings, environment, name) => ActorThrottleEngine.Start(system, settings, environment, name));
+
+    /// <summary>
+    /// The registration shared with ActorThrottle.Cluster: the same HOCON, logging and registry entry, with the engine
+    /// started by <paramref name="start"/> (the cluster package passes its sharded start).
+    /// </summary>
+    internal static AkkaConfigurationBuilder WithActorThrottleCore(this AkkaConfigurationBuilder builder, ActorThrottleOptions options,
+        Func<Akka.Actor.ActorSystem, ActorThrottleSettings, ThrottleEnvironment, string, ActorThrottleEngine> start)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -65,8 +74,7 @@ public static class ActorThrottleHostingExtensions
             {
                 environment = environment with { Metrics = new ActorThrottleMetrics(meters) };
             }
-            // Cluster mode (actor-throttle.cluster.enabled = on, from options.Cluster or HOCON) starts the shard region too.
-            var engine = ActorThrottle.Cluster.ActorThrottleCluster.Start(system, settings, environment, options.ActorName);
+            var engine = start(system, settings, environment, options.ActorName);
             registry.Register<ActorThrottleRouter>(engine.Router);
         });
     }

@@ -28,7 +28,8 @@ public sealed class ActorThrottleOptions
     /// <summary>
     /// <c>actor-throttle.cluster</c>: null keeps HOCON's (reference: off). With <see cref="ActorThrottleClusterOptions.Enabled"/>,
     /// one throttle per model for the whole Akka.Cluster (Cluster Sharding). The actor system must be a cluster one
-    /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>); seed nodes, roles and
+    /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>), and the throttle is added
+    /// with <c>WithActorThrottleCluster</c> (package ActorThrottle.Cluster), not <c>WithActorThrottle</c>; seed nodes, roles and
     /// remoting come from the usual Akka settings.
     /// </summary>
     public ActorThrottleClusterOptions? Cluster { get; set; }
@@ -101,7 +102,11 @@ public sealed class ActorThrottleOptions
         hocon.AppendLine("  }");
         hocon.AppendLine("}");
         var config = ConfigurationFactory.ParseString(hocon.ToString());
-        return string.IsNullOrWhiteSpace(Hocon) ? config : config.WithFallback(ConfigurationFactory.ParseString(Hocon));
+        if (!string.IsNullOrWhiteSpace(Hocon))
+        {
+            config = config.WithFallback(ConfigurationFactory.ParseString(Hocon));
+        }
+        return config;
     }
 
     private static void AppendModel(StringBuilder hocon, ModelOptions model)
