@@ -19,6 +19,15 @@ public static class ActorThrottleClusterHostingExtensions
     public static AkkaConfigurationBuilder WithActorThrottleCluster(this AkkaConfigurationBuilder builder, ActorThrottleOptions options) =>
         builder.WithActorThrottleCore(options, (system, settings, environment, name) => ActorThrottleCluster.Start(system, settings, environment, name));
 
+    /// <summary>As <see cref="WithActorThrottleCluster(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, bound from a configuration section (<see cref="ActorThrottleOptions.FromConfiguration"/>), then <paramref name="configure"/>.</summary>
+    public static AkkaConfigurationBuilder WithActorThrottleCluster(this AkkaConfigurationBuilder builder, Microsoft.Extensions.Configuration.IConfigurationSection section,
+        Action<ActorThrottleOptions>? configure = null)
+    {
+        var options = ActorThrottleOptions.FromConfiguration(section);
+        configure?.Invoke(options);
+        return builder.WithActorThrottleCluster(options);
+    }
+
     /// <summary>As <see cref="WithActorThrottleCluster(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, configured in code.</summary>
     public static AkkaConfigurationBuilder WithActorThrottleCluster(this AkkaConfigurationBuilder builder, Action<ActorThrottleOptions> configure)
     {

@@ -3,6 +3,7 @@ using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorThrottle.Hosting;
@@ -23,6 +24,19 @@ public static class ActorThrottleHostingExtensions
     {
         var options = new ActorThrottleOptions { Endpoint = endpoint, ApiKey = apiKey };
         options.Defaults.RequestsPerSecond = requestsPerSecond;
+        return builder.WithActorThrottle(options);
+    }
+
+    /// <summary>
+    /// As <see cref="WithActorThrottle(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, with the settings bound from
+    /// <paramref name="section"/> (appsettings.json, environment variables, any <c>IConfiguration</c>) — see
+    /// <see cref="ActorThrottleOptions.FromConfiguration"/> — and then <paramref name="configure"/> in code, which wins.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, IConfigurationSection section,
+        Action<ActorThrottleOptions>? configure = null)
+    {
+        var options = ActorThrottleOptions.FromConfiguration(section);
+        configure?.Invoke(options);
         return builder.WithActorThrottle(options);
     }
 
@@ -68,7 +82,15 @@ public static class ActorThrottleHostingExtensions
         }
         return builder.WithActors((system, registry, resolver) =>
         {
-            var settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
+            ActorThrottleSettings settings;
+            try
+            {
+                settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
+            }
+            catch (ActorThrottleConfigurationException e) when (options.ConfigurationPaths is { } paths)
+            {
+                throw ActorThrottleConfigurationBinder.WithConfigurationPath(e, paths, options.ConfigurationSectionPath!);
+            }
             var environment = options.Environment ?? new ThrottleEnvironment();
             if (environment.Metrics is null && resolver.GetService<IMeterFactory>() is { } meters)
             {

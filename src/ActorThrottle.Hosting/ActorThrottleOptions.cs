@@ -52,6 +52,28 @@ public sealed class ActorThrottleOptions
     /// <summary>Backend, clock, randomness, logger and metrics; defaults as on <see cref="ThrottleEnvironment"/>.</summary>
     public ThrottleEnvironment? Environment { get; set; }
 
+    /// <summary>
+    /// Options whose settings come from <paramref name="section"/> (e.g. <c>builder.Configuration.GetSection("ActorThrottle")</c>):
+    /// the reference configuration's keys in PascalCase (<c>Defaults:Retry:MaxAttempts</c>), model ids verbatim under
+    /// <c>Models</c>. The section sits below <see cref="Hocon"/> and the properties set in code, above the app's HOCON.
+    /// A bad value fails the host's start naming both paths, e.g.
+    /// <c>'ActorThrottle:Defaults:Retry:MaxAttempts' (HOCON 'actor-throttle.defaults.retry.max-attempts')</c>.
+    /// </summary>
+    public static ActorThrottleOptions FromConfiguration(Microsoft.Extensions.Configuration.IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var (hocon, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
+        return new ActorThrottleOptions { ConfigurationHocon = hocon, ConfigurationPaths = paths, ConfigurationSectionPath = section.Path };
+    }
+
+    /// <summary>The HOCON of the bound configuration section, under <see cref="Hocon"/>; null when none was bound.</summary>
+    internal string? ConfigurationHocon { get; private init; }
+
+    /// <summary>For each value the section set, its configuration path by HOCON path (for errors naming both).</summary>
+    internal IReadOnlyDictionary<string, string>? ConfigurationPaths { get; private init; }
+
+    internal string? ConfigurationSectionPath { get; private init; }
+
     /// <summary>Adds or updates a model's block.</summary>
     public ActorThrottleOptions Model(string id, Action<ModelOptions> configure)
     {
@@ -106,7 +128,7 @@ public sealed class ActorThrottleOptions
         {
             config = config.WithFallback(ConfigurationFactory.ParseString(Hocon));
         }
-        return config;
+        return ConfigurationHocon is null ? config : config.WithFallback(ConfigurationFactory.ParseString(ConfigurationHocon));
     }
 
     private static void AppendModel(StringBuilder hocon, ModelOptions model)
