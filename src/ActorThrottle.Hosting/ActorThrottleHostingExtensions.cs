@@ -3,6 +3,7 @@ using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ActorThrottle.Hosting;
@@ -26,6 +27,19 @@ public static class ActorThrottleHostingExtensions
         return builder.WithActorThrottle(options);
     }
 
+    /// <summary>
+    /// As <see cref="WithActorThrottle(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, with the settings bound from
+    /// <paramref name="section"/> (appsettings.json, environment variables, any <c>IConfiguration</c>) — see
+    /// <see cref="ActorThrottleOptions.FromConfiguration"/> — and then <paramref name="configure"/> in code, which wins.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, IConfigurationSection section,
+        Action<ActorThrottleOptions>? configure = null)
+    {
+        var options = ActorThrottleOptions.FromConfiguration(section);
+        configure?.Invoke(options);
+        return builder.WithActorThrottle(options);
+    }
+
     /// <summary>As <see cref="WithActorThrottle(AkkaConfigurationBuilder, ActorThrottleOptions)"/>, configured in code.</summary>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, Action<ActorThrottleOptions> configure)
     {
@@ -39,9 +53,18 @@ public static class ActorThrottleHostingExtensions
     /// Adds <paramref name="options"/> as HOCON in front of the system's config, the reference configuration as its
     /// fallback, Serilog as Akka's logger (unless <see cref="ActorThrottleOptions.UseSerilog"/> is false), and starts
     /// the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
-    /// that names the HOCON path.
+    /// that names the HOCON path. Cluster mode (<c>actor-throttle.cluster.enabled = on</c>) needs
+    /// <c>WithActorThrottleCluster</c> from the ActorThrottle.Cluster package instead; here it fails the start.
     /// </summary>
-    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options)
+    public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options) =>
+        builder.WithActorThrottleCore(options, (system, settings, environment, name) => ActorThrottleEngine.Start(system, settings, environment, name));
+
+    /// <summary>
+    /// The registration shared with ActorThrottle.Cluster: the same HOCON, logging and registry entry, with the engine
+    /// started by <paramref name="start"/> (the cluster package passes its sharded start).
+    /// </summary>
+    internal static AkkaConfigurationBuilder WithActorThrottleCore(this AkkaConfigurationBuilder builder, ActorThrottleOptions options,
+        Func<Akka.Actor.ActorSystem, ActorThrottleSettings, ThrottleEnvironment, string, ActorThrottleEngine> start)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -59,14 +82,21 @@ public static class ActorThrottleHostingExtensions
         }
         return builder.WithActors((system, registry, resolver) =>
         {
-            var settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
+            ActorThrottleSettings settings;
+            try
+            {
+                settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
+            }
+            catch (ActorThrottleConfigurationException e) when (options.ConfigurationPaths is { } paths)
+            {
+                throw ActorThrottleConfigurationBinder.WithConfigurationPath(e, paths, options.ConfigurationSectionPath!);
+            }
             var environment = options.Environment ?? new ThrottleEnvironment();
             if (environment.Metrics is null && resolver.GetService<IMeterFactory>() is { } meters)
             {
                 environment = environment with { Metrics = new ActorThrottleMetrics(meters) };
             }
-            // Cluster mode (actor-throttle.cluster.enabled = on, from options.Cluster or HOCON) starts the shard region too.
-            var engine = ActorThrottle.Cluster.ActorThrottleCluster.Start(system, settings, environment, options.ActorName);
+            var engine = start(system, settings, environment, options.ActorName);
             registry.Register<ActorThrottleRouter>(engine.Router);
         });
     }

@@ -37,7 +37,8 @@ public sealed class ActorThrottleOptions
     /// <summary>
     /// <c>actor-throttle.cluster</c>: null keeps HOCON's (reference: off). With <see cref="ActorThrottleClusterOptions.Enabled"/>,
     /// one throttle per model for the whole Akka.Cluster (Cluster Sharding). The actor system must be a cluster one
-    /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>); seed nodes, roles and
+    /// (<c>akka.actor.provider = cluster</c>, e.g. Akka.Cluster.Hosting's <c>WithClustering</c>), and the throttle is added
+    /// with <c>WithActorThrottleCluster</c> (package ActorThrottle.Cluster), not <c>WithActorThrottle</c>; seed nodes, roles and
     /// remoting come from the usual Akka settings.
     /// </summary>
     public ActorThrottleClusterOptions? Cluster { get; set; }
@@ -59,6 +60,28 @@ public sealed class ActorThrottleOptions
 
     /// <summary>Backend, clock, randomness, logger and metrics; defaults as on <see cref="ThrottleEnvironment"/>.</summary>
     public ThrottleEnvironment? Environment { get; set; }
+
+    /// <summary>
+    /// Options whose settings come from <paramref name="section"/> (e.g. <c>builder.Configuration.GetSection("ActorThrottle")</c>):
+    /// the reference configuration's keys in PascalCase (<c>Defaults:Retry:MaxAttempts</c>), model ids verbatim under
+    /// <c>Models</c>. The section sits below <see cref="Hocon"/> and the properties set in code, above the app's HOCON.
+    /// A bad value fails the host's start naming both paths, e.g.
+    /// <c>'ActorThrottle:Defaults:Retry:MaxAttempts' (HOCON 'actor-throttle.defaults.retry.max-attempts')</c>.
+    /// </summary>
+    public static ActorThrottleOptions FromConfiguration(Microsoft.Extensions.Configuration.IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var (hocon, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
+        return new ActorThrottleOptions { ConfigurationHocon = hocon, ConfigurationPaths = paths, ConfigurationSectionPath = section.Path };
+    }
+
+    /// <summary>The HOCON of the bound configuration section, under <see cref="Hocon"/>; null when none was bound.</summary>
+    internal string? ConfigurationHocon { get; private init; }
+
+    /// <summary>For each value the section set, its configuration path by HOCON path (for errors naming both).</summary>
+    internal IReadOnlyDictionary<string, string>? ConfigurationPaths { get; private init; }
+
+    internal string? ConfigurationSectionPath { get; private init; }
 
     /// <summary>Adds or updates a model's block.</summary>
     public ActorThrottleOptions Model(string id, Action<ModelOptions> configure)
@@ -112,7 +135,11 @@ public sealed class ActorThrottleOptions
         hocon.AppendLine("  }");
         hocon.AppendLine("}");
         var config = ConfigurationFactory.ParseString(hocon.ToString());
-        return string.IsNullOrWhiteSpace(Hocon) ? config : config.WithFallback(ConfigurationFactory.ParseString(Hocon));
+        if (!string.IsNullOrWhiteSpace(Hocon))
+        {
+            config = config.WithFallback(ConfigurationFactory.ParseString(Hocon));
+        }
+        return ConfigurationHocon is null ? config : config.WithFallback(ConfigurationFactory.ParseString(ConfigurationHocon));
     }
 
     private static void AppendModel(StringBuilder hocon, ModelOptions model)

@@ -46,7 +46,8 @@ public sealed class ActorThrottleEngine
         if (settings.Cluster.Enabled)
         {
             throw new InvalidOperationException(
-                "actor-throttle.cluster.enabled = on: start ActorThrottle with ActorThrottleCluster.Start(...) from the ActorThrottle.Cluster package (WithActorThrottle does so).");
+                "actor-throttle.cluster.enabled = on: start ActorThrottle with ActorThrottleCluster.Start(...) from the ActorThrottle.Cluster package " +
+                "(with Akka.Hosting: WithActorThrottleCluster(...) instead of WithActorThrottle(...)).");
         }
         return StartCore(system, settings, environment, name, shardRegion: null);
     }

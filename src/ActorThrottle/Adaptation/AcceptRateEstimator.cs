@@ -6,7 +6,7 @@ namespace ActorThrottle.Adaptation;
 /// what it accepts is a direct measurement of that limit. Each success may carry a weight (its token cost), which makes
 /// the estimate one of accepted tokens per second. Fixed memory; time is passed in.
 /// </summary>
-public sealed class AcceptRateEstimator
+internal sealed class AcceptRateEstimator
 {
     private readonly DateTimeOffset[] _ring;
     private readonly double[] _weights;

@@ -9,7 +9,7 @@ namespace ActorThrottle.Adaptation;
 /// once the burst is at its floor. A run of successes grows the rate back first, then the burst, up to the configured
 /// values. Pure state machine: time is passed in.
 /// </summary>
-public sealed class AimdController
+internal sealed class AimdController
 {
     // Enough successes to average out latency jitter, few enough to follow a limit that changes; a first estimate
     // after 16, so a slow model (10/s) learns in its first seconds rather than after 64.

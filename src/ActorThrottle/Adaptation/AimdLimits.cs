@@ -3,7 +3,7 @@ using ActorThrottle.Configuration;
 namespace ActorThrottle.Adaptation;
 
 /// <summary>The bounds and steps AIMD works within, taken from a model's settings.</summary>
-public sealed record AimdLimits(
+internal sealed record AimdLimits(
     int MaxBurst,
     int MinBurst,
     double MaxRate,

@@ -7,7 +7,7 @@ namespace ActorThrottle.Adaptation;
 /// then only deepens the overload, and where the provider charges rejected requests against the limit it puts its bucket
 /// into debt (benchmarks, scenario 7). Fixed cost per outcome; time is passed in.
 /// </summary>
-public sealed class OverloadDetector
+internal sealed class OverloadDetector
 {
     /// <summary>429s must be more than this share of the attempts counted.</summary>
     public const double Threshold = 0.5;

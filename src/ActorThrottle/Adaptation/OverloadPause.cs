@@ -3,7 +3,7 @@ using ActorThrottle.Configuration;
 namespace ActorThrottle.Adaptation;
 
 /// <summary>How long a model pauses when <see cref="OverloadDetector"/> finds it overloaded. Pure.</summary>
-public static class OverloadPause
+internal static class OverloadPause
 {
     /// <summary>
     /// The provider's <c>retry-after</c> of the 429 that tipped it, capped at <c>retry.max-retry-after</c>; without one,

@@ -1,7 +1,7 @@
 namespace ActorThrottle.Adaptation;
 
 /// <summary>The decrease of a rate on a 429, shared by the request rate and the token rate. Pure.</summary>
-public static class RateStep
+internal static class RateStep
 {
     /// <summary>
     /// The rate after a 429 (at most once per cool-down). With a fresh estimate of what the provider accepted below the

@@ -8,7 +8,7 @@ namespace ActorThrottle.Adaptation;
 /// requests per second's worth of tokens (at the mean cost of recent requests), five times slower above the rate learned
 /// from the provider. The token bucket's capacity (<c>tokens-burst</c>) is not adapted. Pure state machine: time is passed in.
 /// </summary>
-public sealed class TokenRateController
+internal sealed class TokenRateController
 {
     private const int EstimatorSamples = 64;
     private const int EstimatorMinSamples = 16;

@@ -6,7 +6,7 @@ namespace ActorThrottle.Adaptation;
 /// <param name="MaxTokensPerMinute">The configured <c>tokens-per-minute</c>: growth stops there.</param>
 /// <param name="MinTokensPerMinute">The floor: as far below the configured budget as <c>min-rate</c> is below <c>requests-per-second</c>.</param>
 /// <param name="IncreaseStep">Requests per second of growth (<c>adapt.increase-step</c>), turned into tokens with the mean cost of recent requests.</param>
-public sealed record TokenRateLimits(
+internal sealed record TokenRateLimits(
     double MaxTokensPerMinute,
     double MinTokensPerMinute,
     double DecreaseFactor,

@@ -4,7 +4,7 @@ using ActorThrottle.Messages;
 namespace ActorThrottle.Backend;
 
 /// <summary>Writes a <see cref="ChatRequest"/> as an OpenAI <c>/chat/completions</c> body.</summary>
-public static class ChatRequestBody
+internal static class ChatRequestBody
 {
     // Keys the engine owns: ExtraBody cannot override them.
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "model", "messages", "stream", "stream_options" };

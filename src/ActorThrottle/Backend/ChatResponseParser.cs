@@ -4,7 +4,7 @@ using ActorThrottle.Messages;
 namespace ActorThrottle.Backend;
 
 /// <summary>Turns an HTTP status and body into a <see cref="BackendResponse"/>, tolerating whatever a provider sends.</summary>
-public static class ChatResponseParser
+internal static class ChatResponseParser
 {
     /// <summary>The text that replaces a secret in error fields.</summary>
     public const string Redacted = "***";

@@ -14,7 +14,7 @@ namespace ActorThrottle.Backend;
 /// OpenAI-compatible servers send: comments, empty choices, unknown fields, an <c>error</c> object mid-stream, tool calls
 /// sent whole in one piece or without an <c>index</c>.
 /// </summary>
-public sealed class ChatStreamAccumulator
+internal sealed class ChatStreamAccumulator
 {
     /// <summary>The payload that ends an OpenAI stream.</summary>
     public const string DoneMarker = "[DONE]";

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ActorThrottle.Backend;
 
 /// <summary>Parses Go-style durations as OpenAI sends them in <c>x-ratelimit-reset-*</c>: <c>6m0s</c>, <c>1s</c>, <c>20ms</c>, <c>1m30.5s</c>.</summary>
-public static class GoDuration
+internal static class GoDuration
 {
     /// <summary>Parses <paramref name="text"/>; false for anything malformed or negative. A bare number is read as seconds.</summary>
     public static bool TryParse(string? text, out TimeSpan value)

@@ -1,7 +1,7 @@
 namespace ActorThrottle.Backend;
 
 /// <summary>DESIGN.md's "what is retried" table as a pure function.</summary>
-public static class OutcomeClassifier
+internal static class OutcomeClassifier
 {
     /// <summary>The provider code that marks a 429 as billing rather than rate.</summary>
     public const string InsufficientQuota = "insufficient_quota";

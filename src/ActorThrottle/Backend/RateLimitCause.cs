@@ -1,7 +1,7 @@
 namespace ActorThrottle.Backend;
 
 /// <summary>Tells which limit a 429 rate-limit answer was about, from its error message and rate-limit headers. Pure.</summary>
-public static class RateLimitCause
+internal static class RateLimitCause
 {
     // OpenAI: "… on tokens per min (TPM): Limit 30000, Used …" / "… on requests per min (RPM) …"; Azure OpenAI: "… exceeded
     // token rate limit …" / "… exceeded call rate limit …"; Anthropic: "… rate limit of 40,000 input tokens per minute" /

@@ -10,7 +10,7 @@ namespace ActorThrottle.Backend;
 /// (<c>"default";r=0;t=30</c>, or the older <c>limit=100, remaining=0, reset=30</c>). Malformed or negative values are ignored; absurdly large
 /// ones are capped at the given maximum wait.
 /// </summary>
-public static class RateLimitHeaders
+internal static class RateLimitHeaders
 {
     /// <summary>Longest wait any header may ask for, before the caller's own caps.</summary>
     public static readonly TimeSpan DefaultMaxWait = TimeSpan.FromHours(1);

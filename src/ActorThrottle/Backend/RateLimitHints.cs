@@ -1,7 +1,7 @@
 namespace ActorThrottle.Backend;
 
 /// <summary>Decides, from a response's rate-limit facts, whether the model must pause before the next call.</summary>
-public static class RateLimitHints
+internal static class RateLimitHints
 {
     /// <summary>
     /// When remaining requests (or tokens) is 0, the model pauses until the next call can be admitted; the later of

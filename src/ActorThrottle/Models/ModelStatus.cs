@@ -12,4 +12,7 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
 {
     /// <summary>The token rate AIMD has set, tokens per minute; 0 when the model has no token budget.</summary>
     public double TokensPerMinute { get; init; }
+
+    /// <summary>The last minute's attempts by outcome and admission rejections (what health checks judge by).</summary>
+    public RecentAttempts Recent { get; init; } = RecentAttempts.None;
 }

@@ -44,6 +44,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private IThrottleControl? _throttle;
     private int _starts;
     private long _answered;
+    private readonly RecentOutcomes _recent = new();
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
     private readonly Action<object, IActorRef>? _redeliver;
@@ -287,6 +288,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _budget.RecordRequest(now);
         }
         entry.LastResponse = response;
+        _recent.RecordAttempt(now, response.Kind, response.StatusCode is not null);
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
 
@@ -634,6 +636,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void Reject(IActorRef caller, ChatRequest request, FailureReason reason, string message)
     {
+        if (reason == FailureReason.QueueFull)
+        {
+            _recent.RecordQueueFull(_time.GetUtcNow());
+        }
         _metrics.RecordFailure(_settings.ModelId, reason);
         caller.Tell(new ChatFailure(request.RequestId, reason, message, 0));
     }
@@ -743,6 +749,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _answered)
         {
             TokensPerMinute = _tokenAimd?.TokensPerMinute ?? 0,
+            Recent = _recent.Summarise(_time.GetUtcNow()),
         };
     }
 

@@ -6,7 +6,7 @@ namespace ActorThrottle.Retry;
 /// cannot turn into a retry storm while a quiet model can still retry.
 /// Counts live in a fixed ring of time slices: memory does not grow with traffic.
 /// </summary>
-public sealed class RetryBudget
+internal sealed class RetryBudget
 {
     private const int Slices = 10;
     private readonly double _ratio;

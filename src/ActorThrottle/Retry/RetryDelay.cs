@@ -3,7 +3,7 @@ using ActorThrottle.Configuration;
 namespace ActorThrottle.Retry;
 
 /// <summary>Backoff before a retry: exponential with full jitter, never shorter than the provider's retry-after.</summary>
-public static class RetryDelay
+internal static class RetryDelay
 {
     /// <summary>
     /// The wait before retry number <paramref name="retryNumber"/> (1 for the first retry):

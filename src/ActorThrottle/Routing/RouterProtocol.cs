@@ -3,13 +3,13 @@ using ActorThrottle.Messages;
 namespace ActorThrottle.Routing;
 
 /// <summary>Ask the router to stop taking work and answer everything it holds; answered with <see cref="ThrottleShutdownComplete"/>.</summary>
-public sealed record ShutdownThrottle
+internal sealed record ShutdownThrottle
 {
     public static readonly ShutdownThrottle Instance = new();
 }
 
 /// <summary>Every model has answered every request it held.</summary>
-public sealed record ThrottleShutdownComplete(int Models);
+internal sealed record ThrottleShutdownComplete(int Models);
 
 /// <summary>Router → supervisor: begin shutdown.</summary>
 internal sealed record ShutdownModel

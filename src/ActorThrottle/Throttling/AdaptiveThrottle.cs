@@ -9,7 +9,7 @@ namespace ActorThrottle.Throttling;
 /// the stage holds at most one element. Elements for which <c>isObsolete</c> holds when their turn comes
 /// are dropped without spending anything (a cancelled request must not cost a provider slot).
 /// </summary>
-public sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowShape<T, T>, IThrottleControl>
+internal sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<FlowShape<T, T>, IThrottleControl>
 {
     /// <summary>Akka's timers tick at 10 ms at best.</summary>
     public static readonly TimeSpan DefaultTick = TimeSpan.FromMilliseconds(10);

@@ -4,7 +4,7 @@ namespace ActorThrottle.Throttling;
 /// Changes a running <see cref="AdaptiveThrottle{T}"/>. Safe from any thread: calls are marshalled into the
 /// stage and take effect at once (a waiting element is re-timed under the new settings).
 /// </summary>
-public interface IThrottleControl
+internal interface IThrottleControl
 {
     /// <summary>The settings as last applied.</summary>
     ThrottleSnapshot Current { get; }

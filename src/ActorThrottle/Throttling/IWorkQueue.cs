@@ -4,7 +4,7 @@ namespace ActorThrottle.Throttling;
 /// The bounded, laned queue in front of a model's throttle. Thread-safe. Lower lane numbers leave first;
 /// within a lane, first in, first out.
 /// </summary>
-public interface IWorkQueue<T> where T : class
+internal interface IWorkQueue<T> where T : class
 {
     int Count { get; }
 

@@ -14,7 +14,7 @@ namespace ActorThrottle.Throttling;
 /// item of the next waiting lower group leaves: the lower group keeps at least 1/(n+1) of the releases and a
 /// higher-group item is held back by at most one release.
 /// </remarks>
-public sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<SourceShape<T>, IWorkQueue<T>> where T : class
+internal sealed class LanedQueueSource<T> : GraphStageWithMaterializedValue<SourceShape<T>, IWorkQueue<T>> where T : class
 {
     private readonly int _capacity;
     private readonly int _lanes;

@@ -12,7 +12,7 @@ namespace ActorThrottle.Throttling;
 /// level goes below zero), so it is never stuck and the token rate still holds: over any window tokens released are at
 /// most <c>∫tokens-per-minute/60·dt + max(capacity, largest cost)</c>.
 /// </summary>
-public sealed class ThrottleBuckets
+internal sealed class ThrottleBuckets
 {
     // Levels are sums of floating-point accruals; a level a hair below 1 is 1.
     private const double Epsilon = 1e-9;

@@ -1,4 +1,4 @@
 namespace ActorThrottle.Throttling;
 
 /// <summary>The throttle's settings as last applied, readable from any thread.</summary>
-public sealed record ThrottleSnapshot(double Rate, int Burst, long TokensPerMinute, DateTimeOffset PausedUntil);
+internal sealed record ThrottleSnapshot(double Rate, int Burst, long TokensPerMinute, DateTimeOffset PausedUntil);

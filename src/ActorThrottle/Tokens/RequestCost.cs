@@ -4,7 +4,7 @@ using ActorThrottle.Messages;
 namespace ActorThrottle.Tokens;
 
 /// <summary>What a request costs at admission, and whether it can ever be admitted.</summary>
-public readonly record struct RequestCost(int PromptTokens, int MaxCompletionTokens)
+internal readonly record struct RequestCost(int PromptTokens, int MaxCompletionTokens)
 {
     /// <summary>Prompt + max completion tokens: the charge against <c>tokens-per-minute</c>.</summary>
     public long Total => (long)PromptTokens + MaxCompletionTokens;

@@ -13,7 +13,7 @@ namespace ActorThrottle.Tokens;
 /// tool's name, description and parameters (as written in the body). Providers add a few tokens of framing per message
 /// and per tool; neither side counts those.
 /// </remarks>
-public static class TokenCounter
+internal static class TokenCounter
 {
     private static readonly Lazy<Tokenizer> Tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 

@@ -13,7 +13,7 @@ using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace ActorThrottle.Tests.Cluster;
 
-/// <summary>The cluster option of <c>WithActorThrottle</c> in a Generic Host: a one-node cluster whose models are sharded entities.</summary>
+/// <summary><c>WithActorThrottleCluster</c> in a Generic Host: a one-node cluster whose models are sharded entities.</summary>
 [Collection(LoopbackCollection.Name)]
 public sealed class ClusterHostingSpec
 {
@@ -35,7 +35,7 @@ public sealed class ClusterHostingSpec
                 services.AddAkka("cluster-hosting-spec", builder =>
                 {
                     builder.AddHocon(ClusterHocon, HoconAddMode.Prepend);
-                    builder.WithActorThrottle(o =>
+                    builder.WithActorThrottleCluster(o =>
                     {
                         o.Environment = new ThrottleEnvironment { BackendFactory = backend, Logger = new Serilog.LoggerConfiguration().CreateLogger() };
                         o.Cluster = new ActorThrottleClusterOptions { NumberOfShards = 8, StartBurstFraction = 0.25 };

@@ -105,6 +105,29 @@ public sealed class HostingSpec
     }
 
     [Fact]
+    public async Task Cluster_mode_through_WithActorThrottle_fails_the_start_pointing_at_WithActorThrottleCluster()
+    {
+        // ActorThrottle.Hosting has no cluster dependency: cluster mode must come from ActorThrottle.Cluster's extension.
+        using var host = BuildHost(o =>
+        {
+            o.Environment = Scripted(ScriptedBackend.AlwaysSucceeds());
+            o.Cluster = new ActorThrottleClusterOptions();
+        });
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        var cause = FindInner<InvalidOperationException>(error);
+        Assert.NotNull(cause);
+        Assert.Contains("WithActorThrottleCluster", cause!.Message);
+    }
+
+    [Fact]
+    public void The_hosting_assembly_references_no_cluster_assembly()
+    {
+        var references = typeof(ActorThrottleHostingExtensions).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.Contains("ActorThrottle", references);
+        Assert.DoesNotContain(references, r => r.StartsWith("Akka.Cluster", StringComparison.Ordinal) || r == "ActorThrottle.Cluster");
+    }
+
+    [Fact]
     public async Task Stopping_the_host_answers_pending_requests()
     {
         var gate = new TaskCompletionSource();

@@ -8,10 +8,13 @@ using Xunit.Abstractions;
 namespace ActorThrottle.Tests.Packaging;
 
 /// <summary>
-/// Packs the four shipped projects with a version no cache can hold (<c>0.0.0-local.&lt;timestamp&gt;</c>), checks what
-/// each package carries, then restores <c>samples/PackageConsumer</c> against that folder with an empty
-/// <c>NUGET_PACKAGES</c>, builds it and runs it: it asks the simulator once through the packed IChatClient, then streams one answer (at least three updates).
-/// Long: it restores from the registry and builds five projects (about a minute on 2 cores).
+/// Packs the five shipped projects with a version no cache can hold (<c>0.0.0-local.&lt;timestamp&gt;</c>), checks what
+/// each package carries and that ActorThrottle.Hosting does not depend on the cluster packages, then restores
+/// <c>samples/PackageConsumer</c> against that folder with an empty <c>NUGET_PACKAGES</c>, builds it with no warning and
+/// runs it: it asks the simulator once through the packed IChatClient, then streams one answer (at least three updates).
+/// Then <c>samples/PackageConsumer.HostingOnly</c> (an ASP.NET Core app referencing ActorThrottle.Hosting alone) builds
+/// with no warning, no cluster assembly in its output, and runs; its DLL count and size are printed.
+/// Long: it restores from the registry and builds seven projects (about two minutes on 2 cores).
 /// <c>dotnet test tests/ActorThrottle.Tests -c Release --filter "FullyQualifiedName~PackageConsumerSpec"</c>
 /// </summary>
 [Trait("Category", "Long")]
@@ -46,17 +49,39 @@ public sealed class PackageConsumerSpec(ITestOutputHelper output)
                 File.Copy(Path.Combine(repo, "samples", "PackageConsumer", file), Path.Combine(consumer, file));
             }
             var cache = Path.Combine(work, "nuget-cache");
-            Run(consumer, "build", "-c", "Release", "-p:ActorThrottleVersion=" + version, "-p:ActorThrottlePackages=" + packages,
+            var build = Run(consumer, "build", "-c", "Release", "-p:ActorThrottleVersion=" + version, "-p:ActorThrottlePackages=" + packages,
                 "-p:NuGetAudit=false", "--env-cache", cache);
-            // Every ActorThrottle package came from the fresh folder into the empty cache.
-            foreach (var id in Packages)
+            AssertNoWarnings(build);
+            // Every ActorThrottle package it uses came from the fresh folder into the empty cache; the cluster ones did not come at all.
+            foreach (var id in Packages.Where(p => p != "ActorThrottle.Cluster"))
             {
                 Assert.True(Directory.Exists(Path.Combine(cache, id.ToLowerInvariant(), version)), $"{id} {version} not restored into the isolated cache");
+            }
+            foreach (var id in new[] { "actorthrottle.cluster", "akka.cluster", "akka.cluster.sharding", "lightningdb" })
+            {
+                Assert.False(Directory.Exists(Path.Combine(cache, id)), $"{id} was restored for an app that does not use the cluster");
             }
 
             var run = Run(consumer, "exec", Path.Combine(consumer, "bin", "Release", "net10.0", "PackageConsumer.dll"));
             Assert.Contains("CONSUMER OK", run);
             Assert.Contains("ActorThrottle " + version, run);
+
+            // The smallest app: ActorThrottle.Hosting alone in an ASP.NET Core project.
+            var hostingOnly = Path.Combine(work, "hosting-only");
+            Directory.CreateDirectory(hostingOnly);
+            foreach (var file in new[] { "PackageConsumer.HostingOnly.csproj", "Program.cs", "Directory.Build.props", "Directory.Packages.props" })
+            {
+                File.Copy(Path.Combine(repo, "samples", "PackageConsumer.HostingOnly", file), Path.Combine(hostingOnly, file));
+            }
+            AssertNoWarnings(Run(hostingOnly, "build", "-c", "Release", "-p:ActorThrottleVersion=" + version, "-p:ActorThrottlePackages=" + packages,
+                "-p:NuGetAudit=false", "--env-cache", cache));
+            var bin = new DirectoryInfo(Path.Combine(hostingOnly, "bin", "Release", "net10.0"));
+            var dlls = bin.GetFiles("*.dll");
+            output.WriteLine($"ActorThrottle.Hosting alone: {dlls.Length} DLLs, {dlls.Sum(f => f.Length) / 1e6:F1} MB of DLLs, " +
+                $"{bin.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1e6:F1} MB in bin: {string.Join(' ', dlls.Select(f => f.Name).Order(StringComparer.Ordinal))}");
+            Assert.DoesNotContain(dlls, f => f.Name.StartsWith("Akka.Cluster", StringComparison.Ordinal) || f.Name is "LightningDB.dll" or "ActorThrottle.Cluster.dll");
+            Assert.Contains(dlls, f => f.Name == "ActorThrottle.Hosting.dll");
+            Assert.Contains("HOSTING-ONLY OK", Run(hostingOnly, "exec", Path.Combine(bin.FullName, "PackageConsumer.HostingOnly.dll")));
         }
         finally
         {
@@ -68,6 +93,13 @@ public sealed class PackageConsumerSpec(ITestOutputHelper output)
             {
             }
         }
+    }
+
+    // "0 Warning(s)" in the summary, and no NU/CS warning line above it (NU1603 from LightningDB was the usual one).
+    private static void AssertNoWarnings(string buildOutput)
+    {
+        Assert.Contains("0 Warning(s)", buildOutput);
+        Assert.DoesNotContain(": warning ", buildOutput);
     }
 
     private static void AssertPackage(string path, string id, string version)
@@ -96,6 +128,12 @@ public sealed class PackageConsumerSpec(ITestOutputHelper output)
         {
             // Project references become dependencies on the same version.
             Assert.Contains(metadata.Descendants(ns + "dependency"), d => d.Attribute("id")!.Value == "ActorThrottle" && d.Attribute("version")!.Value == version);
+        }
+        if (id != "ActorThrottle.Cluster")
+        {
+            // Only the cluster package may bring Akka.Cluster (and LightningDB through Sharding).
+            Assert.DoesNotContain(metadata.Descendants(ns + "dependency"), d => d.Attribute("id")!.Value is var dep
+                && (dep.StartsWith("Akka.Cluster", StringComparison.Ordinal) || dep == "ActorThrottle.Cluster"));
         }
     }
 
