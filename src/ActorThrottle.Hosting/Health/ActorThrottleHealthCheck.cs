@@ -40,7 +40,7 @@ internal sealed class ActorThrottleHealthCheck(IServiceProvider services, ActorT
                 var status = id == DefaultsName
                     ? new ModelStatus(id, 0, 0, 0, null, 0)
                     : await router.Ask<ModelStatus>(new GetModelStatus(id), options.StatusTimeout, cancellationToken).ConfigureAwait(false);
-                facts.Add(new ModelHealthFacts(id, route.Display, route.ApiKey is null && options.EndpointNeedsKey(route.Endpoint), status,
+                facts.Add(new ModelHealthFacts(id, route.Display, route.ApiKey is null && !route.AllowUnauthenticated, status,
                     probes.FailureFor(route.Endpoint)));
             }
         }

@@ -10,12 +10,6 @@ public sealed class ActorThrottleHealthCheckOptions
     public List<string> Models { get; } = [];
 
     /// <summary>
-    /// Whether an endpoint needs an API key. Default: every endpoint except loopback ones (<c>localhost</c>,
-    /// <c>127.0.0.1</c>, <c>::1</c>: local servers such as vLLM, Ollama or the simulator).
-    /// </summary>
-    public Func<Uri, bool> EndpointNeedsKey { get; set; } = endpoint => !endpoint.IsLoopback;
-
-    /// <summary>
     /// Probe each model's endpoint once when the host starts (an unauthenticated <c>GET {endpoint}/models</c>: any HTTP
     /// answer, even 401 or 404, means reachable); default off. An unreachable endpoint keeps its models unhealthy until
     /// one of their calls succeeds.

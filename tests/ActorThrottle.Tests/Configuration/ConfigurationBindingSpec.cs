@@ -22,6 +22,8 @@ public sealed class ConfigurationBindingSpec
           "ActorThrottle": {
             "Endpoint": "https://llm.example.com/v1",
             "ApiKey": "sk-json-1",
+            "ApiKeyEnv": "",
+            "AllowUnauthenticated": true,
             "RequestTimeout": "00:00:45",
             "UnknownModels": "reject",
             "ShutdownGrace": "7s",
@@ -44,6 +46,8 @@ public sealed class ConfigurationBindingSpec
               "StreamUsage": false,
               "Endpoint": "",
               "ApiKey": "",
+              "ApiKeyEnv": "",
+              "AllowUnauthenticated": true,
               "RequestTimeout": "30s",
               "Retry": {
                 "MaxAttempts": 3, "BaseDelay": "500ms", "MaxDelay": "00:00:20", "MaxRetryAfter": "90s",
@@ -67,6 +71,8 @@ public sealed class ConfigurationBindingSpec
         actor-throttle {
           endpoint = "https://llm.example.com/v1"
           api-key = "sk-json-1"
+          api-key-env = ""
+          allow-unauthenticated = on
           request-timeout = 45s
           unknown-models = reject
           shutdown-grace = 7s
@@ -89,6 +95,8 @@ public sealed class ConfigurationBindingSpec
             stream-usage = off
             endpoint = ""
             api-key = ""
+            api-key-env = ""
+            allow-unauthenticated = on
             request-timeout = 30s
             retry { max-attempts = 3, base-delay = 500ms, max-delay = 20s, max-retry-after = 90s, budget = 0.3, budget-window = 5s, budget-min-per-second = 2 }
             adapt { decrease-factor = 0.7, increase-step = 2, increase-after = 10, cool-down = 500ms, settle-fraction = 0.9, pause-on-retry-after = model }

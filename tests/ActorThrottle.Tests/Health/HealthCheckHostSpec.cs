@@ -24,7 +24,8 @@ public sealed class HealthCheckHostSpec
     private const string Key = "sk-health-test";
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
-    private static IHost BuildHost(string endpoint, string? apiKey, Action<ActorThrottleHealthCheckOptions>? health = null, string hocon = "")
+    private static IHost BuildHost(string endpoint, string? apiKey, Action<ActorThrottleHealthCheckOptions>? health = null, string hocon = "",
+        Action<ModelOptions>? model = null)
     {
         var host = Host.CreateDefaultBuilder()
             .ConfigureServices(services =>
@@ -37,7 +38,7 @@ public sealed class HealthCheckHostSpec
                         o.Hocon = TestConfig.FastDefaults + "\nactor-throttle.defaults.retry.max-attempts = 1\n" + hocon;
                         o.Endpoint = endpoint;
                         o.ApiKey = apiKey;
-                        o.Model("gpt-4o-mini", _ => { });
+                        o.Model("gpt-4o-mini", model ?? (_ => { }));
                         o.Environment = new ThrottleEnvironment { Logger = new Serilog.LoggerConfiguration().CreateLogger() };
                     }));
                 services.AddActorThrottleClient();
@@ -112,11 +113,11 @@ public sealed class HealthCheckHostSpec
     [Fact]
     public async Task Every_recent_attempt_failing_to_connect_makes_the_check_unhealthy()
     {
-        using var host = BuildHost($"http://127.0.0.1:{ClosedLoopbackPort()}/v1", apiKey: null);
+        using var host = BuildHost($"http://127.0.0.1:{ClosedLoopbackPort()}/v1", Key);
         await host.StartAsync();
         try
         {
-            Assert.Equal(HealthStatus.Healthy, (await CheckAsync(host)).Status);       // loopback needs no key; nothing sent yet
+            Assert.Equal(HealthStatus.Healthy, (await CheckAsync(host)).Status);       // nothing sent yet
             Assert.All(await SendAsync(host, 3), r => Assert.Equal(FailureReason.Transient, Assert.IsType<ChatFailure>(r).Reason));
             var report = await CheckAsync(host);
             Assert.Equal(HealthStatus.Unhealthy, report.Status);
@@ -129,17 +130,25 @@ public sealed class HealthCheckHostSpec
     }
 
     [Fact]
-    public async Task An_endpoint_that_needs_a_key_without_one_is_unhealthy_and_the_rule_can_be_changed()
+    public async Task Models_created_from_defaults_with_no_key_for_their_endpoint_are_unhealthy_unless_unauthenticated_is_allowed()
     {
-        using (var host = BuildHost("https://llm.example.com/v1", apiKey: null))
+        // The configured model has its own endpoint and key, so the engine starts; models created on first use would call
+        // the global endpoint, for which no key is bound: the check says so.
+        await using var sim = await S.SimulatedProvider.StartNewAsync(new S.SimulatorOptions { ApiKey = Key });
+        void OwnEndpoint(ModelOptions m)
+        {
+            m.Endpoint = sim.ApiBaseUrl.ToString();
+            m.ApiKey = Key;
+        }
+        using (var host = BuildHost("https://llm.example.com/v1", apiKey: null, model: OwnEndpoint))
         {
             await host.StartAsync();
             var report = await CheckAsync(host);
             await host.StopAsync();
             Assert.Equal(HealthStatus.Unhealthy, report.Status);
-            Assert.Contains("gpt-4o-mini: no API key is configured for https://llm.example.com/v1", report.Entries["actor-throttle"].Description);
+            Assert.Contains("no API key is configured for https://llm.example.com/v1", report.Entries["actor-throttle"].Description);
         }
-        using (var host = BuildHost("https://llm.example.com/v1", apiKey: null, h => h.EndpointNeedsKey = _ => false))
+        using (var host = BuildHost("https://llm.example.com/v1", apiKey: null, hocon: "actor-throttle.allow-unauthenticated = on", model: OwnEndpoint))
         {
             await host.StartAsync();
             var report = await CheckAsync(host);
@@ -151,7 +160,7 @@ public sealed class HealthCheckHostSpec
     [Fact]
     public async Task The_optional_start_up_probe_marks_an_unreachable_endpoint_unhealthy_before_any_request()
     {
-        using (var host = BuildHost($"http://127.0.0.1:{ClosedLoopbackPort()}/v1", apiKey: null, h => h.ProbeEndpointsOnStart = true))
+        using (var host = BuildHost($"http://127.0.0.1:{ClosedLoopbackPort()}/v1", Key, h => h.ProbeEndpointsOnStart = true))
         {
             await host.StartAsync();
             var report = await CheckAsync(host);
