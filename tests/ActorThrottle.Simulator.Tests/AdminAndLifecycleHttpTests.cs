@@ -115,7 +115,9 @@ public sealed class AdminAndLifecycleHttpTests
     [Fact]
     public async Task Stops_and_starts_again_on_the_same_port()
     {
-        await using var provider = new SimulatedProvider(Http.OneModel("m", new ModelSettings { RequestsPerMinute = 600 }));
+        // A clock that stands still: no token comes back while the server restarts, however slow the machine is.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-12-06T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var provider = new SimulatedProvider(Http.OneModel("m", new ModelSettings { RequestsPerMinute = 600 }) with { TimeProvider = clock });
         Assert.False(provider.IsRunning);
         Assert.Throws<InvalidOperationException>(() => provider.BaseUrl);
         await provider.StartAsync();
