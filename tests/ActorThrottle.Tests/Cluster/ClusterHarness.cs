@@ -182,6 +182,9 @@ internal sealed class ClusterHarness : IAsyncDisposable
     /// </summary>
     public async Task<(List<string> Warm, List<IReadOnlySet<string>> Hosted)> PlaceModelsAsync(IEnumerable<string> models)
     {
+        // Shards go to the regions the coordinator knows when the first message arrives: wait until every node's region has
+        // registered, or a busy machine puts every model on the first node.
+        await AwaitRegionsRegisteredAsync(TimeSpan.FromSeconds(20));
         var warm = new List<string>();
         foreach (var m in models)
         {
@@ -195,6 +198,23 @@ internal sealed class ClusterHarness : IAsyncDisposable
         }
         _output.WriteLine(string.Join("; ", hosted.Select((h, i) => $"node {i}: {string.Join(",", h.Order())}")));
         return (warm, hosted);
+    }
+
+    /// <summary>Waits until the shard coordinator knows a region on every node (regions register after their member is Up).</summary>
+    public async Task AwaitRegionsRegisteredAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var region = ClusterSharding.Get(Nodes[0].System).ShardRegion(ActorThrottleCluster.TypeName);
+        while (true)
+        {
+            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5));
+            if (stats.Regions.Count >= Nodes.Count)
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"only {stats.Regions.Count} of {Nodes.Count} shard regions registered in time");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>The model ids whose entities <paramref name="node"/> hosts now.</summary>
