@@ -43,6 +43,27 @@ public sealed class AimdController
             Math.Clamp(start.Rate, limits.MinRate, limits.MaxRate));
     }
 
+    /// <summary>
+    /// Sets the rate from outside AIMD — a slow-start round or a limit the provider advertised — clamped to the limits.
+    /// With <paramref name="learned"/> the rate counts as learned (growth above it probes slowly, as after a settle).
+    /// Returns true when the state changed.
+    /// </summary>
+    public bool SetRate(double rate, bool learned)
+    {
+        var next = Math.Clamp(rate, _limits.MinRate, _limits.MaxRate);
+        if (learned)
+        {
+            _learnedRate = next;
+        }
+        _successRun = 0;
+        var changed = Math.Abs(next - State.Rate) > 1e-9;
+        State = State with { Rate = next };
+        return changed;
+    }
+
+    /// <summary>The rate last learned from the provider (a settle under its accepted rate, or an advertised limit); null before.</summary>
+    public double? LearnedRate => _learnedRate;
+
     /// <summary>The provider's accepted rate as last measured (requests/s), or null without enough recent successes.</summary>
     public double? AcceptedRate(DateTimeOffset now) => _accepted.Estimate(now, EstimateMaxAge);
 
@@ -167,7 +188,13 @@ public sealed class AimdController
             return false;
         }
         _successRun = 0;
-        if (rate < _limits.MaxRate)
+        if (double.IsPositiveInfinity(_limits.MaxRate))
+        {
+            // No ceiling (requests-per-second = auto): the rate never reaches one, so the burst grows back alongside it.
+            rate += _limits.IncreaseStep;
+            burst = Math.Min(_limits.MaxBurst, burst + 1);
+        }
+        else if (rate < _limits.MaxRate)
         {
             rate = Math.Min(_limits.MaxRate, rate + _limits.IncreaseStep);
         }
