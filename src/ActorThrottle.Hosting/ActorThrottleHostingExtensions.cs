@@ -17,7 +17,7 @@ public static class ActorThrottleHostingExtensions
     /// </summary>
     /// <param name="endpoint">Default base URL; null keeps HOCON's (reference: <c>https://api.cometapi.com/v1</c>).</param>
     /// <param name="apiKey">Default API key; null keeps HOCON's, else COMETAPI_KEY, else OPENAI_API_KEY.</param>
-    /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: 5).</param>
+    /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: auto, found from the provider's headers or probed).</param>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder,
         string? endpoint = null, string? apiKey = null, double? requestsPerSecond = null)
     {

@@ -106,8 +106,22 @@ public sealed class ActorThrottleOptions
 
     private static void AppendModel(StringBuilder hocon, ModelOptions model)
     {
-        Append(hocon, "requests-per-second", model.RequestsPerSecond);
-        Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        if (model.AutoRequestsPerSecond == true)
+        {
+            hocon.AppendLine("  requests-per-second = auto");
+        }
+        else
+        {
+            Append(hocon, "requests-per-second", model.RequestsPerSecond);
+        }
+        if (model.AutoTokensPerMinute == true)
+        {
+            hocon.AppendLine("  tokens-per-minute = auto");
+        }
+        else
+        {
+            Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        }
         Append(hocon, "tokens-burst", model.TokensBurst);
         Append(hocon, "max-burst", model.MaxBurst);
         Append(hocon, "min-burst", model.MinBurst);

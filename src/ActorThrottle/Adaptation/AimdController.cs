@@ -156,20 +156,39 @@ public sealed class AimdController
     /// As <see cref="OnSuccess(DateTimeOffset)"/>; the estimate counts the call at <paramref name="sentAt"/>: send
     /// instants follow the throttle's pacing, reply instants add the provider's latency jitter.
     /// </summary>
-    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt)
+    /// <param name="onlyWhenUsed">
+    /// Grow only while the rate is in use (the provider was seen accepting at least half of it): without a ceiling
+    /// (<c>requests-per-second = auto</c>) a quiet caller would otherwise grow the rate without bound, and the first
+    /// busy spell would meet a rate far above the provider's limit.
+    /// </param>
+    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt, bool onlyWhenUsed = false)
     {
         // After an overload only attempts sent since count: earlier ones would stretch the span over the pause.
         if (sentAt > _acceptedSince)
         {
-            _accepted.RecordAccepted(sentAt);
+            _accepted.RecordAccepted(sentAt, 1, now);
         }
-        if (now < _holdGrowthUntil)
+        if (now < _holdGrowthUntil || (onlyWhenUsed && !(AcceptedRate(now) >= State.Rate / 2)))
         {
             _successRun = 0;
             return false;
         }
         return OnSuccess();
     }
+
+    /// <summary>
+    /// Starts the accepted-rate estimate afresh from attempts sent after <paramref name="now"/>: the rate just changed (a
+    /// slow-start round), and a 429 at the new rate must settle under what the provider accepted at it, not under an
+    /// average that spans the lower rates before.
+    /// </summary>
+    public void RestartEstimate(DateTimeOffset now)
+    {
+        _accepted.Clear();
+        _acceptedSince = now;
+    }
+
+    /// <summary>Forgets the learned rate: it was read while the rate was still ramping (slow start), so growth above it need not be slow.</summary>
+    public void ForgetLearned() => _learnedRate = null;
 
     /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()

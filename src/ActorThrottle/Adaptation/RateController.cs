@@ -18,8 +18,10 @@ public sealed class RateController
     private readonly AimdController _aimd;
     private TokenRateController? _tokens;
     // requests-per-second = auto, nothing advertised yet: multiplicative growth per round of successes; null with a configured rate.
-    private readonly SlowStart? _slowStart;
+    private SlowStart? _slowStart;
     private double? _seededRate;
+    // The rate of slow start's last round that was all accepted (the rate before its last doubling); null before one.
+    private double? _slowStartAccepted;
     private double? _seededTokens;
     private readonly OverloadDetector _overload;
     // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
@@ -122,34 +124,40 @@ public sealed class RateController
     }
 
     /// <summary>
-    /// A limit the provider advertised (<see cref="Advertised"/>) seeds the rate the first time it is seen and whenever it
-    /// changes: with auto up to it, with a configured number up to that number at most (the user's contract may be below
-    /// the provider's limit). A seed ends slow start and counts as learned, so growth above it probes slowly.
+    /// A limit the provider advertised (<see cref="RateLimitHints.Advertised"/>) seeds the rate the first time it is seen
+    /// and whenever it moves by more than <see cref="SeedTolerance"/>: with auto to it, with a configured number to that
+    /// number at most (the user's contract may be below the provider's limit). An exact figure (a policy's quota over its
+    /// window, a bucket read from millisecond resets) sets the rate either way and counts as learned, so growth above it
+    /// probes slowly; a lower bound (whole-second resets, or nothing remaining) only ever raises it. A seed ends slow start.
     /// </summary>
     private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now)
     {
-        if (Advertised(headers) is not { } advertised)
+        if (RateLimitHints.Advertised(headers) is not { } advertised)
         {
             return null;
         }
         (RateChangeReason, string)? result = null;
         if (advertised.RequestsPerSecond is { } rps && rps > 0 && !Same(_seededRate, rps))
         {
-            _seededRate = rps;
+            // RateLimitHints marks a figure that is only a lower bound in its source text.
+            var lowerBound = advertised.Source.Contains("at least", StringComparison.Ordinal);
             var ceiling = _settings.RateCeiling;
-            var capped = rps > ceiling;
-            var changed = _aimd.SetRate(Math.Min(rps, ceiling), learned: true);
-            _slowStart?.End("the provider advertised its limit");
-            _slowStart?.NewRound(now);
-            if (!capped || _settings.AutoRate)
+            var target = Math.Min(rps, ceiling);
+            if (!lowerBound || target > _aimd.State.Rate)
             {
-                Origin = RateOrigin.SeededFromHeaders;
-            }
-            if (changed)
-            {
-                result = capped
-                    ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source} advertises {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
-                    : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source} advertises {rps:0.###}/s"));
+                _seededRate = rps;
+                var changed = _aimd.SetRate(target, learned: !lowerBound);
+                _slowStart?.End("the provider advertised its limit");
+                if (rps <= ceiling || _settings.AutoRate)
+                {
+                    Origin = RateOrigin.SeededFromHeaders;
+                }
+                if (changed)
+                {
+                    result = rps > ceiling
+                        ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
+                        : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s"));
+                }
             }
         }
         if (advertised.TokensPerMinute is { } tpm && tpm > 0 && !Same(_seededTokens, tpm) && (_settings.AutoTokens || _settings.TokensPerMinute > 0))
@@ -160,10 +168,11 @@ public sealed class RateController
             bool changed;
             if (_tokens is null)
             {
-                // tokens-per-minute = auto and the first limit heard of: the token bucket starts at it.
+                // tokens-per-minute = auto and the first limit heard of: the token bucket starts at it, with a floor as far
+                // below it as min-rate is below the start rate.
                 var limits = new TokenRateLimits(
                     ceiling,
-                    Math.Max(1, target * _settings.MinRate / Math.Max(_settings.MinRate, _settings.RequestsPerSecond) / 100),
+                    Math.Clamp(target * _settings.MinRate / _settings.RequestsPerSecond, 1, target),
                     _settings.Adapt.DecreaseFactor,
                     _settings.Adapt.IncreaseStep,
                     _settings.Adapt.IncreaseAfter,
@@ -180,23 +189,19 @@ public sealed class RateController
             if (changed && result is null)
             {
                 result = (tpm > ceiling ? RateChangeReason.ConfiguredCeiling : RateChangeReason.HeaderSeed,
-                    string.Create(CultureInfo.InvariantCulture, $"{advertised.Source} advertises {tpm:0} tokens/min"));
+                    string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {tpm:0} tokens/min"));
             }
         }
         return result;
     }
 
-    private static bool Same(double? seen, double value) => seen is { } s && Math.Abs(s - value) <= 0.01 * Math.Max(s, value);
+    /// <summary>With auto, a rate this many times the learned one reached without a 429 starts slow start again.</summary>
+    public const double ReprobeAbove = 1.1;
 
-    /// <summary>
-    /// The limits a response advertises. OpenAI's <c>x-ratelimit-limit-requests</c> and Anthropic's
-    /// <c>…-requests-limit</c> are per minute; the token limits are tokens per minute.
-    /// </summary>
-    private static AdvertisedLimitsFallback? Advertised(RateLimitInfo headers) =>
-        headers.LimitRequests is null && headers.LimitTokens is null ? null
-            : new AdvertisedLimitsFallback(headers.LimitRequests / 60.0, headers.LimitTokens, "the limit headers");
+    /// <summary>An advertised rate within this fraction of the last seed is the same limit read again (rounding, timing).</summary>
+    public const double SeedTolerance = 0.1;
 
-    private sealed record AdvertisedLimitsFallback(double? RequestsPerSecond, double? TokensPerMinute, string Source);
+    private static bool Same(double? seen, double value) => seen is { } s && Math.Abs(s - value) <= SeedTolerance * Math.Max(s, value);
 
     /// <summary>
     /// A success: AIMD on the request and token rates grows (slow start, while it lasts, multiplies the rate per round);
@@ -206,19 +211,30 @@ public sealed class RateController
     {
         var sentAt = outcome.SentAt;
         var reason = (RateChangeReason.Probe, "a run of successes");
-        _aimd.OnSuccess(now, sentAt);
+        _aimd.OnSuccess(now, sentAt, onlyWhenUsed: _settings.AutoRate);
         if (_slowStart is { Active: true } slowStart)
         {
             if (slowStart.OnSuccess(sentAt, now, _aimd.State.Rate) is { } grown)
             {
                 var from = _aimd.State.Rate;
+                _slowStartAccepted = from;
                 _aimd.SetRate(grown, learned: false);
+                _aimd.RestartEstimate(now);
                 reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"a round of successes at {from:0.###}/s"));
             }
             else if (!slowStart.Active)
             {
                 reason = (RateChangeReason.Probe, $"slow start ended: {slowStart.EndedBecause}");
             }
+        }
+        else if (_settings.AutoRate && _aimd.LearnedRate is { } learned && _aimd.State.Rate >= ReprobeAbove * learned)
+        {
+            // Probing slowly past the learned rate got this far without a 429: the limit has moved up (a limit that dropped
+            // and came back). Slow start again from here, as BBR probes again, instead of creeping up at a fifth of the pace.
+            _aimd.ForgetLearned();
+            _slowStart = new SlowStart(now);
+            _slowStartAccepted = null;
+            reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
         }
         _tokens?.OnSuccess(now, sentAt, outcome.Cost);
         if (sentAt > _overloadPausedAt)
@@ -261,6 +277,7 @@ public sealed class RateController
             }
             return (RateChangeReason.Overload, "echo of the overload");
         }
+        var endsSlowStart = _slowStart is { Active: true };
         _slowStart?.End("a 429");
         var by = outcome.Cause;
         var onTokens = _tokens is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
@@ -290,6 +307,15 @@ public sealed class RateController
         if (onRequests)
         {
             _aimd.OnRateLimited(now);
+            if (endsSlowStart && _slowStartAccepted is { } good)
+            {
+                // The limit lies between the last round that was all accepted and this one. What was accepted since the
+                // doubling is no measure yet (a few hundred ms, with the provider's own burst in it), so back to the last
+                // good rate (TCP's ssthresh), from where additive steps at the normal pace find the rest; a settle read
+                // then, in steady state, is the one learned.
+                _aimd.SetRate(Math.Min(_aimd.State.Rate, good), learned: false);
+                _aimd.ForgetLearned();
+            }
         }
         if (onTokens)
         {

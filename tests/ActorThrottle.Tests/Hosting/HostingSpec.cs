@@ -143,6 +143,22 @@ public sealed class HostingSpec
     }
 
     [Fact]
+    public void Auto_options_become_auto_in_hocon_over_a_number()
+    {
+        var options = new ActorThrottleOptions { ApiKey = "k" };
+        options.Defaults.RequestsPerSecond = 7;
+        options.Model("a", m => { m.AutoRequestsPerSecond = true; m.RequestsPerSecond = 3; m.AutoTokensPerMinute = true; });
+        options.Model("b", m => m.TokensPerMinute = 5000);
+        var settings = ActorThrottleSettings.FromConfig(options.ToConfig(), _ => null);
+        Assert.False(settings.Defaults.AutoRate);
+        Assert.Equal(7, settings.Defaults.RequestsPerSecond);
+        Assert.True(settings.ForModel("a")!.AutoRate);
+        Assert.True(settings.ForModel("a")!.AutoTokens);
+        Assert.False(settings.ForModel("b")!.AutoTokens);
+        Assert.Equal(5000, settings.ForModel("b")!.TokensPerMinute);
+    }
+
+    [Fact]
     public async Task The_typed_client_can_be_resolved_before_the_actor_system_starts()
     {
         using var host = BuildHost(o => o.Environment = Scripted(ScriptedBackend.AlwaysSucceeds()));

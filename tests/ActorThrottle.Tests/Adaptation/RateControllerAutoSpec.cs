@@ -1,0 +1,178 @@
+using ActorThrottle.Adaptation;
+using ActorThrottle.Backend;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorThrottle.Tests.Adaptation;
+
+/// <summary>
+/// <c>requests-per-second = auto</c>: slow start, additive probing, settling under the accepted rate, and seeding from
+/// advertised limits, on virtual time (<see cref="VirtualProviderLoop"/>) and on recorded sequences.
+/// </summary>
+public sealed class RateControllerAutoSpec(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static RateController Auto(string extra = "") => new(RateControllerReplaySpec.Settings($"requests-per-second = auto\n{extra}"));
+
+    private static DateTimeOffset Ms(double ms) => T0 + TimeSpan.FromMilliseconds(ms);
+
+    [Fact]
+    public void Auto_starts_at_the_auto_start_rate_probing()
+    {
+        var controller = Auto("adapt.auto-start-rate = 3");
+        Assert.Equal(3, controller.Settings.Rate);
+        Assert.Equal(10, controller.Settings.Burst);
+        Assert.Equal(RateOrigin.Probed, controller.Origin);
+        Assert.True(controller.InSlowStart);
+    }
+
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(100, 300)]
+    public void Against_a_provider_that_accepts_100_per_second_auto_reaches_95_within_10_seconds_with_at_most_3_percent_429s(int low, int high)
+    {
+        foreach (var seed in new[] { 1, 2, 3, 4, 5 })
+        {
+            var loop = new VirtualProviderLoop(Auto(), _ => 100, providerBurst: 10, (low, high), seed: seed);
+            loop.Run(30);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.FirstSecondAtOrAbove(95) is { } reached && reached <= 10, loop.Describe());
+            Assert.True(loop.Goodput(10, 30) >= 95, $"goodput after 10 s {loop.Goodput(10, 30):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare <= 0.03, loop.Describe());
+            Assert.Contains(loop.Changes, c => c.Reason == RateChangeReason.SlowStart);
+        }
+    }
+
+    [Fact]
+    public void Slow_start_doubles_per_round_of_successes_then_a_429_ends_it_and_the_rate_settles_under_what_was_accepted()
+    {
+        var loop = new VirtualProviderLoop(Auto(), _ => 40, providerBurst: 10, (20, 20));
+        loop.Run(20);
+        output.WriteLine(loop.Describe());
+
+        var slowStart = loop.Changes.TakeWhile(c => c.Reason == RateChangeReason.SlowStart).ToList();
+        Assert.True(slowStart.Count >= 3);
+        Assert.All(slowStart, c => Assert.Equal(c.Before.Rate * 2, c.After.Rate, 6));
+        var settle = loop.Changes.First(c => c.Reason == RateChangeReason.RateLimited);
+        Assert.InRange(settle.After.Rate, 0.85 * 40, 40);
+        Assert.InRange(loop.Goodput(10, 20), 0.95 * 40, 40.5);
+    }
+
+    [Fact]
+    public void A_quiet_caller_does_not_earn_a_higher_rate()
+    {
+        var controller = Auto();
+        // One success every 500 ms (2/s offered) while the rate is 5/s: rounds complete, but the rate is not in use.
+        var decisions = Enumerable.Range(0, 100).Select(i => controller.Observe(RateOutcome.Success(Ms(i * 500), Ms(i * 500 + 20)))).ToList();
+
+        Assert.DoesNotContain(decisions.SelectMany(d => d.Changes), c => c.Reason == RateChangeReason.SlowStart);
+        Assert.Equal(5, controller.Settings.Rate);
+    }
+
+    [Fact]
+    public void Climbing_latency_ends_slow_start_before_any_429()
+    {
+        var controller = Auto();
+        var decisions = new List<RateDecision>();
+        // Rounds of 8 attempts sent at 10/ms spacing: the first rounds answer in 20 ms, then the provider starts queueing (300 ms).
+        for (var i = 0; i < 40; i++)
+        {
+            var latency = i < 8 ? 20 : 300;
+            decisions.Add(controller.Observe(RateOutcome.Success(Ms(i * 10), Ms(i * 10 + latency))));
+        }
+
+        Assert.False(controller.InSlowStart);
+        var last = decisions.SelectMany(d => d.Changes).LastOrDefault();
+        Assert.NotNull(last);
+        Assert.Equal(RateChangeReason.SlowStart, decisions.SelectMany(d => d.Changes).First().Reason);
+    }
+
+    [Fact]
+    public void An_advertised_policy_seeds_the_rate_once_and_counts_as_learned()
+    {
+        var controller = Auto();
+        var policy = new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))] };
+        var first = controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy));
+        var again = controller.Observe(RateOutcome.Success(Ms(10), Ms(60), headers: policy));
+
+        var seed = Assert.Single(first.Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, seed.Reason);
+        Assert.Equal(5, seed.Before.Rate);
+        Assert.Equal(100, seed.After.Rate);
+        Assert.Contains("RateLimit-Policy", seed.Detail);
+        Assert.Empty(again.Changes);
+        Assert.Equal(RateOrigin.SeededFromHeaders, controller.Origin);
+        Assert.False(controller.InSlowStart);
+    }
+
+    [Fact]
+    public void A_configured_number_is_a_ceiling_a_seed_never_exceeds_and_a_lower_advertised_limit_lowers_it()
+    {
+        var policy = (long quota) => new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, quota, TimeSpan.FromSeconds(1))] };
+
+        var contract = new RateController(RateControllerReplaySpec.Settings());
+        var above = contract.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy(100)));
+        Assert.Empty(above.Changes);
+        Assert.Equal(10, contract.Settings.Rate);
+        Assert.Equal(RateOrigin.Configured, contract.Origin);
+
+        var tooHigh = new RateController(RateControllerReplaySpec.Settings());
+        var below = Assert.Single(tooHigh.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy(4))).Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, below.Reason);
+        Assert.Equal(4, below.After.Rate);
+        Assert.Equal(RateOrigin.SeededFromHeaders, tooHigh.Origin);
+    }
+
+    [Fact]
+    public void A_configured_number_is_never_exceeded_however_long_everything_succeeds()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings());
+        var loop = new VirtualProviderLoop(controller, _ => 1000, providerBurst: 100, (5, 50));
+        loop.Run(20);
+
+        Assert.All(loop.RateAtSecond, r => Assert.True(r <= 10));
+        Assert.Empty(loop.Changes);
+    }
+
+    [Fact]
+    public void A_lower_bound_only_raises_the_rate()
+    {
+        var controller = Auto();
+        // OpenAI bucket read from whole-second resets: 'at least' (limit - remaining) / reset.
+        var rough = (long remaining) => new RateLimitInfo
+        {
+            Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = remaining, ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
+        };
+        var up = Assert.Single(controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: rough(40))).Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, up.Reason);
+        Assert.Equal(59.5, up.After.Rate, 6);
+
+        var lower = controller.Observe(RateOutcome.Success(Ms(10), Ms(60), headers: rough(80)));
+        Assert.Empty(lower.Changes);
+        Assert.Equal(59.5, controller.Settings.Rate, 6);
+    }
+
+    [Fact]
+    public void Tokens_auto_starts_a_token_limit_at_the_first_advertised_one()
+    {
+        var controller = Auto("tokens-per-minute = auto");
+        Assert.Equal(0, controller.Settings.TokensPerMinute);
+        var headers = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 };
+        var change = Assert.Single(controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: headers)).Changes);
+
+        Assert.Equal(RateChangeReason.HeaderSeed, change.Reason);
+        Assert.Equal(90000, change.After.TokensPerMinute);
+        Assert.Equal(0, change.Before.TokensPerMinute);
+    }
+
+    [Fact]
+    public void Tokens_zero_ignores_an_advertised_token_limit()
+    {
+        var controller = Auto("tokens-per-minute = 0");
+        var decision = controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 }));
+        Assert.Empty(decision.Changes);
+        Assert.Equal(0, controller.Settings.TokensPerMinute);
+    }
+}
