@@ -23,6 +23,12 @@ public sealed class RateController
     // The rate of slow start's last round that was all accepted (the rate before its last doubling); null before one.
     private double? _slowStartAccepted;
     private double? _seededTokens;
+    // A 429 (not an echo of an overload) has come: seeds no longer raise the rate.
+    private bool _seenRateLimited;
+    // A bucket read from one response ((limit - remaining) / reset) is noisy — a few ms of reset, remaining raced by calls
+    // in flight — so seeds follow the median of the last readings, never one reading alone.
+    private readonly MedianOfRecent _advertisedRates = new(SeedReadings, SeedMinReadings);
+    private readonly MedianOfRecent _advertisedTokens = new(SeedReadings, SeedMinReadings);
     private readonly OverloadDetector _overload;
     // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
@@ -78,6 +84,13 @@ public sealed class RateController
         {
             // A seed is its own change, with its own reason, before whatever this outcome does to the rate.
             changes.Add(new RateChange(now, before, Settings, seeded.Reason, seeded.Detail));
+            if (before.TokensPerMinute == 0 && Settings.TokensPerMinute > 0)
+            {
+                // A throttle started without a token limit gets one: its token bucket would start full at a minute's worth
+                // (no tokens-burst was known at start) and let that out at the request rate. Emptied, it releases only
+                // what accrues at the new token rate.
+                pauses.Add(new RatePause(now, Empty: true, "a token limit starts: the token bucket starts empty"));
+            }
         }
         return ObserveAfterSeed(outcome, now, pauses, changes);
     }
@@ -137,13 +150,18 @@ public sealed class RateController
             return null;
         }
         (RateChangeReason, string)? result = null;
-        if (advertised.RequestsPerSecond is { } rps && rps > 0 && !Same(_seededRate, rps))
+        if (advertised.RequestsPerSecond is { } reading && reading > 0
+            && _advertisedRates.Add(reading) is { } rps && !Same(_seededRate, rps))
         {
             // RateLimitHints marks a figure that is only a lower bound in its source text.
             var lowerBound = advertised.Source.Contains("at least", StringComparison.Ordinal);
             var ceiling = _settings.RateCeiling;
             var target = Math.Min(rps, ceiling);
-            if (!lowerBound || target > _aimd.State.Rate)
+            // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
+            // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
+            // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
+            var raises = target > _aimd.State.Rate;
+            if ((!lowerBound || raises) && !(raises && _seenRateLimited))
             {
                 _seededRate = rps;
                 var changed = _aimd.SetRate(target, learned: !lowerBound);
@@ -160,7 +178,8 @@ public sealed class RateController
                 }
             }
         }
-        if (advertised.TokensPerMinute is { } tpm && tpm > 0 && !Same(_seededTokens, tpm) && (_settings.AutoTokens || _settings.TokensPerMinute > 0))
+        if (advertised.TokensPerMinute is { } tokenReading && tokenReading > 0
+            && _advertisedTokens.Add(tokenReading) is { } tpm && !Same(_seededTokens, tpm) && (_settings.AutoTokens || _settings.TokensPerMinute > 0))
         {
             _seededTokens = tpm;
             var ceiling = _settings.AutoTokens ? double.PositiveInfinity : _settings.TokensPerMinute;
@@ -194,6 +213,12 @@ public sealed class RateController
         }
         return result;
     }
+
+    /// <summary>Advertised readings a seed is the median of (the newest).</summary>
+    public const int SeedReadings = 9;
+
+    /// <summary>Readings needed before the first seed.</summary>
+    public const int SeedMinReadings = 3;
 
     /// <summary>With auto, a rate this many times the learned one reached without a 429 starts slow start again.</summary>
     public const double ReprobeAbove = 1.1;
@@ -277,6 +302,7 @@ public sealed class RateController
             }
             return (RateChangeReason.Overload, "echo of the overload");
         }
+        _seenRateLimited = true;
         var endsSlowStart = _slowStart is { Active: true };
         _slowStart?.End("a 429");
         var by = outcome.Cause;

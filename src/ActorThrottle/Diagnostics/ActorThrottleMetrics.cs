@@ -21,6 +21,7 @@ public sealed class ActorThrottleMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _failures;
     private readonly Histogram<double> _latency;
+    private readonly Counter<long> _rateChanges;
 
     /// <param name="meterFactory">The host's factory; null creates a standalone meter.</param>
     public ActorThrottleMetrics(IMeterFactory? meterFactory = null)
@@ -32,6 +33,7 @@ public sealed class ActorThrottleMetrics : IDisposable
         _retries = _meter.CreateCounter<long>("actor_throttle.retries", "{attempt}", "Retries scheduled.");
         _failures = _meter.CreateCounter<long>("actor_throttle.failures", "{request}", "Requests answered with a failure, by reason.");
         _latency = _meter.CreateHistogram<double>("actor_throttle.attempt.duration", "ms", "Duration of one call to the provider.");
+        _rateChanges = _meter.CreateCounter<long>("actor_throttle.rate.changes", "{change}", "Changes of a model's throttle settings (rate, burst, tokens per minute), by reason.");
         _meter.CreateObservableGauge("actor_throttle.queue.depth", () => Observe(g => (double)g.QueueDepth), "{request}", "Requests a model holds (queued, in flight or waiting to retry).");
         _meter.CreateObservableGauge("actor_throttle.burst", () => Observe(g => (double)g.Burst), "{request}", "Current burst window.");
         _meter.CreateObservableGauge("actor_throttle.rate", () => Observe(g => g.Rate), "{request}/s", "Current release rate.");
@@ -52,6 +54,22 @@ public sealed class ActorThrottleMetrics : IDisposable
     internal void RecordRateLimited(string model) => _rateLimited.Add(1, new KeyValuePair<string, object?>("model", model));
 
     internal void RecordRetry(string model) => _retries.Add(1, new KeyValuePair<string, object?>("model", model));
+
+    /// <summary>A model's throttle settings changed; <c>reason</c> is the <see cref="Adaptation.RateChangeReason"/> (429, overload, header seed, slow start, probe, configured ceiling).</summary>
+    internal void RecordRateChange(string model, Adaptation.RateChangeReason reason) =>
+        _rateChanges.Add(1, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("reason", ReasonTag(reason)));
+
+    /// <summary>The <c>reason</c> tag's value: snake case, stable (dashboards key on it).</summary>
+    public static string ReasonTag(Adaptation.RateChangeReason reason) => reason switch
+    {
+        Adaptation.RateChangeReason.RateLimited => "rate_limited",
+        Adaptation.RateChangeReason.Overload => "overload",
+        Adaptation.RateChangeReason.HeaderSeed => "header_seed",
+        Adaptation.RateChangeReason.SlowStart => "slow_start",
+        Adaptation.RateChangeReason.Probe => "probe",
+        Adaptation.RateChangeReason.ConfiguredCeiling => "configured_ceiling",
+        _ => reason.ToString(),
+    };
 
     internal void RecordSuccess(string model) => _successes.Add(1, new KeyValuePair<string, object?>("model", model));
 

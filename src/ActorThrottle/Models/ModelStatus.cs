@@ -12,4 +12,13 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
 {
     /// <summary>The token rate AIMD has set, tokens per minute; 0 when the model has no token budget.</summary>
     public double TokensPerMinute { get; init; }
+
+    /// <summary>
+    /// How the rate was found: <c>configured</c> (the configured number, a ceiling), <c>seeded from headers</c> (a limit the
+    /// provider advertised) or <c>probed</c> (<c>requests-per-second = auto</c>, slow start and probing). Null when unknown.
+    /// </summary>
+    public string? RateFoundBy { get; init; }
+
+    /// <summary>How many times the model's throttle settings changed (each logged once with its reason).</summary>
+    public long RateChanges { get; init; }
 }

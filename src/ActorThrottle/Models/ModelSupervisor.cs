@@ -36,6 +36,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
     private int _starts;
+    private long _rateChanges;
     private long _answered;
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
@@ -576,7 +577,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         foreach (var change in decision.Changes)
         {
-            _log.Information("Rate of {Model}: {OldRate:0.###}/s burst {OldBurst}{OldTokens} -> {Rate:0.###}/s burst {Burst}{Tokens} ({Reason}: {Detail})",
+            // The one place a rate change is told: once, with its reason, in the log and the meter. Growth steps are many
+            // (one per run of successes) and say little, so they go at Debug; every decrease, seed and pause at Information.
+            _rateChanges++;
+            _metrics.RecordRateChange(_settings.ModelId, change.Reason);
+            _log.Write(change.Reason is RateChangeReason.Probe ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information,"Rate of {Model}: {OldRate:0.###}/s burst {OldBurst}{OldTokens:l} -> {Rate:0.###}/s burst {Burst}{Tokens:l} ({Reason}: {Detail:l})",
                 _settings.ModelId, change.Before.Rate, change.Before.Burst, TokensText(change.Before), change.After.Rate, change.After.Burst, TokensText(change.After),
                 change.Reason, change.Detail);
         }
@@ -585,6 +590,13 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             ApplySettings();
         }
     }
+
+    private static string Describe(RateOrigin origin) => origin switch
+    {
+        RateOrigin.SeededFromHeaders => "seeded from headers",
+        RateOrigin.Probed => "probed",
+        _ => "configured",
+    };
 
     private static string TokensText(ThrottleSettings settings) => settings.TokensPerMinute > 0 ? $", {settings.TokensPerMinute} tokens/min" : "";
 
@@ -630,6 +642,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _answered)
         {
             TokensPerMinute = _rate.TokensPerMinute,
+            RateFoundBy = Describe(_rate.Origin),
+            RateChanges = _rateChanges,
         };
     }
 

@@ -17,6 +17,19 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
 
     private static DateTimeOffset Ms(double ms) => T0 + TimeSpan.FromMilliseconds(ms);
 
+    /// <summary>
+    /// Three answers with the same headers (a seed follows the median of at least <see cref="RateController.SeedMinReadings"/>
+    /// readings): the first two change nothing; returns the third's decision.
+    /// </summary>
+    private static RateDecision ObserveThrice(RateController controller, RateLimitInfo headers, double atMs = 0)
+    {
+        for (var i = 0; i < RateController.SeedMinReadings - 1; i++)
+        {
+            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(atMs + i), Ms(atMs + i + 50), headers: headers)).Changes);
+        }
+        return controller.Observe(RateOutcome.Success(Ms(atMs + 2), Ms(atMs + 52), headers: headers));
+    }
+
     [Fact]
     public void Auto_starts_at_the_auto_start_rate_probing()
     {
@@ -94,7 +107,7 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     {
         var controller = Auto();
         var policy = new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))] };
-        var first = controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy));
+        var first = ObserveThrice(controller, policy);
         var again = controller.Observe(RateOutcome.Success(Ms(10), Ms(60), headers: policy));
 
         var seed = Assert.Single(first.Changes);
@@ -113,13 +126,13 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         var policy = (long quota) => new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, quota, TimeSpan.FromSeconds(1))] };
 
         var contract = new RateController(RateControllerReplaySpec.Settings());
-        var above = contract.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy(100)));
+        var above = ObserveThrice(contract, policy(100));
         Assert.Empty(above.Changes);
         Assert.Equal(10, contract.Settings.Rate);
         Assert.Equal(RateOrigin.Configured, contract.Origin);
 
         var tooHigh = new RateController(RateControllerReplaySpec.Settings());
-        var below = Assert.Single(tooHigh.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: policy(4))).Changes);
+        var below = Assert.Single(ObserveThrice(tooHigh, policy(4)).Changes);
         Assert.Equal(RateChangeReason.HeaderSeed, below.Reason);
         Assert.Equal(4, below.After.Rate);
         Assert.Equal(RateOrigin.SeededFromHeaders, tooHigh.Origin);
@@ -145,12 +158,15 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         {
             Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = remaining, ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
         };
-        var up = Assert.Single(controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: rough(40))).Changes);
+        var up = Assert.Single(ObserveThrice(controller, rough(40)).Changes);
         Assert.Equal(RateChangeReason.HeaderSeed, up.Reason);
         Assert.Equal(59.5, up.After.Rate, 6);
 
-        var lower = controller.Observe(RateOutcome.Success(Ms(10), Ms(60), headers: rough(80)));
-        Assert.Empty(lower.Changes);
+        // The median moves down only as lower readings outnumber the earlier ones; a lower bound never lowers the rate anyway.
+        for (var i = 0; i < 9; i++)
+        {
+            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(10 + i), Ms(60 + i), headers: rough(80))).Changes);
+        }
         Assert.Equal(59.5, controller.Settings.Rate, 6);
     }
 
@@ -160,8 +176,12 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         var controller = Auto("tokens-per-minute = auto");
         Assert.Equal(0, controller.Settings.TokensPerMinute);
         var headers = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 };
-        var change = Assert.Single(controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: headers)).Changes);
+        var decision = ObserveThrice(controller, headers);
+        var change = Assert.Single(decision.Changes);
 
+        var empty = Assert.Single(decision.Pauses);
+        Assert.True(empty.Empty);
+        Assert.Equal(Ms(52), empty.Until);
         Assert.Equal(RateChangeReason.HeaderSeed, change.Reason);
         Assert.Equal(90000, change.After.TokensPerMinute);
         Assert.Equal(0, change.Before.TokensPerMinute);
@@ -171,8 +191,45 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     public void Tokens_zero_ignores_an_advertised_token_limit()
     {
         var controller = Auto("tokens-per-minute = 0");
-        var decision = controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 }));
+        var decision = ObserveThrice(controller, new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 });
         Assert.Empty(decision.Changes);
         Assert.Equal(0, controller.Settings.TokensPerMinute);
+    }
+
+    [Fact]
+    public void After_a_429_a_seed_lowers_the_rate_but_never_raises_it()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings());
+        var policy = (long quota) => new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, quota, TimeSpan.FromSeconds(1))] };
+        Assert.Equal(RateChangeReason.RateLimited, Assert.Single(controller.Observe(RateOutcome.RateLimited(Ms(0), Ms(5))).Changes).Reason);
+        var lowered = controller.Settings;
+
+        Assert.Empty(ObserveThrice(controller, policy(100), atMs: 10).Changes);
+        Assert.Equal(lowered, controller.Settings);
+        // The median of the last nine readings comes down to 3 once they outnumber the 100s.
+        var changes = Enumerable.Range(0, RateController.SeedReadings)
+            .SelectMany(i => controller.Observe(RateOutcome.Success(Ms(20 + i), Ms(70 + i), headers: policy(3))).Changes).ToList();
+        var down = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, down.Reason);
+        Assert.Equal(3, down.After.Rate);
+    }
+
+    [Fact]
+    public void Noisy_bucket_readings_seed_from_their_median_and_one_outlier_changes_nothing()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 2000"));
+        // OpenAI bucket, millisecond resets (exact): (limit - remaining - 0.5) / reset.
+        var reading = (long remaining, int resetMs) => new RateLimitInfo
+        {
+            Dialect = RateLimitDialect.OpenAI, LimitRequests = 1000, RemainingRequests = remaining, ResetRequests = TimeSpan.FromMilliseconds(resetMs),
+        };
+        var readings = new[] { reading(980, 20), reading(950, 50), reading(990, 10), reading(900, 100), reading(985, 5), reading(960, 40) };
+        var changes = readings.Select((h, i) => controller.Observe(RateOutcome.Success(Ms(i), Ms(i + 20), headers: h))).SelectMany(d => d.Changes).ToList();
+
+        // Readings 975, 990, 950, 995, 2900 (the outlier: 14.5 / 5 ms), 987.5: the median stays within 10 % of the first seed.
+        var seed = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, seed.Reason);
+        Assert.InRange(seed.After.Rate, 949, 991);
+        Assert.InRange(controller.Settings.Rate, 949, 991);
     }
 }
