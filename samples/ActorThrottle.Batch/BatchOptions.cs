@@ -34,6 +34,12 @@ public sealed record BatchOptions
 
     /// <summary>How often plain progress lines are written.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where to write a PNG of accepted calls, 429s and the engine's rate per second per model.</summary>
+    public string? PlotPath { get; init; }
+
+    /// <summary>Where to write the same per-second figures as CSV.</summary>
+    public string? CsvPath { get; init; }
 }
 
 public enum ProgressMode
@@ -70,6 +76,9 @@ public static class CommandLine
           --progress MODE        auto | live | plain | none (default auto: live on a terminal, plain lines
                                  when stdout is redirected).
           --progress-interval S  Seconds between plain progress lines (default 5).
+          --plot FILE            Write a PNG of accepted calls, 429s and the engine's rate per second per model.
+          --csv FILE             Write the same per-second figures as CSV (second, model, attempts, accepted,
+                                 rate_limited, engine_rate_per_s).
           -h, --help             This text.
 
         Exit codes: 0 every request succeeded, 1 done with failed or invalid lines, 2 usage or configuration
@@ -81,7 +90,7 @@ public static class CommandLine
     public static BatchOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
         error = null;
-        string? input = null, output = null, config = null, endpoint = null;
+        string? input = null, output = null, config = null, endpoint = null, plot = null, csv = null;
         bool retry = false, simulate = false;
         double simRate = 200, simLatencyMs = 20, interval = 5;
         int maxOutstanding = 1000;
@@ -114,6 +123,8 @@ public static class CommandLine
                     case "--output": output = Next(); break;
                     case "--config": config = Next(); break;
                     case "--endpoint": endpoint = Next(); break;
+                    case "--plot": plot = Next(); break;
+                    case "--csv": csv = Next(); break;
                     case "--retry-failed": retry = true; break;
                     case "--simulate": simulate = true; break;
                     case "--sim-rate": simRate = Number(0.001); break;
@@ -163,6 +174,8 @@ public static class CommandLine
             MaxOutstanding = maxOutstanding,
             Progress = progress,
             ProgressInterval = TimeSpan.FromSeconds(interval),
+            PlotPath = plot,
+            CsvPath = csv,
         };
     }
 }

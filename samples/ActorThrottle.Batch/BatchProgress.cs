@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ActorThrottle.Models;
+using ActorThrottle.Timeline;
 using Spectre.Console;
 
 namespace ActorThrottle.Batch;
@@ -16,7 +17,7 @@ public sealed class BatchProgress
     private readonly ActorThrottleEngine _engine;
     private readonly TextWriter _plain;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Queue<(TimeSpan At, long Answered)> _window = new();
+    private readonly ProgressRate _rate = new();
     private readonly Dictionary<string, ModelStatus> _status = new(StringComparer.Ordinal);
 
     public BatchProgress(BatchCounters counters, ActorThrottleEngine engine, TextWriter? plain = null)
@@ -77,11 +78,7 @@ public sealed class BatchProgress
     private async Task RefreshAsync()
     {
         var now = _clock.Elapsed;
-        _window.Enqueue((now, _counters.Succeeded + _counters.Failed));
-        while (_window.Count > 2 && now - _window.Peek().At > TimeSpan.FromSeconds(10))
-        {
-            _window.Dequeue();
-        }
+        _rate.Sample(now, _counters.Succeeded + _counters.Failed);
         foreach (var model in _counters.Models.Keys)
         {
             try
@@ -96,35 +93,11 @@ public sealed class BatchProgress
     }
 
     /// <summary>Answers per second over the last ~10 s.</summary>
-    public double Rate
-    {
-        get
-        {
-            if (_window.Count < 2)
-            {
-                return 0;
-            }
-            var first = _window.Peek();
-            var last = _window.Last();
-            var seconds = (last.At - first.At).TotalSeconds;
-            return seconds <= 0 ? 0 : (last.Answered - first.Answered) / seconds;
-        }
-    }
+    public double Rate => _rate.Rate;
 
-    private string Eta()
-    {
-        var total = _counters.Total;
-        var rate = Rate;
-        if (total < 0 || rate <= 0)
-        {
-            return "?";
-        }
-        var left = Math.Max(0, total - _counters.Done);
-        return Format(TimeSpan.FromSeconds(left / rate));
-    }
+    private string Eta() => _rate.Eta(_counters.Total, _counters.Done) is { } left ? Format(left) : "?";
 
-    private static string Format(TimeSpan t) =>
-        t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    private static string Format(TimeSpan t) => ProgressRate.Format(t);
 
     private string TotalText => _counters.Total < 0 ? "?" : _counters.Total.ToString(CultureInfo.InvariantCulture);
 

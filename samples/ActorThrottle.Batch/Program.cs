@@ -1,3 +1,4 @@
+using ActorThrottle.Timeline;
 using System.Globalization;
 using ActorThrottle.Configuration;
 
@@ -65,6 +66,7 @@ public static class Program
                     $"Simulator at {host.Simulator.ApiBaseUrl}: {options.SimulatorRate} requests/s per model, latency {options.SimulatorLatency.TotalMilliseconds} ms (+ up to half again)."));
             }
             var runner = new BatchRunner(host.Engine, options);
+            using var recorder = new TimelineRecorder(host.Engine.Metrics.Meter, new RunTimeline());
             var progress = new BatchProgress(runner.Counters, host.Engine);
             using var stopProgress = new CancellationTokenSource();
             var mode = BatchProgress.Resolve(options.Progress);
@@ -90,7 +92,35 @@ public static class Program
                 await display;
             }
             Console.WriteLine(Summary.Describe(result, options, host.Simulator));
+            recorder.Sample();
+            if (!await WriteTimelineAsync(options, recorder.Timeline.Rows()))
+            {
+                return 3;
+            }
             return result.ExitCode;
         }
     }
+
+    /// <summary>Writes --csv and --plot when asked; false (with the reason on stderr) when a file cannot be written.</summary>
+    private static async Task<bool> WriteTimelineAsync(BatchOptions options, IReadOnlyList<TimelineRow> rows)
+    {
+        try
+        {
+            if (options.CsvPath is { } csv)
+            {
+                await File.WriteAllTextAsync(csv, TimelineFiles.ToCsv(rows));
+            }
+            if (options.PlotPath is { } plot)
+            {
+                TimelineFiles.SavePng(rows, plot, "ActorThrottle batch: accepted, 429s and engine rate per second");
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            await Console.Error.WriteLineAsync($"error: cannot write the per-second figures: {e.Message}");
+            return false;
+        }
+    }
+
 }

@@ -32,6 +32,9 @@ internal static class ArgumentParser
           --prompt TEXT      the user message of every request (default: demo.prompt)
           --max-tokens N     max_tokens of every request (default: demo.max-tokens = 16)
           --json FILE        also write the end table as JSON to FILE
+          --plot FILE        write a PNG of accepted calls, 429s and the engine's rate per second per model
+          --csv FILE         write the same per-second figures as CSV (second, model, attempts, accepted,
+                             rate_limited, engine_rate_per_s)
           --endpoint URL     send to URL instead of the simulator; sets actor-throttle.endpoint, the default
                              for models without an endpoint of their own
           --log FILE         write the engine's per-attempt events and Akka's log to FILE
@@ -43,8 +46,10 @@ internal static class ArgumentParser
           --plain            periodic plain progress lines even on a terminal
           -h, --help         this text
 
-        API keys: actor-throttle.models."id".api-key, else actor-throttle.api-key, else COMETAPI_KEY,
-        else OPENAI_API_KEY. Keys are never printed.
+        API keys go only to the host they were configured for: a model's own api-key / api-key-env, else
+        actor-throttle.api-key / api-key-env when the model uses actor-throttle.endpoint (or --endpoint),
+        else COMETAPI_KEY for https://api.cometapi.com only, OPENAI_API_KEY for https://api.openai.com only.
+        A model left without a key stops the demo (exit 3) unless allow-unauthenticated = on. Never printed.
 
         Exit codes: 0 every request was answered (with a completion or a typed failure); 2 bad arguments;
         3 unreadable or invalid configuration; 4 an endpoint is unreachable; 5 requests left unanswered;
@@ -102,7 +107,7 @@ internal static class ArgumentParser
                 continue;
             }
 
-            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--endpoint" or "--log"))
+            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--plot" or "--csv" or "--endpoint" or "--log"))
             {
                 return Fail($"Unknown option '{name}'. Run with --help for the list.");
             }
@@ -126,6 +131,8 @@ internal static class ArgumentParser
             {
                 "--config" => NonBlank(name, value, v => options with { ConfigFile = v }),
                 "--json" => NonBlank(name, value, v => options with { JsonFile = v }),
+                "--plot" => NonBlank(name, value, v => options with { PlotFile = v }),
+                "--csv" => NonBlank(name, value, v => options with { CsvFile = v }),
                 "--log" => NonBlank(name, value, v => options with { LogFile = v }),
                 "--prompt" => NonBlank(name, value, v => options with { Prompt = value }),
                 "--requests" => PositiveInt(name, value, MaxRequests, v => options with { Requests = v }),
@@ -180,7 +187,7 @@ internal static class ArgumentParser
         if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Query))
         {
             // A key in the URL would end up in logs; keys belong in HOCON or the environment.
-            return (null!, $"Option {name} must not carry user info or a query string; put the API key in actor-throttle.api-key or COMETAPI_KEY / OPENAI_API_KEY.");
+            return (null!, $"Option {name} must not carry user info or a query string; put the API key in actor-throttle.api-key or api-key-env (COMETAPI_KEY / OPENAI_API_KEY are read for their own hosts).");
         }
         return (options with { Endpoint = uri }, null);
     }

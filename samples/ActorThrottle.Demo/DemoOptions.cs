@@ -21,6 +21,12 @@ internal sealed record DemoOptions
     /// <summary>Where to write the end table as JSON.</summary>
     public string? JsonFile { get; init; }
 
+    /// <summary>Where to write a PNG of accepted calls, 429s and the engine's rate per second per model.</summary>
+    public string? PlotFile { get; init; }
+
+    /// <summary>Where to write the same per-second figures as CSV.</summary>
+    public string? CsvFile { get; init; }
+
     /// <summary>Sets <c>actor-throttle.endpoint</c> and turns the simulator off.</summary>
     public Uri? Endpoint { get; init; }
 

@@ -3,6 +3,7 @@ using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
 using ActorThrottle.Messages;
 using ActorThrottle.Simulator;
+using ActorThrottle.Timeline;
 using Akka.Actor;
 using Akka.Configuration;
 using Serilog;
@@ -25,6 +26,9 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
     /// <summary>How long the TCP probe of a real endpoint may take.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Reads environment variables (keys, substitutions); default <see cref="System.Environment.GetEnvironmentVariable(string)"/>. Tests inject one.</summary>
+    public Func<string, string?>? Environment { get; init; }
+
     /// <summary>The report of the last run that got as far as sending.</summary>
     public RunReport? Report { get; private set; }
 
@@ -34,7 +38,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
         DemoConfiguration configuration;
         try
         {
-            configuration = DemoConfiguration.Load(options);
+            configuration = DemoConfiguration.Load(options, environment: Environment);
         }
         catch (Exception e) when (e is DemoConfigurationException or ActorThrottleConfigurationException)
         {
@@ -73,17 +77,28 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 }
                 routes[model] = modelSettings.Route;
             }
-            if (!configuration.UseSimulator)
+            // Keys are bound to hosts (DESIGN.md "Credentials"): a model without one for its endpoint stops the demo before
+            // anything is sent, as it would stop the engine.
+            if (settings.StartupFindings.FirstOrDefault(f => f.IsError) is { } missing)
             {
-                if (await ProbeAsync(routes, cancellationToken) is { } unreachable)
-                {
-                    await error.WriteLineAsync($"error: {unreachable}");
-                    return ExitCodes.Unreachable;
-                }
-                foreach (var (model, route) in routes.Where(r => r.Value.ApiKey is null))
-                {
-                    await error.WriteLineAsync($"warning: no API key for model '{model}' ({route.Display}); set actor-throttle.api-key, COMETAPI_KEY or OPENAI_API_KEY.");
-                }
+                await error.WriteLineAsync($"error: {missing.ToException().Message}");
+                return ExitCodes.BadConfiguration;
+            }
+            if (routes.FirstOrDefault(r => r.Value.ApiKey is null && !r.Value.AllowUnauthenticated) is { Key: not null } keyless)
+            {
+                await error.WriteLineAsync($"error: no API key for model '{keyless.Key}' ({keyless.Value.Display}): set actor-throttle.api-key or api-key-env " +
+                    "(or the model's own), COMETAPI_KEY for https://api.cometapi.com, OPENAI_API_KEY for https://api.openai.com, " +
+                    "or allow-unauthenticated = on for a local server without keys.");
+                return ExitCodes.BadConfiguration;
+            }
+            foreach (var warning in settings.StartupFindings.Where(f => !f.IsError))
+            {
+                await error.WriteLineAsync($"warning: {warning.Path}: {warning.Message}");
+            }
+            if (!configuration.UseSimulator && await ProbeAsync(routes, cancellationToken) is { } unreachable)
+            {
+                await error.WriteLineAsync($"error: {unreachable}");
+                return ExitCodes.Unreachable;
             }
             return await DriveAsync(configuration, settings, routes, simulator, options, cancellationToken);
         }
@@ -105,6 +120,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
         var system = ActorSystem.Create("actor-throttle-demo", AkkaConfig(options));
         using var metrics = new ActorThrottleMetrics();
         using var meter = new MeterTally(metrics.Meter);
+        using var recorder = new TimelineRecorder(metrics.Meter, new RunTimeline());
         try
         {
             var engine = ActorThrottleEngine.Start(system, settings, new ThrottleEnvironment
@@ -115,7 +131,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             });
             var tallies = configuration.Models.ToDictionary(m => m, m => new ModelTally(m), StringComparer.Ordinal);
             var started = RunClock.Now;
-            var progress = new Progress(engine, tallies, meter, configuration.Models);
+            var progress = new Progress(engine, tallies, meter, configuration.Models, configuration.Requests);
 
             var sends = new List<Task>(configuration.Requests);
             for (var i = 0; i < configuration.Requests; i++)
@@ -134,7 +150,7 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             var all = Task.WhenAll(sends);
             if (live)
             {
-                await progress.RunLiveAsync(console, all);
+                await progress.RunLiveAsync(console, all, started);
             }
             else
             {
@@ -168,15 +184,32 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
                 console.WriteLine(DemoReport.DescribeSampleStream(sample));
             }
 
-            if (options.JsonFile is { } jsonFile)
+            recorder.Sample();
+            var rows = recorder.Timeline.Rows();
+            var realLimits = reports.Where(r => r.RealLimit is > 0).ToDictionary(r => r.Model, r => r.RealLimit!.Value, StringComparer.Ordinal);
+            var outputs = new (string? File, string What, Func<string, Task> Write)[]
             {
+                (options.JsonFile, "the JSON report", f => File.WriteAllTextAsync(f, DemoReport.ToJson(report), CancellationToken.None)),
+                (options.CsvFile, "the per-second CSV", f => File.WriteAllTextAsync(f, TimelineFiles.ToCsv(rows), CancellationToken.None)),
+                (options.PlotFile, "the per-second plot", f =>
+                {
+                    TimelineFiles.SavePng(rows, f, $"ActorThrottle demo ({report.Mode}): accepted, 429s and engine rate per second", realLimits);
+                    return Task.CompletedTask;
+                }),
+            };
+            foreach (var (file, what, write) in outputs)
+            {
+                if (file is null)
+                {
+                    continue;
+                }
                 try
                 {
-                    await File.WriteAllTextAsync(jsonFile, DemoReport.ToJson(report), CancellationToken.None);
+                    await write(file);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
                 {
-                    await error.WriteLineAsync($"error: cannot write the JSON report to '{jsonFile}': {e.Message}");
+                    await error.WriteLineAsync($"error: cannot write {what} to '{file}': {e.Message}");
                     return ExitCodes.Unexpected;
                 }
             }

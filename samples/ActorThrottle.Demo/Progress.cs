@@ -1,13 +1,19 @@
 using System.Globalization;
 using ActorThrottle.Models;
+using ActorThrottle.Timeline;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace ActorThrottle.Demo;
 
-/// <summary>Live per-model progress: a Spectre live table (~4×/s) on a terminal, plain lines otherwise.</summary>
-internal sealed class Progress(ActorThrottleEngine engine, IReadOnlyDictionary<string, ModelTally> tallies, MeterTally meter, IReadOnlyList<string> models)
+/// <summary>
+/// Live progress: on a terminal a Spectre view (~4×/s) with elapsed time, answers per second, ETA, a progress bar and a
+/// per-model table; plain lines otherwise.
+/// </summary>
+internal sealed class Progress(ActorThrottleEngine engine, IReadOnlyDictionary<string, ModelTally> tallies, MeterTally meter, IReadOnlyList<string> models, int total)
 {
     private static readonly TimeSpan LiveRefresh = TimeSpan.FromMilliseconds(250);
+    private readonly ProgressRate _rate = new();
 
     public async Task<ModelStatus?> StatusAsync(string model)
     {
@@ -21,32 +27,43 @@ internal sealed class Progress(ActorThrottleEngine engine, IReadOnlyDictionary<s
         }
     }
 
-    public async Task RunLiveAsync(IAnsiConsole console, Task done)
+    public async Task RunLiveAsync(IAnsiConsole console, Task done, long started)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title("ActorThrottle demo (live)");
+        var table = new Table().Border(TableBorder.Rounded);
         // Short headers so the table fits 80 columns.
         foreach (var column in new[] { "model", "sent", "done", "ok", "fail", "429", "retry", "queue", "burst", "rate/s" })
         {
             table.AddColumn(column == "model" ? new TableColumn(column).NoWrap() : new TableColumn(column).RightAligned().NoWrap());
         }
-        await console.Live(table).AutoClear(false).StartAsync(async ctx =>
+        await console.Live(new Text("starting…")).AutoClear(false).StartAsync(async ctx =>
         {
             while (true)
             {
                 var finished = done.IsCompleted;
                 await FillAsync(table);
-                ctx.Refresh();
+                ctx.UpdateTarget(Render(table, RunClock.Between(started, RunClock.Now)));
                 if (finished)
                 {
                     break;
                 }
                 await Task.WhenAny(done, Task.Delay(LiveRefresh));
-                if (!done.IsCompleted)
-                {
-                    continue;
-                }
             }
         });
+    }
+
+    /// <summary>The summary above the table: answered of total, elapsed, answers per second over ~10 s, ETA, and a bar.</summary>
+    private IRenderable Render(Table table, TimeSpan elapsed)
+    {
+        var answered = tallies.Values.Sum(t => (long)t.Done);
+        _rate.Sample(elapsed, answered);
+        var fraction = total > 0 ? Math.Min(1, (double)answered / total) : 0;
+        var eta = _rate.Eta(total, answered) is { } left ? ProgressRate.Format(left) : "?";
+        var summary = new Grid().AddColumn().AddColumn();
+        summary.AddRow("[bold]answered[/]", string.Create(CultureInfo.InvariantCulture, $"{answered:N0} / {total:N0} ({fraction:P1})"));
+        summary.AddRow("[bold]time[/]", string.Create(CultureInfo.InvariantCulture,
+            $"elapsed {ProgressRate.Format(elapsed)}   {_rate.Rate:0.0} answers/s   ETA {eta}"));
+        var bar = new BarChart().Width(60).AddItem("done %", Math.Round(fraction * 100, 1), Color.Green).WithMaxValue(100);
+        return new Rows(new Markup("[bold]ActorThrottle demo (live)[/]"), summary, bar, table);
     }
 
     public async Task RunPlainAsync(IAnsiConsole console, Task done, TimeSpan interval, long started)

@@ -16,7 +16,7 @@ public static class ActorThrottleHostingExtensions
     /// the reference configuration; the arguments given here win over both.
     /// </summary>
     /// <param name="endpoint">Default base URL; null keeps HOCON's (reference: <c>https://api.cometapi.com/v1</c>).</param>
-    /// <param name="apiKey">Default API key; null keeps HOCON's, else COMETAPI_KEY, else OPENAI_API_KEY.</param>
+    /// <param name="apiKey">API key for <paramref name="endpoint"/>'s host only; null keeps HOCON's, else the host's own variable (COMETAPI_KEY for api.cometapi.com, OPENAI_API_KEY for api.openai.com).</param>
     /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: auto, found from the provider's headers or probed).</param>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder,
         string? endpoint = null, string? apiKey = null, double? requestsPerSecond = null)

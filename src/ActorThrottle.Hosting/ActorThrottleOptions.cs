@@ -16,8 +16,17 @@ public sealed class ActorThrottleOptions
     /// <summary><c>actor-throttle.endpoint</c>; default <c>https://api.cometapi.com/v1</c>.</summary>
     public string? Endpoint { get; set; }
 
-    /// <summary><c>actor-throttle.api-key</c>; default: COMETAPI_KEY, then OPENAI_API_KEY.</summary>
+    /// <summary>
+    /// <c>actor-throttle.api-key</c>, sent only to <see cref="Endpoint"/>'s host (a model with its own endpoint on another host
+    /// does not inherit it). Default: the host's own variable, COMETAPI_KEY for api.cometapi.com, OPENAI_API_KEY for api.openai.com.
+    /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary><c>actor-throttle.api-key-env</c>: the name of the environment variable holding the key for <see cref="Endpoint"/>; set this or <see cref="ApiKey"/>.</summary>
+    public string? ApiKeyEnv { get; set; }
+
+    /// <summary><c>actor-throttle.allow-unauthenticated</c>: <see cref="Endpoint"/> is a local server without keys (vLLM, Ollama).</summary>
+    public bool? AllowUnauthenticated { get; set; }
 
     /// <summary><c>actor-throttle.request-timeout</c>; default 60 s.</summary>
     public TimeSpan? RequestTimeout { get; set; }
@@ -71,6 +80,8 @@ public sealed class ActorThrottleOptions
         hocon.AppendLine("actor-throttle {");
         Append(hocon, "endpoint", Endpoint);
         Append(hocon, "api-key", ApiKey);
+        Append(hocon, "api-key-env", ApiKeyEnv);
+        Append(hocon, "allow-unauthenticated", AllowUnauthenticated);
         if (RequestTimeout is { } timeout)
         {
             hocon.AppendLine($"  request-timeout = {Duration(timeout)}");
@@ -131,6 +142,16 @@ public sealed class ActorThrottleOptions
         Append(hocon, "retry.max-attempts", model.MaxAttempts);
         Append(hocon, "endpoint", model.Endpoint);
         Append(hocon, "api-key", model.ApiKey);
+        Append(hocon, "api-key-env", model.ApiKeyEnv);
+        Append(hocon, "allow-unauthenticated", model.AllowUnauthenticated);
+    }
+
+    private static void Append(StringBuilder hocon, string key, bool? value)
+    {
+        if (value is { } v)
+        {
+            hocon.AppendLine($"  {key} = {(v ? "on" : "off")}");
+        }
     }
 
     private static void Append(StringBuilder hocon, string key, string? value)

@@ -42,6 +42,12 @@ public sealed class ModelOptions
     /// <summary><c>endpoint</c>: this model's own base URL.</summary>
     public string? Endpoint { get; set; }
 
-    /// <summary><c>api-key</c>: this model's own key.</summary>
+    /// <summary><c>api-key</c>: this model's own key, sent only to this model's endpoint (in <see cref="ActorThrottleOptions.Defaults"/>: to the defaults' endpoint).</summary>
     public string? ApiKey { get; set; }
+
+    /// <summary><c>api-key-env</c>: the name of the environment variable holding this model's key (e.g. <c>VLLM_KEY</c>); set this or <see cref="ApiKey"/>.</summary>
+    public string? ApiKeyEnv { get; set; }
+
+    /// <summary><c>allow-unauthenticated</c>: this model's endpoint is a local server without keys (vLLM, Ollama); without a key it is called with no Authorization header instead of failing the start.</summary>
+    public bool? AllowUnauthenticated { get; set; }
 }

@@ -37,6 +37,7 @@ public sealed class ActorThrottleEngine
     /// <param name="settings">Validated settings; default: read from <paramref name="system"/>'s config over the reference.</param>
     /// <param name="environment">Backend, clock, randomness, logging, metrics; defaults as documented on <see cref="ThrottleEnvironment"/>.</param>
     /// <param name="name">The router's actor name; default <c>actor-throttle</c>.</param>
+    /// <exception cref="ActorThrottleConfigurationException">With the built-in HTTP backend, a model has no API key for its endpoint (see <see cref="ActorThrottleSettings.StartupFindings"/>).</exception>
     /// <exception cref="InvalidOperationException"><c>actor-throttle.cluster.enabled = on</c>: start it with <c>ActorThrottleCluster.Start</c> (package ActorThrottle.Cluster).</exception>
     public static ActorThrottleEngine Start(ActorSystem system, ActorThrottleSettings? settings = null, ThrottleEnvironment? environment = null, string name = "actor-throttle")
     {
@@ -63,12 +64,26 @@ public sealed class ActorThrottleEngine
         environment ??= new ThrottleEnvironment();
         var metrics = environment.Metrics ?? new ActorThrottleMetrics();
         var backends = environment.BackendFactory ?? new OpenAIChatBackendFactory(time: environment.Time);
+        var log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ActorThrottleEngine>();
+        // A model with no key for its endpoint cannot work over HTTP: fail the start, naming the path to set. A custom
+        // backend (a test double, an in-process model) may need no key, so it only gets the warnings.
+        if (backends is OpenAIChatBackendFactory && settings.StartupFindings.FirstOrDefault(f => f.IsError) is { } error)
+        {
+            if (environment.BackendFactory is null && backends is IDisposable owned)
+            {
+                owned.Dispose();
+            }
+            throw error.ToException();
+        }
+        foreach (var warning in settings.StartupFindings.Where(f => !f.IsError))
+        {
+            log.Warning("ActorThrottle configuration at {Path:l}: {Problem:l}", warning.Path, warning.Message);
+        }
         var region = shardRegion?.Invoke(settings, environment, backends, metrics);
         var router = system.ActorOf(ThrottleRouter.Props(settings, environment, backends, metrics, region), name);
         if (settings.UnknownKeys.Count > 0)
         {
-            (environment.Logger ?? Serilog.Log.Logger).ForContext<ActorThrottleEngine>().Warning(
-                "Ignored unknown ActorThrottle settings (misspelt?): {UnknownKeys}", settings.UnknownKeys);
+            log.Warning("Ignored unknown ActorThrottle settings (misspelt?): {UnknownKeys}", settings.UnknownKeys);
         }
 
         var shutdownTimeout = settings.ShutdownGrace + TimeSpan.FromSeconds(5);

@@ -44,6 +44,24 @@ public sealed class BatchRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_command_line_writes_the_per_second_csv_and_plot_that_account_for_every_success()
+    {
+        using var dir = new TempDir();
+        SampleFile.Write(dir.File("in.jsonl"), 300, Models);
+
+        var exit = await Program.Main(["--input", dir.File("in.jsonl"), "--output", dir.File("out.jsonl"), "--simulate", "--sim-rate", "1000",
+            "--sim-latency", "2", "--progress", "none", "--csv", dir.File("seconds.csv"), "--plot", dir.File("seconds.png")]);
+
+        Assert.Equal(0, exit);
+        Output.AssertOneSuccessEach(dir.File("out.jsonl"), 300);
+        var rows = File.ReadAllLines(dir.File("seconds.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(Models.Order(), rows.Select(r => r[1]).Distinct().Order());
+        // Every success is one accepted attempt, in some second.
+        Assert.Equal(300, rows.Sum(r => long.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(new FileInfo(dir.File("seconds.png")).Length > 1000);
+    }
+
+    [Fact]
     public async Task Cancelled_at_a_seeded_point_and_resumed_ends_with_one_success_per_id()
     {
         using var dir = new TempDir();

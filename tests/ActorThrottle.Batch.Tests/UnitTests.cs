@@ -120,6 +120,10 @@ public sealed class CommandLineTests
         Assert.NotNull(o);
         Assert.Equal(("i", "o", "c", true, true, 50.0, 20, ProgressMode.Plain),
             (o.InputPath, o.OutputPath, o.ConfigPath, o.RetryFailed, o.Simulate, o.SimulatorRate, o.MaxOutstanding, o.Progress));
+        Assert.Null(o.PlotPath);
+        Assert.Null(o.CsvPath);
+        var withFiles = CommandLine.Parse(["--input", "i", "--output", "o", "--plot", "p.png", "--csv", "c.csv"], out _);
+        Assert.Equal(("p.png", "c.csv"), (withFiles!.PlotPath, withFiles.CsvPath));
     }
 
     [Theory]

@@ -34,7 +34,7 @@ public sealed class ArgumentParserTests
     public void Every_option_is_read()
     {
         var options = Ok("--config", "my.conf", "--requests", "250", "--models", "a, b,c", "--prompt", "Hi there",
-            "--max-tokens", "64", "--json", "out.json", "--endpoint", "https://api.openai.com/v1", "--log", "run.log", "--verbose", "--plain",
+            "--max-tokens", "64", "--json", "out.json", "--plot", "run.png", "--csv", "run.csv", "--endpoint", "https://api.openai.com/v1", "--log", "run.log", "--verbose", "--plain",
             "--stream", "--priority");
         Assert.Equal("my.conf", options.ConfigFile);
         Assert.Equal(250, options.Requests);
@@ -42,6 +42,8 @@ public sealed class ArgumentParserTests
         Assert.Equal("Hi there", options.Prompt);
         Assert.Equal(64, options.MaxTokens);
         Assert.Equal("out.json", options.JsonFile);
+        Assert.Equal("run.png", options.PlotFile);
+        Assert.Equal("run.csv", options.CsvFile);
         Assert.Equal(new Uri("https://api.openai.com/v1"), options.Endpoint);
         Assert.Equal("run.log", options.LogFile);
         Assert.True(options.Verbose);

@@ -114,6 +114,27 @@ public sealed class DemoConfigurationTests
         Assert.Equal(new Uri("https://api.example.com/v1"), c.BuildSettings(null).ForModel("gpt-4o-mini")!.Route.Endpoint);
     }
 
+    [Theory]
+    [InlineData("https://api.openai.com/v1", "sk-openai-env")]
+    [InlineData("https://api.cometapi.com/v1", "sk-comet-env")]
+    [InlineData("https://api.example.com/v1", null)]
+    [InlineData("http://127.0.0.1:8002/v1", null)]
+    public void With_endpoint_only_the_variable_of_that_host_is_read(string endpoint, string? expected)
+    {
+        var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-openai-env", ["COMETAPI_KEY"] = "sk-comet-env" };
+        var settings = DemoConfiguration.Load(new DemoOptions { Endpoint = new Uri(endpoint) }, _ => "", n => env.GetValueOrDefault(n)).BuildSettings(null);
+        Assert.Equal(expected, settings.ForModel("gpt-4o-mini")!.Route.ApiKey?.Reveal());
+    }
+
+    [Fact]
+    public void The_simulator_gets_its_own_placeholder_key_and_never_a_real_one()
+    {
+        var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-openai-env", ["COMETAPI_KEY"] = "sk-comet-env" };
+        var settings = DemoConfiguration.Load(new DemoOptions(), _ => "", n => env.GetValueOrDefault(n)).BuildSettings(new Uri("http://127.0.0.1:9/v1"));
+        Assert.Equal("simulator", settings.ForModel("gpt-4o-mini")!.Route.ApiKey!.Reveal());
+        Assert.DoesNotContain(settings.StartupFindings, f => f.IsError);
+    }
+
     [Fact]
     public void Any_endpoint_in_the_file_turns_the_simulator_off_and_per_model_endpoints_win()
     {

@@ -57,12 +57,14 @@ public sealed class EndToEndTests : IDisposable
         var config = Path.Combine(_dir, "fast.conf");
         await File.WriteAllTextAsync(config, FastConfig);
         var json = Path.Combine(_dir, "report.json");
+        var csv = Path.Combine(_dir, "seconds.csv");
+        var png = Path.Combine(_dir, "plots", "seconds.png");
         var (console, output) = Console();
         var errors = new StringWriter();
         var runner = new DemoRunner(console, errors, live: false);
 
         var watch = Stopwatch.StartNew();
-        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 120, JsonFile = json });
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 120, JsonFile = json, CsvFile = csv, PlotFile = png });
         watch.Stop();
 
         Assert.True(exit == ExitCodes.Ok, $"exit {exit}; stderr: {errors}\n{output}");
@@ -87,6 +89,20 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal("simulator", doc.RootElement.GetProperty("mode").GetString());
         Assert.Equal(120, doc.RootElement.GetProperty("answered").GetInt32());
         Assert.Equal(2, doc.RootElement.GetProperty("models").GetArrayLength());
+
+        // The per-second CSV accounts for every attempt and every accepted call the report counted, per model.
+        var lines = (await File.ReadAllLinesAsync(csv)).ToList();
+        Assert.Equal(ActorThrottle.Timeline.TimelineFiles.CsvHeader, lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        foreach (var m in report.Models)
+        {
+            var mine = rows.Where(r => r[1] == m.Model).ToList();
+            Assert.Equal(m.Attempts, mine.Sum(r => long.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.Equal(m.Successes, mine.Sum(r => long.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.Equal(m.RateLimited, mine.Sum(r => long.Parse(r[4], System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        var pngBytes = await File.ReadAllBytesAsync(png);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, pngBytes.Take(4).ToArray());
     }
 
     [Fact]
@@ -121,12 +137,29 @@ public sealed class EndToEndTests : IDisposable
         var (console, _) = Console();
         var errors = new StringWriter();
         var runner = new DemoRunner(console, errors, live: false);
+        var config = Path.Combine(_dir, "keyed.conf");
+        await File.WriteAllTextAsync(config, "actor-throttle.api-key = \"k\"\n"); // bound to the --endpoint URL
         var watch = Stopwatch.StartNew();
-        var exit = await runner.RunAsync(new DemoOptions { Endpoint = new Uri("http://127.0.0.1:1/v1"), Requests = 5 });
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Endpoint = new Uri("http://127.0.0.1:1/v1"), Requests = 5 });
         Assert.Equal(ExitCodes.Unreachable, exit);
         Assert.Contains("http://127.0.0.1:1/v1", errors.ToString());
         Assert.Contains("unreachable", errors.ToString());
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData("https://gateway.example/v1", "actor-throttle.api-key", "OPENAI_API_KEY is set but is sent only to https://api.openai.com")]
+    [InlineData("http://127.0.0.1:1/v1", "actor-throttle.api-key", "allow-unauthenticated = on")]
+    public async Task An_endpoint_without_a_key_bound_to_its_host_exits_3_before_anything_is_sent(string endpoint, string path, string advice)
+    {
+        var (console, _) = Console();
+        var errors = new StringWriter();
+        var runner = new DemoRunner(console, errors, live: false) { Environment = name => name == "OPENAI_API_KEY" ? "sk-openai-DEMO" : null };
+        var exit = await runner.RunAsync(new DemoOptions { Endpoint = new Uri(endpoint), Requests = 5 });
+        Assert.Equal(ExitCodes.BadConfiguration, exit);
+        Assert.Contains(path, errors.ToString());
+        Assert.Contains(advice, errors.ToString());
+        Assert.DoesNotContain("sk-openai-DEMO", errors.ToString());
     }
 
     [Fact]
@@ -182,6 +215,7 @@ public sealed class EndToEndTests : IDisposable
         var config = Path.Combine(_dir, "closing.conf");
         await File.WriteAllTextAsync(config, """
             actor-throttle.defaults.retry { max-attempts = 2, base-delay = 10ms, max-delay = 20ms }
+            actor-throttle.allow-unauthenticated = on
             """);
         var (console, _) = Console();
         var errors = new StringWriter();

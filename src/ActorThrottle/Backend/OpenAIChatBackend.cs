@@ -21,11 +21,22 @@ public sealed class OpenAIChatBackend : IChatBackend
     private readonly bool _streamUsage;
     // Redacted from every error field (a gateway may echo the Authorization header into its error body).
     private readonly string? _secret;
+    private readonly ModelRoute _route;
 
+    /// <exception cref="InvalidOperationException">The route has no API key and is not marked <c>allow-unauthenticated</c>.</exception>
     public OpenAIChatBackend(ModelSettings settings, HttpClient httpClient, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(httpClient);
+        _route = settings.Route;
+        if (_route.ApiKey is null && !_route.AllowUnauthenticated)
+        {
+            // The engine refuses to start for configured models; this is the answer for a model created from defaults.
+            throw new InvalidOperationException(
+                $"No API key for {_route.Display}: keys go only to the host they were configured for. Set this model's api-key or api-key-env " +
+                "(or actor-throttle.api-key / api-key-env when it uses actor-throttle.endpoint), COMETAPI_KEY for https://api.cometapi.com, " +
+                "OPENAI_API_KEY for https://api.openai.com, or allow-unauthenticated = on for a local server without keys.");
+        }
         _timeout = settings.RequestTimeout;
         _time = time ?? TimeProvider.System;
         _secret = settings.Route.ApiKey?.Reveal();
@@ -38,6 +49,11 @@ public sealed class OpenAIChatBackend : IChatBackend
             NetworkTimeout = settings.RequestTimeout + TimeSpan.FromSeconds(5),
             Transport = new HttpClientPipelineTransport(httpClient),
         };
+        if (_route.ApiKey is null)
+        {
+            // The SDK always writes a bearer token; an unauthenticated server gets none rather than a placeholder.
+            options.AddPolicy(RemoveAuthorizationPolicy.Instance, PipelinePosition.BeforeTransport);
+        }
         _providerModel = settings.ProviderModel ?? settings.ModelId;
         _streamUsage = settings.StreamUsage;
         _client = new ChatClient(_providerModel, new ApiKeyCredential(settings.Route.ApiKey?.Reveal() ?? MissingKeyPlaceholder), options);
@@ -56,7 +72,7 @@ public sealed class OpenAIChatBackend : IChatBackend
                 CancellationToken = timeout.Token,
             }).ConfigureAwait(false);
             var response = result.GetRawResponse();
-            return ChatResponseParser.Parse(response.Status, response.Content.ToString(), RateLimits(response), _secret);
+            return Explain(ChatResponseParser.Parse(response.Status, response.Content.ToString(), RateLimits(response), _secret), response);
         }
         catch (Exception e) when (AsFailure(e, cancellationToken) is { } failure)
         {
@@ -97,7 +113,7 @@ public sealed class OpenAIChatBackend : IChatBackend
             {
                 // Errors come as ordinary JSON before any event; a server that ignores "stream" answers one completion.
                 var body = await response.BufferContentAsync(timeout.Token).ConfigureAwait(false);
-                var whole = ChatResponseParser.Parse(response.Status, body.ToString(), rateLimits, _secret);
+                var whole = Explain(ChatResponseParser.Parse(response.Status, body.ToString(), rateLimits, _secret), response);
                 if (whole is { Kind: OutcomeKind.Success, Content: { Length: > 0 } text })
                 {
                     PassOn(onContent, text);
@@ -148,11 +164,68 @@ public sealed class OpenAIChatBackend : IChatBackend
         }
     }
 
+    /// <summary>Strips the bearer token the SDK always adds, for servers marked allow-unauthenticated that have no key.</summary>
+    private sealed class RemoveAuthorizationPolicy : PipelinePolicy
+    {
+        public static readonly RemoveAuthorizationPolicy Instance = new();
+
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Remove("Authorization");
+            ProcessNext(message, pipeline, currentIndex);
+        }
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Remove("Authorization");
+            return ProcessNextAsync(message, pipeline, currentIndex);
+        }
+    }
+
     /// <summary>Carries an exception of the caller's callback past the transport-failure handling.</summary>
     private sealed class CallbackFailedException(Exception inner) : Exception(inner.Message, inner);
 
     private BinaryContent Body(ChatRequest request, bool stream) =>
         BinaryContent.Create(BinaryData.FromBytes(ChatRequestBody.Write(request.Model == _providerModel ? request : request with { Model = _providerModel }, stream, _streamUsage)));
+
+    /// <summary>
+    /// Adds what the caller needs to fix a misconfigured endpoint: a 3xx (never followed: the key must not reach another
+    /// host) names the host it pointed to; a 404 names the URL called and suggests the base URL. Never the key.
+    /// </summary>
+    private BackendResponse Explain(BackendResponse parsed, PipelineResponse response)
+    {
+        var called = _route.ChatCompletionsDisplay;
+        if (response.Status is >= 300 and < 400)
+        {
+            var target = response.Headers.TryGetValue("Location", out var location) && !string.IsNullOrWhiteSpace(location)
+                && Uri.TryCreate(_route.Endpoint, location.Trim(), out var uri)
+                ? new ModelRoute(uri, null).Display
+                : "(no Location header)";
+            return new BackendResponse(OutcomeKind.Permanent)
+            {
+                StatusCode = response.Status,
+                ErrorCode = "redirect",
+                ErrorMessage = ChatResponseParser.Redact(
+                    $"POST {called} was redirected to {target}; redirects are not followed, so the API key cannot reach another host. " +
+                    "If that is the provider's real base URL, set the endpoint to it.", _secret),
+                RateLimits = parsed.RateLimits,
+            };
+        }
+        if (response.Status == 404 && !string.Equals(parsed.ErrorCode, "model_not_found", StringComparison.OrdinalIgnoreCase))
+        {
+            return parsed with
+            {
+                ErrorMessage = $"POST {called} answered 404" + (parsed.ErrorMessage is { Length: > 0 } m ? $" ({m})" : "") +
+                    ". Is the endpoint the API's base URL? The client appends /chat/completions to it; OpenAI-compatible APIs usually " +
+                    "serve it under /v1 (e.g. https://api.openai.com/v1, http://localhost:8000/v1).",
+            };
+        }
+        if (response.Status == 404)
+        {
+            return parsed with { ErrorMessage = $"POST {called} answered 404" + (parsed.ErrorMessage is { Length: > 0 } m2 ? $" ({m2})" : "") };
+        }
+        return parsed;
+    }
 
     private RateLimitInfo RateLimits(PipelineResponse response)
     {

@@ -5,7 +5,7 @@ namespace ActorThrottle.Backend;
 
 /// <summary>
 /// Creates <see cref="OpenAIChatBackend"/>s that share one <see cref="HttpClient"/> with a bounded connection
-/// pool per server (the SDK's default transport opens one connection per concurrent call).
+/// pool per server (the SDK's default transport opens one connection per concurrent call), following no redirects.
 /// </summary>
 public sealed class OpenAIChatBackendFactory : IChatBackendFactory, IDisposable
 {
@@ -23,6 +23,9 @@ public sealed class OpenAIChatBackendFactory : IChatBackendFactory, IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.All,
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            // A redirect could carry the request (and, with a handler that keeps it, the key) to another host: the
+            // backend answers a 3xx as a Permanent failure naming where it pointed instead.
+            AllowAutoRedirect = false,
         };
         // Timeouts are per attempt, in the backend.
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };

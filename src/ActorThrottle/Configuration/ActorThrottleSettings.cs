@@ -19,14 +19,14 @@ public sealed class ActorThrottleSettings
 
     /// <summary>The keys of <c>actor-throttle</c> outside <c>defaults</c> and <c>models</c> that the settings read.</summary>
     internal static readonly IReadOnlyList<string> TopLevelKeys =
-        ["endpoint", "api-key", "request-timeout", "unknown-models", "shutdown-grace",
+        ["endpoint", "api-key", "api-key-env", "allow-unauthenticated", "request-timeout", "unknown-models", "shutdown-grace",
          "cluster.enabled", "cluster.role", "cluster.number-of-shards", "cluster.start-burst-fraction"];
 
     /// <summary>The keys a model block (and <c>defaults</c>) may hold; every one is read by <see cref="ReadModel"/>.</summary>
     internal static readonly IReadOnlyList<string> ModelKeys =
     [
         "requests-per-second", "tokens-per-minute", "tokens-burst", "token-accounting", "default-max-tokens", "max-context-tokens",
-        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "stream-usage", "endpoint", "api-key", "request-timeout",
+        "max-burst", "min-burst", "min-rate", "max-in-flight", "queue-size", "batch-share", "fallbacks", "provider-model", "stream-usage", "endpoint", "api-key", "api-key-env", "allow-unauthenticated", "request-timeout",
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
@@ -40,9 +40,19 @@ public sealed class ActorThrottleSettings
             .Append($"{RootPath}.models")
             .ToList();
 
+    // The id the defaults are read under (a model id cannot be confused with it: ids with parentheses are rare and
+    // a configured "(defaults)" would only share this name in messages).
+    private const string DefaultsId = "(defaults)";
+
     private readonly Config _defaults;
     private readonly Func<string, string?> _environment;
     private readonly Dictionary<string, ModelSettings> _configuredModels;
+    private readonly CredentialLevel _globalLevel;
+    private readonly CredentialLevel _defaultsLevel;
+    private readonly Dictionary<string, RouteOrigin> _routeOrigins = new(StringComparer.Ordinal);
+    private RouteOrigin? _defaultsOrigin;
+    // The level that sets the endpoint models without their own use: defaults', else the global one.
+    private readonly string _defaultsEndpointPrefix;
 
     private ActorThrottleSettings(Config root, Func<string, string?> environment)
     {
@@ -50,7 +60,8 @@ public sealed class ActorThrottleSettings
         var top = new HoconReader(root, key => $"{RootPath}.{key}");
         Endpoint = top.OptionalUrl("endpoint")
             ?? throw new ActorThrottleConfigurationException(top.Path("endpoint"), "\"\"", "a default endpoint is required.");
-        ApiKey = top.OptionalSecret("api-key") ?? KeyFromEnvironment();
+        _globalLevel = ReadLevel(top, RootPath, Endpoint);
+        ApiKey = Credentials.Resolve(Endpoint, [_globalLevel], _environment).Key;
         RequestTimeout = top.Duration("request-timeout", TimeSpan.Zero, minExclusive: true);
         UnknownModels = top.Enum<UnknownModelPolicy>("unknown-models");
         ShutdownGrace = top.Duration("shutdown-grace", TimeSpan.Zero);
@@ -60,9 +71,13 @@ public sealed class ActorThrottleSettings
             top.Int("cluster.number-of-shards", 1),
             top.Double("cluster.start-burst-fraction", 0, max: 1, minExclusive: true));
         _defaults = root.GetConfig("defaults") ?? Config.Empty;
+        var defaultsReader = new HoconReader(_defaults, key => $"{RootPath}.defaults.{key}");
+        var defaultsEndpoint = defaultsReader.OptionalUrl("endpoint");
+        _defaultsLevel = ReadLevel(defaultsReader, $"{RootPath}.defaults", defaultsEndpoint ?? Endpoint);
+        _defaultsEndpointPrefix = defaultsEndpoint is null ? RootPath : _defaultsLevel.Prefix;
 
         // Validate defaults on their own so an error names actor-throttle.defaults.*.
-        Defaults = ReadModel("(defaults)", Config.Empty);
+        Defaults = ReadModel(DefaultsId, Config.Empty);
 
         _configuredModels = new Dictionary<string, ModelSettings>(StringComparer.Ordinal);
         foreach (var id in ModelIds(root))
@@ -73,6 +88,7 @@ public sealed class ActorThrottleSettings
         CheckFallbacks(root);
 
         UnknownKeys = FindUnknownKeys(root);
+        StartupFindings = FindStartupProblems();
     }
 
     /// <summary>The library's embedded reference configuration (<c>hocon/reference.conf</c>).</summary>
@@ -81,7 +97,11 @@ public sealed class ActorThrottleSettings
     /// <summary>Default base URL (<c>actor-throttle.endpoint</c>).</summary>
     public Uri Endpoint { get; }
 
-    /// <summary>Default key: <c>actor-throttle.api-key</c>, else COMETAPI_KEY, else OPENAI_API_KEY. Null when none is set.</summary>
+    /// <summary>
+    /// The key for <see cref="Endpoint"/>: <c>actor-throttle.api-key</c>, else the variable named by
+    /// <c>actor-throttle.api-key-env</c>, else the environment variable of the endpoint's host (COMETAPI_KEY for
+    /// api.cometapi.com, OPENAI_API_KEY for api.openai.com). Null when none applies.
+    /// </summary>
     public ApiKey? ApiKey { get; }
 
     public TimeSpan RequestTimeout { get; }
@@ -104,6 +124,14 @@ public sealed class ActorThrottleSettings
     /// worth a warning at startup. Empty when every key is known.
     /// </summary>
     public IReadOnlyList<string> UnknownKeys { get; }
+
+    /// <summary>
+    /// The start-up checks' findings (see docs/reliability.md, "Credentials and start-up checks"): errors for models with
+    /// no API key for their endpoint, which the engine raises when it starts with the built-in HTTP backend, and warnings
+    /// it logs (an endpoint that is not an OpenAI-compatible base URL, a key sent over plain http, a server called
+    /// without a key). Empty when all is well.
+    /// </summary>
+    public IReadOnlyList<ConfigurationFinding> StartupFindings { get; }
 
     /// <summary>
     /// Reads and validates <c>actor-throttle</c> from <paramref name="config"/> (the reference configuration is
@@ -224,7 +252,7 @@ public sealed class ActorThrottleSettings
         return new ModelSettings
         {
             ModelId = id,
-            Route = new ModelRoute(r.OptionalUrl("endpoint") ?? Endpoint, r.OptionalSecret("api-key") ?? ApiKey),
+            Route = ReadRoute(id, block),
             RequestTimeout = r.Has("request-timeout") ? r.Duration("request-timeout", TimeSpan.Zero, minExclusive: true) : RequestTimeout,
             RequestsPerSecond = rate,
             AutoRate = configuredRate is null,
@@ -297,19 +325,158 @@ public sealed class ActorThrottleSettings
         return factor;
     }
 
-    private ApiKey? KeyFromEnvironment()
+    // One level's credentials: its key (api-key, else the variable api-key-env names) bound to `endpoint`, the endpoint
+    // in effect at that level. Setting both keys at one level is ambiguous: which wins would be a guess. The variable's
+    // name is echoed in messages only when it looks like one (upper case, digits, _): someone may paste the key itself.
+    private CredentialLevel ReadLevel(HoconReader r, string prefix, Uri endpoint)
     {
-        foreach (var name in new[] { "COMETAPI_KEY", "OPENAI_API_KEY" })
+        var key = r.OptionalSecret("api-key");
+        var variable = r.Has("api-key-env") ? r.RawString("api-key-env").Trim() : "";
+        if (key is not null && variable.Length > 0)
         {
-            var value = _environment(name);
-            if (!string.IsNullOrWhiteSpace(value))
+            throw new ActorThrottleConfigurationException(r.Path("api-key-env"), null, $"set either {r.Path("api-key")} or {r.Path("api-key-env")}, not both.");
+        }
+        string? unset = null;
+        if (variable.Length > 0)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(variable, "^[A-Za-z_][A-Za-z0-9_.]*$"))
             {
-                return new ApiKey(value.Trim());
+                throw new ActorThrottleConfigurationException(r.Path("api-key-env"), null,
+                    "expected the name of an environment variable (letters, digits, _), such as MY_PROVIDER_KEY: the variable's name, not the key (the value is not shown).");
             }
+            key = Credentials.FromEnvironment(_environment, variable);
+            unset = key is not null ? null
+                : System.Text.RegularExpressions.Regex.IsMatch(variable, "^[A-Z_][A-Z0-9_]*$") ? variable
+                : "";
+        }
+        var allow = r.Has("allow-unauthenticated") && r.Bool("allow-unauthenticated");
+        return new CredentialLevel(prefix, endpoint, key, allow, unset);
+    }
+
+    private ModelRoute ReadRoute(string id, Config block)
+    {
+        var levels = new List<CredentialLevel>(3);
+        string endpointPrefix;
+        Uri endpoint;
+        if (id == DefaultsId && _defaultsOrigin is null)
+        {
+            endpoint = _defaultsLevel.Endpoint;
+            endpointPrefix = _defaultsEndpointPrefix;
+        }
+        else
+        {
+            var prefix = $"{RootPath}.models.{QuoteKey(id)}";
+            var own = new HoconReader(block, key => $"{prefix}.{key}");
+            var ownEndpoint = own.OptionalUrl("endpoint");
+            endpoint = ownEndpoint ?? _defaultsLevel.Endpoint;
+            endpointPrefix = ownEndpoint is not null ? prefix : _defaultsEndpointPrefix;
+            levels.Add(ReadLevel(own, prefix, endpoint));
+        }
+        levels.Add(_defaultsLevel);
+        levels.Add(_globalLevel);
+        var origin = new RouteOrigin(endpointPrefix, levels);
+        if (id == DefaultsId && _defaultsOrigin is null)
+        {
+            _defaultsOrigin = origin;
+        }
+        else
+        {
+            _routeOrigins[id] = origin;
+        }
+        var (key, allow) = Credentials.Resolve(endpoint, levels, _environment);
+        return new ModelRoute(endpoint, key) { AllowUnauthenticated = allow };
+    }
+
+    private List<ConfigurationFinding> FindStartupProblems()
+    {
+        var findings = new List<ConfigurationFinding>();
+        var routes = _configuredModels.Values.Select(m => (Id: m.ModelId, m.Route, Origin: _routeOrigins[m.ModelId], IsDefaults: false)).ToList();
+        if (UnknownModels == UnknownModelPolicy.Create)
+        {
+            routes.Add((DefaultsId, Defaults.Route, _defaultsOrigin!, true));
+        }
+
+        // No key: grouped by the path to fix, so one missing global key is one message naming every model it stops.
+        foreach (var group in routes.Where(r => r.Route.ApiKey is null && !r.Route.AllowUnauthenticated)
+                     .GroupBy(r => r.Origin.EndpointPrefix + ".api-key"))
+        {
+            var first = group.First();
+            var origin = first.Origin;
+            var onlyDefaults = group.All(r => r.IsDefaults);
+            var who = string.Join(", ", group.Select(r => r.IsDefaults ? "models without a block under actor-throttle.models" : $"'{r.Id}'"));
+            var endpoint = first.Route.Endpoint;
+            var fixes = new List<string> { $"Set {origin.EndpointPrefix}.api-key or {origin.EndpointPrefix}.api-key-env" };
+            if (Credentials.ProviderOf(endpoint) is { } provider)
+            {
+                fixes.Add($"set {provider.Variable} (sent only to https://{provider.Host})");
+            }
+            fixes.Add($"for a local server without keys (vLLM, Ollama) set {origin.EndpointPrefix}.allow-unauthenticated = on");
+            if (onlyDefaults)
+            {
+                fixes.Add("or set actor-throttle.unknown-models = reject when every model has a block");
+            }
+            var why = Credentials.ExplainMissing(endpoint, origin.Levels, _environment).Distinct().ToList();
+            var message = $"no API key for {first.Route.Display} ({origin.EndpointPrefix}.endpoint), which {who} would call. "
+                + string.Join("; ", fixes) + "."
+                + (why.Count > 0 ? " Note: " + string.Join("; ", why) + "." : "");
+            // Models created from defaults are an error only when nothing else is configured (every request would fail);
+            // beside configured models they are a warning, and each such request fails naming this path.
+            var isError = !onlyDefaults || _configuredModels.Count == 0;
+            findings.Add(new ConfigurationFinding(origin.EndpointPrefix + ".api-key", message, isError));
+        }
+
+        foreach (var group in routes.Where(r => r.Route.ApiKey is null && r.Route.AllowUnauthenticated).GroupBy(r => r.Route.Display))
+        {
+            var prefix = group.First().Origin.EndpointPrefix;
+            findings.Add(new ConfigurationFinding(prefix + ".allow-unauthenticated",
+                $"{group.Key} is called without an API key (allow-unauthenticated = on) by " +
+                string.Join(", ", group.Select(r => r.IsDefaults ? "models without a block" : $"'{r.Id}'")) + ".", IsError: false));
+        }
+
+        var endpoints = new List<(string Path, Uri Endpoint, bool HasKey)> { ($"{RootPath}.endpoint", Endpoint, ApiKey is not null) };
+        if (_defaultsOrigin!.EndpointPrefix != RootPath)
+        {
+            endpoints.Add(($"{RootPath}.defaults.endpoint", _defaultsLevel.Endpoint, Defaults.Route.ApiKey is not null));
+        }
+        foreach (var model in _configuredModels.Values)
+        {
+            var prefix = _routeOrigins[model.ModelId].EndpointPrefix;
+            if (prefix != RootPath && prefix != _defaultsLevel.Prefix)
+            {
+                endpoints.Add(($"{prefix}.endpoint", model.Route.Endpoint, model.Route.ApiKey is not null));
+            }
+        }
+        foreach (var (path, endpoint, hasKey) in endpoints.DistinctBy(e => e.Path))
+        {
+            if (EndpointWarning(endpoint, hasKey) is { } warning)
+            {
+                findings.Add(new ConfigurationFinding(path, warning, IsError: false));
+            }
+        }
+        return findings;
+    }
+
+    /// <summary>Why <paramref name="endpoint"/> does not look like an OpenAI-compatible base URL (or is unsafe for a key); null when it does.</summary>
+    internal static string? EndpointWarning(Uri endpoint, bool hasKey)
+    {
+        var display = new ModelRoute(endpoint, null).Display;
+        var path = endpoint.AbsolutePath.TrimEnd('/');
+        if (path.EndsWith("/chat/completions", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"{display} ends in /chat/completions, which the client appends itself (calls would go to {display.TrimEnd('/')}/chat/completions); " +
+                $"set the base URL, {display.TrimEnd('/')[..^"/chat/completions".Length]}.";
+        }
+        if (Credentials.HostOf(endpoint) is { } known && !path.StartsWith("/v1", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"{display} does not look like {known.Host}'s OpenAI-compatible base URL (calls would go to {display.TrimEnd('/')}/chat/completions " +
+                $"and be answered 404); use {known.BaseUrl}.";
+        }
+        if (hasKey && endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback)
+        {
+            return $"{display} is plain http: the API key would cross the network unencrypted; use https.";
         }
         return null;
     }
-
     private static IEnumerable<string> ModelIds(Config root)
     {
         if (!root.HasPath("models"))
@@ -395,6 +562,8 @@ public sealed class ActorThrottleSettings
         // that could quote the text.
         return firstLine.Length > 200 ? firstLine[..200] + "..." : firstLine;
     }
+
+    private static string Quote(string raw) => $"\"{raw}\"";
 
     private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -22,6 +22,10 @@ internal sealed class ThrottleRouter : ReceiveActor
     private readonly HashSet<string> _shuttingDownModels = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _shutdownRequesters = [];
     private bool _shuttingDown;
+    // Unknown ids seen, with the configured id each nearly matches (null: none), so each is warned about once and the
+    // distances are computed once per id; bounded so a flood of random ids cannot grow it (beyond it: no warning).
+    private readonly Dictionary<string, string?> _unknownIds = new(StringComparer.Ordinal);
+    private const int MaxUnknownIdsRemembered = 1000;
     // Cluster mode: the shard region (or proxy) that holds every model's supervisor; null: local children.
     private readonly IActorRef? _shardRegion;
 
@@ -112,12 +116,12 @@ internal sealed class ThrottleRouter : ReceiveActor
             replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown, "The actor system is shutting down.", priorAttempts));
             return;
         }
+        var nearMiss = WarnIfNearMiss(request.Model);
         if (_shardRegion is not null)
         {
             if (_settings.ForModel(request.Model) is null)
             {
-                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
-                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", priorAttempts));
+                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel, UnknownModelMessage(request.Model, nearMiss), priorAttempts));
                 return;
             }
             _shardRegion.Tell(message, replyTo);
@@ -128,8 +132,7 @@ internal sealed class ThrottleRouter : ReceiveActor
             var modelSettings = _settings.ForModel(request.Model);
             if (modelSettings is null)
             {
-                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel,
-                    $"Model '{request.Model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.", priorAttempts));
+                replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel, UnknownModelMessage(request.Model, nearMiss), priorAttempts));
                 return;
             }
             IChatBackend backend;
@@ -150,6 +153,39 @@ internal sealed class ThrottleRouter : ReceiveActor
             _models.Add(request.Model, model);
         }
         model.Tell(message, replyTo);
+    }
+
+    private static string UnknownModelMessage(string model, string? nearMiss) =>
+        $"Model '{model}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject."
+        + (nearMiss is null ? "" : $" Did you mean '{nearMiss}'?");
+
+    /// <summary>
+    /// An id that is not configured but nearly matches one that is (a typo that would otherwise get its own throttle
+    /// built from defaults, or be rejected) is logged as a warning, once per id. Returns the configured id it resembles.
+    /// </summary>
+    private string? WarnIfNearMiss(string model)
+    {
+        if (_settings.ConfiguredModels.ContainsKey(model))
+        {
+            return null;
+        }
+        if (_unknownIds.TryGetValue(model, out var known))
+        {
+            return known;
+        }
+        if (_unknownIds.Count >= MaxUnknownIdsRemembered)
+        {
+            return null;
+        }
+        var configured = NearMiss.Find(model, _settings.ConfiguredModels.Keys);
+        _unknownIds[model] = configured;
+        if (configured is not null)
+        {
+            (_environment.Logger ?? Serilog.Log.Logger).ForContext<ThrottleRouter>().Warning(
+                "Model id {Model} is not configured under actor-throttle.models but is close to the configured {ConfiguredModel}: a typo? " +
+                "It is handled by actor-throttle.unknown-models = {UnknownModels}", model, configured, _settings.UnknownModels.ToString().ToLowerInvariant());
+        }
+        return configured;
     }
 
     private void BeginShutdown()

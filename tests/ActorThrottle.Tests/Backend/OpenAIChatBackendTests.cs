@@ -86,15 +86,27 @@ public sealed class OpenAIChatBackendTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_model_without_a_key_still_calls_its_endpoint()
+    public async Task A_model_marked_allow_unauthenticated_without_a_key_calls_its_endpoint_with_no_authorization_header()
     {
         _server.Respond(ScriptedResponse.Completion());
-        var backend = _factory.Create(BackendTestSettings.For(_server.V1, key: null));
+        var settings = BackendTestSettings.For(_server.V1, key: null);
+        var backend = _factory.Create(settings with { Route = settings.Route with { AllowUnauthenticated = true } });
 
         var r = await backend.SendAsync(Request(), CancellationToken.None).WaitAsync(Bound);
 
         Assert.Equal(OutcomeKind.Success, r.Kind);
         Assert.Equal(1, _server.RequestCount);
+        Assert.Null(_server.Requests[0].Header("Authorization"));
+    }
+
+    [Fact]
+    public void A_model_without_a_key_and_not_marked_unauthenticated_gets_no_backend_and_a_message_naming_the_keys_to_set()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => _factory.Create(BackendTestSettings.For(_server.V1, key: null)));
+        Assert.Contains(_server.V1.ToString(), e.Message, StringComparison.Ordinal);
+        Assert.Contains("api-key-env", e.Message, StringComparison.Ordinal);
+        Assert.Contains("allow-unauthenticated", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _server.RequestCount);
     }
 
     [Fact]

@@ -124,34 +124,48 @@ public sealed class ModelSettingsTests
     }
 
     [Fact]
-    public void Without_a_configured_key_COMETAPI_KEY_is_used_before_OPENAI_API_KEY()
+    public void Without_a_configured_key_each_well_known_variable_goes_only_to_its_own_host()
     {
         var both = TestConfig.Environment(("COMETAPI_KEY", "env-comet"), ("OPENAI_API_KEY", "env-openai"));
         Assert.Equal(new ApiKey("env-comet"), TestConfig.Parse("", both).ApiKey);
         Assert.Equal(new ApiKey("env-comet"), TestConfig.Parse("", both).Defaults.Route.ApiKey);
+        Assert.Equal(new ApiKey("env-openai"), TestConfig.Parse("actor-throttle.endpoint = \"https://api.openai.com/v1\"", both).ApiKey);
 
+        // OPENAI_API_KEY alone and the default endpoint (CometAPI): no key, never the OpenAI one.
         var openAiOnly = TestConfig.Environment(("OPENAI_API_KEY", "env-openai"));
-        Assert.Equal(new ApiKey("env-openai"), TestConfig.Parse("", openAiOnly).ApiKey);
+        Assert.Null(TestConfig.Parse("", openAiOnly).ApiKey);
+        Assert.Null(TestConfig.Parse("", openAiOnly).ForModel("x")!.Route.ApiKey);
 
         var blankComet = TestConfig.Environment(("COMETAPI_KEY", "   "), ("OPENAI_API_KEY", " env-openai "));
-        Assert.Equal(new ApiKey("env-openai"), TestConfig.Parse("", blankComet).ApiKey); // blank skipped, value trimmed
+        Assert.Null(TestConfig.Parse("", blankComet).ApiKey); // blank is unset
+        Assert.Equal(new ApiKey("env-openai"), TestConfig.Parse("actor-throttle.endpoint = \"https://api.openai.com/v1\"", blankComet).ApiKey); // trimmed
 
         Assert.Null(TestConfig.Parse("").ApiKey);
         Assert.Null(TestConfig.Parse("").ForModel("x")!.Route.ApiKey);
     }
 
     [Fact]
-    public void The_environment_is_asked_only_for_the_two_key_variables_and_not_at_all_when_a_key_is_configured()
+    public void The_environment_is_asked_only_for_well_known_variables_and_the_one_api_key_env_names_and_not_at_all_when_a_key_is_configured()
     {
         var asked = new List<string>();
         string? Spy(string name)
         {
             asked.Add(name);
-            return null;
+            return name == "MY_KEY" ? "my-key" : null;
         }
 
+        // Keyless, the start-up finding also looks whether the other well-known variable is set, to say it is bound elsewhere.
         TestConfig.Parse("", Spy);
-        Assert.Equal(["COMETAPI_KEY", "OPENAI_API_KEY"], asked);
+        Assert.Subset(new HashSet<string> { "COMETAPI_KEY", "OPENAI_API_KEY" }, asked.ToHashSet());
+        Assert.Equal("COMETAPI_KEY", asked[0]);
+
+        asked.Clear();
+        TestConfig.Parse("actor-throttle.endpoint = \"https://api.openai.com/v1\"", Spy);
+        Assert.Equal("OPENAI_API_KEY", asked[0]);
+
+        asked.Clear();
+        TestConfig.Parse("actor-throttle { endpoint = \"http://127.0.0.1:8000/v1\", api-key-env = MY_KEY }", Spy);
+        Assert.Equal(["MY_KEY"], asked.Distinct());
 
         asked.Clear();
         TestConfig.Parse("actor-throttle.api-key = configured", Spy);

@@ -75,7 +75,8 @@ public sealed class SubstitutionTests
     public void Through_FromConfig_an_unset_optional_string_counts_as_not_set()
     {
         var config = Akka.Configuration.ConfigurationFactory.ParseString("actor-throttle.api-key = ${?ACTOR_THROTTLE_TEST_SURELY_UNSET_9F2}");
-        var settings = ActorThrottleSettings.FromConfig(config, name => name == "OPENAI_API_KEY" ? "env-key-12345678" : null);
+        // Unset, the default endpoint's own variable (COMETAPI_KEY for api.cometapi.com) applies.
+        var settings = ActorThrottleSettings.FromConfig(config, name => name == "COMETAPI_KEY" ? "env-key-12345678" : null);
         Assert.Equal("env-key-12345678", settings.ApiKey!.Reveal());
     }
 

@@ -131,15 +131,20 @@ public sealed class HostingSpec
     public void Options_become_hocon_with_quoted_model_ids_and_escaped_strings()
     {
         var options = new ActorThrottleOptions { Endpoint = "https://example.test/v1", ApiKey = "k\"ey\\1", RequestTimeout = TimeSpan.FromSeconds(2.5) };
-        options.Model("meta-llama/Llama-3.1-8B:free", m => { m.RequestsPerSecond = 2.5; m.Endpoint = "http://127.0.0.1:9/v1"; });
-        var settings = ActorThrottleSettings.FromConfig(options.ToConfig(), _ => null);
+        options.Model("meta-llama/Llama-3.1-8B:free", m => { m.RequestsPerSecond = 2.5; m.Endpoint = "http://127.0.0.1:9/v1"; m.ApiKeyEnv = "LOCAL_KEY"; });
+        options.Model("local", m => { m.Endpoint = "http://127.0.0.1:8/v1"; m.AllowUnauthenticated = true; });
+        options.Model("same-host", m => m.MaxBurst = 3);
+        var settings = ActorThrottleSettings.FromConfig(options.ToConfig(), name => name == "LOCAL_KEY" ? "local-key" : null);
         Assert.Equal(new Uri("https://example.test/v1"), settings.Endpoint);
         Assert.Equal("k\"ey\\1", settings.ApiKey!.Reveal());
         Assert.Equal(TimeSpan.FromSeconds(2.5), settings.RequestTimeout);
         var model = settings.ForModel("meta-llama/Llama-3.1-8B:free")!;
         Assert.Equal(2.5, model.RequestsPerSecond);
         Assert.Equal(new Uri("http://127.0.0.1:9/v1"), model.Route.Endpoint);
-        Assert.Equal("k\"ey\\1", model.Route.ApiKey!.Reveal());
+        // The global key belongs to example.test: the model on another host gets the key its ApiKeyEnv names.
+        Assert.Equal("local-key", model.Route.ApiKey!.Reveal());
+        Assert.Equal(new ModelRoute(new Uri("http://127.0.0.1:8/v1"), null) { AllowUnauthenticated = true }, settings.ForModel("local")!.Route);
+        Assert.Equal("k\"ey\\1", settings.ForModel("same-host")!.Route.ApiKey!.Reveal());
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class BadProviderReplySpec : IAsyncLifetime
         _engine = ActorThrottleEngine.Start(_system, TestConfig.Settings($$"""
             actor-throttle {
               endpoint = "{{_server.V1}}"
+              api-key = "sk-bad-replies"
               request-timeout = 2s
               defaults.retry { max-attempts = 3, base-delay = 1ms, max-delay = 5ms, max-retry-after = 300ms }
             }

@@ -88,7 +88,7 @@ public sealed class SecretsSpec
                   request-timeout = 200ms
                   shutdown-grace = 500ms
                   defaults.retry { max-attempts = 3, base-delay = 1ms, max-delay = 5ms }
-                  models { down { endpoint = "http://127.0.0.1:{{ScriptedHttpServer.ClosedPort()}}/v1" } }
+                  models { down { endpoint = "http://127.0.0.1:{{ScriptedHttpServer.ClosedPort()}}/v1", api-key = "{{Key}}" } }
                 }
                 """);
             // Settings and their string forms are printed by hosts: the key must not be in them either.

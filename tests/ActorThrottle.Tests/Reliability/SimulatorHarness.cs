@@ -50,7 +50,8 @@ internal sealed class SimulatorHarness : IAsyncDisposable
         });
         var system = ActorSystem.Create("reliability-" + Guid.NewGuid().ToString("N")[..8], akkaConfig);
         var metrics = new ActorThrottleMetrics();
-        var keyLine = engineKey is null ? "" : $"actor-throttle.api-key = \"{engineKey}\"";
+        // No engine key: the simulator is an unauthenticated local server, said so (a keyless model is a start-up error).
+        var keyLine = engineKey is null ? "actor-throttle.allow-unauthenticated = on" : $"actor-throttle.api-key = \"{engineKey}\"";
         var settings = TestConfig.Settings($$"""
             {{engineHocon}}
             {{keyLine}}
