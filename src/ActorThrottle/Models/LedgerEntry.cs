@@ -25,6 +25,10 @@ internal sealed class LedgerEntry(ChatRequest request, IActorRef replyTo, Reques
     public BackendResponse? LastResponse { get; set; }
     /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
     public bool Tracked { get; init; }
+    /// <summary>When it was admitted here (the request span's queue wait runs from here to the first send).</summary>
+    public DateTimeOffset AdmittedAt { get; init; }
+    /// <summary>The request span (null when nobody listens); ended with the one answer.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
     /// <summary>A <see cref="ChatStreamRequest"/>: each attempt streams its text to <see cref="ReplyTo"/>.</summary>
     public bool Stream { get; init; }
 }

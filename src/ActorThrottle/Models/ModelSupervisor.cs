@@ -210,7 +210,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
             return false;
         }
-        var entry = new LedgerEntry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked, Stream = stream };
+        var entry = new LedgerEntry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked, Stream = stream,
+            AdmittedAt = now, Span = ThrottleTracing.StartRequest(request, _settings) };
         _ledger.Add(entry);
         if (request.Deadline is not null)
         {
@@ -223,7 +224,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void Submit(LedgerEntry entry, bool isRetry)
     {
-        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry, entry.Stream ? entry.ReplyTo : null);
+        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry, entry.Stream ? entry.ReplyTo : null)
+        {
+            Trace = entry.Span?.Context ?? ActorThrottleTracing.ParentOf(entry.Request),
+            QueuedAt = _time.GetUtcNow(),
+        };
         entry.Current = item;
         entry.WaitingForRetry = false;
         _modelActor.Tell(new SubmitAttempt(item));
@@ -274,7 +279,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _budget.RecordRequest(now);
         }
         entry.LastResponse = response;
-        _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
+        _metrics.RecordAttempt(_settings, item, response, outcome.StartedAt, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
 
         var streamed = response.Kind != OutcomeKind.Success && item.ChunksSent > 0;
@@ -432,6 +437,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             }
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
+            ThrottleTracing.EndHandedOn(entry.Span, "handed_off", entry.PriorAttempts + entry.Attempts);
             redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true, entry.Stream)
                 : entry.Stream ? new ChatStreamRequest(entry.Request) : entry.Request, entry.ReplyTo);
             PublishGauges();
@@ -502,6 +508,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _metrics.RecordFailure(_settings.ModelId, failure.Reason);
         }
         _answered++;
+        ThrottleTracing.EndRequest(entry.Span, reply, entry.PriorAttempts + entry.Attempts, entry.FirstAttemptAt - entry.AdmittedAt);
         entry.ReplyTo.Tell(reply);
         PublishGauges();
         if (_shutdownRequester is not null)
@@ -513,7 +520,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void Reject(IActorRef caller, ChatRequest request, FailureReason reason, string message)
     {
         _metrics.RecordFailure(_settings.ModelId, reason);
-        caller.Tell(new ChatFailure(request.RequestId, reason, message, 0));
+        var failure = new ChatFailure(request.RequestId, reason, message, 0);
+        ThrottleTracing.Rejected(request, _settings, failure);
+        caller.Tell(failure);
     }
 
     /// <summary>
@@ -538,6 +547,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         entry.Current?.Abandon();
         Timers.Cancel(RetryKey(entry.Request.RequestId));
         _ledger.RememberForwarded(entry.Request.RequestId, next);
+        ThrottleTracing.EndHandedOn(entry.Span, "fallback", entry.PriorAttempts + entry.Attempts);
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts: {Reason}",
             entry.Request.RequestId, _settings.ModelId, next, entry.Attempts, failure.Reason);
         Context.Parent.Tell(new FallbackRequest(
@@ -566,6 +576,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         foreach (var pause in decision.Pauses)
         {
+            _metrics.RecordPause(_settings.ModelId, pause.Empty);
             if (pause.Empty)
             {
                 _throttle?.PauseEmptyUntil(pause.Until);
