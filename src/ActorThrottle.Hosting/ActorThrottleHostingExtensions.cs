@@ -4,6 +4,7 @@ using ActorThrottle.Diagnostics;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ActorThrottle.Hosting;
 
@@ -37,8 +38,8 @@ public static class ActorThrottleHostingExtensions
 
     /// <summary>
     /// Adds <paramref name="options"/> as HOCON in front of the system's config, the reference configuration as its
-    /// fallback, Serilog as Akka's logger (unless <see cref="ActorThrottleOptions.UseSerilog"/> is false), and starts
-    /// the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
+    /// fallback, the host's <c>ILoggerFactory</c> as the sink of Akka's logs and the engine's (Serilog with
+    /// <see cref="ActorThrottleOptions.UseSerilog"/>), and starts the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
     /// that names the HOCON path.
     /// </summary>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options)
@@ -49,18 +50,27 @@ public static class ActorThrottleHostingExtensions
 
         builder.AddHocon(options.ToConfig(), HoconAddMode.Prepend);
         builder.AddHocon(ActorThrottleSettings.Reference, HoconAddMode.Append);
-        if (options.UseSerilog)
+        builder.ConfigureLoggers(loggers =>
         {
-            builder.ConfigureLoggers(loggers =>
+            loggers.ClearLoggers();
+            if (options.UseSerilog)
             {
-                loggers.ClearLoggers();
                 loggers.AddLogger<SerilogLogger>();
-            });
-        }
+            }
+            else
+            {
+                // Akka.Hosting's bridge: Akka's own logs go to the host's ILoggerFactory, where the engine's go too.
+                loggers.AddLoggerFactory();
+            }
+        });
         return builder.WithActors((system, registry, resolver) =>
         {
             var settings = ActorThrottleSettings.FromConfig(system.Settings.Config);
             var environment = options.Environment ?? new ThrottleEnvironment();
+            if (!options.UseSerilog && environment.Logger is null && environment.LoggerFactory is null && resolver.GetService<ILoggerFactory>() is { } loggerFactory)
+            {
+                environment = environment with { LoggerFactory = loggerFactory };
+            }
             if (environment.Metrics is null && resolver.GetService<IMeterFactory>() is { } meters)
             {
                 environment = environment with { Metrics = new ActorThrottleMetrics(meters) };

@@ -57,7 +57,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _backend = backend;
         _time = environment.Time;
         _random = environment.RandomFor(settings.ModelId);
-        _log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
+        _log = environment.ResolveLogger().ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
         _rate = new RateController(settings, start);
@@ -660,9 +660,21 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void LogAttempt(LedgerEntry entry, WorkItem item, BackendResponse response, TimeSpan elapsed)
     {
-        var level = response.Kind == OutcomeKind.Success ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
-        _log.Write(level,
-            "Attempt {Attempt} of {RequestId} to {Route} model {Model}: {Outcome} status {Status} in {LatencyMs:0.0} ms, {Tokens} tokens, burst {Burst}, rate {Rate:0.###}/s{Error}",
+        // A permanent 4xx (a bad key, a wrong URL, a bad request) will not get better by itself: a warning naming the URL called.
+        var permanent4xx = response.Kind == OutcomeKind.Permanent && response.StatusCode is >= 400 and < 500;
+        var level = response.Kind == OutcomeKind.Success ? Serilog.Events.LogEventLevel.Debug
+            : permanent4xx ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Information;
+        var error = response.ErrorCode is null ? "" : $" ({response.ErrorCode})";
+        if (permanent4xx)
+        {
+            error += $": POST {_settings.Route.ChatCompletionsDisplay} answered {response.StatusCode}, not retried" + (response.ErrorMessage is { Length: > 0 } m ? $" ({m})" : "");
+        }
+        // The attempt span's ids (or the caller's trace when nobody listens to spans), for joining logs to traces.
+        var trace = item.AttemptSpan != default ? item.AttemptSpan : item.Trace;
+        var log = trace == default ? _log
+            : _log.ForContext("TraceId", trace.TraceId.ToHexString()).ForContext("SpanId", trace.SpanId.ToHexString());
+        log.Write(level,
+            "Attempt {Attempt} of {RequestId} to {Route} model {Model}: {Outcome} status {Status} in {LatencyMs:0.0} ms, {Tokens} tokens, burst {Burst}, rate {Rate:0.###}/s{Error:l}",
             item.Attempt,
             entry.Request.RequestId,
             _settings.Route.Display,
@@ -673,7 +685,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             response.Usage?.TotalTokens ?? entry.Cost.Total,
             _rate.Settings.Burst,
             _rate.Settings.Rate,
-            response.ErrorCode is null ? "" : $" ({response.ErrorCode})");
+            error);
     }
 
     private static string DescribeProviderError(BackendResponse response) =>

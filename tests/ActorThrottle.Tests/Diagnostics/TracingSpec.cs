@@ -128,14 +128,14 @@ public sealed class TracingSpec : IAsyncLifetime
         Assert.All(replies, r => Assert.IsType<ChatSuccess>(r));
 
         var requestSpans = _stopped.Where(a => a.Source.Name == ActorThrottleTracing.SourceName && a.Kind == ActivityKind.Internal
-            && ids.Contains(a.GetTagItem("actor_throttle.request_id") as string)).ToList();
+            && ids.Contains(a.GetTagItem("actor_throttle.request_id") as string ?? "")).ToList();
         Assert.Equal(ids.Order(), requestSpans.Select(a => (string)a.GetTagItem("actor_throttle.request_id")!).Order());
         Assert.All(requestSpans, a => Assert.Equal(default, a.ParentSpanId));
         // Six different traces: an actor thread's current activity does not leak from one request into the next.
         Assert.Equal(6, requestSpans.Select(a => a.TraceId).Distinct().Count());
         // Each attempt (one per request here) hangs under its own request span.
         var attempts = _stopped.Where(a => a.Kind == ActivityKind.Client && a.Source.Name == ActorThrottleTracing.SourceName
-            && ids.Contains(a.GetTagItem("actor_throttle.request_id") as string)).ToList();
+            && ids.Contains(a.GetTagItem("actor_throttle.request_id") as string ?? "")).ToList();
         Assert.Equal(6, attempts.Count);
         Assert.All(attempts, a => Assert.Contains(requestSpans, r => r.SpanId == a.ParentSpanId && r.TraceId == a.TraceId));
     }

@@ -81,8 +81,8 @@ public sealed class HostingSpec
             Assert.Equal(3, settings.Defaults.MaxBurst);
             Assert.Equal(42, settings.Defaults.RequestsPerSecond);
             Assert.Equal(10000, settings.Defaults.QueueSize);
-            // Akka's own logging goes to Serilog.
-            Assert.Contains("SerilogLogger", string.Join(",", config.GetStringList("akka.loggers")));
+            // Akka's own logging goes to the host's ILoggerFactory (Akka.Hosting's bridge) unless UseSerilog.
+            Assert.Contains("LoggerFactoryLogger", string.Join(",", config.GetStringList("akka.loggers")));
         }
         finally
         {
