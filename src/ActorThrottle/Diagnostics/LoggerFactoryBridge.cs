@@ -92,7 +92,24 @@ internal sealed class LoggerFactoryBridge : Serilog.ILogger
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _items.GetEnumerator();
 
-        public override string ToString() => logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture);
+        // Strings unquoted, as MEL's own formatter writes them (Serilog's rendering quotes them unless ":l").
+        public override string ToString()
+        {
+            var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var token in logEvent.MessageTemplate.Tokens)
+            {
+                if (token is Serilog.Parsing.PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value)
+                    && value is ScalarValue { Value: string } text)
+                {
+                    text.Render(output, "l", System.Globalization.CultureInfo.InvariantCulture);
+                }
+                else
+                {
+                    token.Render(logEvent.Properties, output, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            return output.ToString();
+        }
     }
 
     /// <summary>Applies enrichers, then writes through the bridge (rarely used: the engine adds properties by name).</summary>

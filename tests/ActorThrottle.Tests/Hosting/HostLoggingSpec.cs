@@ -79,7 +79,7 @@ public sealed class HostLoggingSpec : IAsyncLifetime
 
         var records = host.Services.GetFakeLogCollector().GetSnapshot();
         // The per-attempt event, with its documented properties and the caller's trace id.
-        var attempt = Assert.Single(records, r => r.Message.StartsWith("Attempt 1 of \"ok-1\"", StringComparison.Ordinal));
+        var attempt = Assert.Single(records, r => r.Message.StartsWith("Attempt 1 of ok-1 to http://127.0.0.1:", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Debug, attempt.Level);
         Assert.StartsWith("ActorThrottle.", attempt.Category);
         var state = attempt.StructuredState!.ToDictionary(p => p.Key, p => p.Value);
@@ -94,7 +94,7 @@ public sealed class HostLoggingSpec : IAsyncLifetime
         Assert.StartsWith("Attempt {Attempt} of {RequestId}", state["{OriginalFormat}"]);
 
         // The 401: a warning naming the URL called.
-        var warning = Assert.Single(records, r => r.Level == LogLevel.Warning && r.Message.Contains("\"denied-1\""));
+        var warning = Assert.Single(records, r => r.Level == LogLevel.Warning && r.Message.StartsWith("Attempt 1 of denied-1 ", StringComparison.Ordinal));
         Assert.Contains($"POST http://127.0.0.1:{_server.Port}/v1/chat/completions answered 401", warning.Message);
 
         // Akka's own logs go to the same place.
