@@ -37,6 +37,10 @@ internal sealed record ModelReport
     public required LatencySummary EndToEnd { get; init; }
     public required int FinalBurst { get; init; }
     public required double FinalRate { get; init; }
+    /// <summary>How the final rate was found: configured, seeded from headers, or probed (the engine's <c>ModelStatus.RateFoundBy</c>).</summary>
+    public string? RateFoundBy { get; init; }
+    /// <summary>How many times the engine changed the model's throttle settings (each logged with its reason).</summary>
+    public long? RateChanges { get; init; }
     /// <summary><c>--stream</c>: from the caller's send to the first chunk; null without streaming.</summary>
     public LatencySummary? FirstChunk { get; init; }
     /// <summary><c>--stream</c>: chunks per streamed success; null without streaming.</summary>
@@ -146,6 +150,8 @@ internal static class DemoReport
         }
         Row("final burst", m => N(m.FinalBurst));
         Row("final rate (req/s)", m => F(m.FinalRate, "0.##"));
+        Row("rate found by", m => m.RateFoundBy ?? "-");
+        Row("rate changes", m => m.RateChanges is { } c ? N(c) : "-");
         return table;
     }
 

@@ -164,7 +164,11 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             {
                 var status = await progress.StatusAsync(model);
                 reports.Add(BuildModelReport(model, routes[model], tallies[model], meter, started, status?.Burst ?? 0, status?.Rate ?? 0,
-                    configuration.UseSimulator ? configuration.Simulator[model].RealRequestsPerSecond : null));
+                    configuration.UseSimulator ? configuration.Simulator[model].RealRequestsPerSecond : null) with
+                {
+                    RateFoundBy = status?.RateFoundBy,
+                    RateChanges = status?.RateChanges,
+                });
             }
             var report = new RunReport(
                 configuration.UseSimulator ? "simulator" : "endpoint",

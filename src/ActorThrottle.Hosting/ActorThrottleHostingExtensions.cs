@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Logger.Serilog;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ActorThrottle.Hosting;
 
@@ -18,7 +19,7 @@ public static class ActorThrottleHostingExtensions
     /// </summary>
     /// <param name="endpoint">Default base URL; null keeps HOCON's (reference: <c>https://api.cometapi.com/v1</c>).</param>
     /// <param name="apiKey">API key for <paramref name="endpoint"/>'s host only; null keeps HOCON's, else the host's own variable (COMETAPI_KEY for api.cometapi.com, OPENAI_API_KEY for api.openai.com).</param>
-    /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: 5).</param>
+    /// <param name="requestsPerSecond">Default rate per model; null keeps HOCON's (reference: auto, found from the provider's headers or probed).</param>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder,
         string? endpoint = null, string? apiKey = null, double? requestsPerSecond = null)
     {
@@ -51,10 +52,11 @@ public static class ActorThrottleHostingExtensions
 
     /// <summary>
     /// Adds <paramref name="options"/> as HOCON in front of the system's config, the reference configuration as its
-    /// fallback, Serilog as Akka's logger (unless <see cref="ActorThrottleOptions.UseSerilog"/> is false), and starts
-    /// the router. Invalid settings fail the host's start with an <see cref="ActorThrottleConfigurationException"/>
-    /// that names the HOCON path. Cluster mode (<c>actor-throttle.cluster.enabled = on</c>) needs
-    /// <c>WithActorThrottleCluster</c> from the ActorThrottle.Cluster package instead; here it fails the start.
+    /// fallback, the host's <c>ILoggerFactory</c> as the sink of Akka's logs and the engine's (Serilog with
+    /// <see cref="ActorThrottleOptions.UseSerilog"/>), and starts the router. Invalid settings fail the host's start with an
+    /// <see cref="ActorThrottleConfigurationException"/> that names the HOCON path. Cluster mode
+    /// (<c>actor-throttle.cluster.enabled = on</c>) needs <c>WithActorThrottleCluster</c> from the ActorThrottle.Cluster
+    /// package instead; here it fails the start.
     /// </summary>
     public static AkkaConfigurationBuilder WithActorThrottle(this AkkaConfigurationBuilder builder, ActorThrottleOptions options) =>
         builder.WithActorThrottleCore(options, (system, settings, environment, name) => ActorThrottleEngine.Start(system, settings, environment, name));
@@ -72,14 +74,19 @@ public static class ActorThrottleHostingExtensions
 
         builder.AddHocon(options.ToConfig(), HoconAddMode.Prepend);
         builder.AddHocon(ActorThrottleSettings.Reference, HoconAddMode.Append);
-        if (options.UseSerilog)
+        builder.ConfigureLoggers(loggers =>
         {
-            builder.ConfigureLoggers(loggers =>
+            loggers.ClearLoggers();
+            if (options.UseSerilog)
             {
-                loggers.ClearLoggers();
                 loggers.AddLogger<SerilogLogger>();
-            });
-        }
+            }
+            else
+            {
+                // Akka.Hosting's bridge: Akka's own logs go to the host's ILoggerFactory, where the engine's go too.
+                loggers.AddLoggerFactory();
+            }
+        });
         return builder.WithActors((system, registry, resolver) =>
         {
             ActorThrottleSettings settings;
@@ -92,6 +99,10 @@ public static class ActorThrottleHostingExtensions
                 throw ActorThrottleConfigurationBinder.WithConfigurationPath(e, paths, options.ConfigurationSectionPath!);
             }
             var environment = options.Environment ?? new ThrottleEnvironment();
+            if (!options.UseSerilog && environment.Logger is null && environment.LoggerFactory is null && resolver.GetService<ILoggerFactory>() is { } loggerFactory)
+            {
+                environment = environment with { LoggerFactory = loggerFactory };
+            }
             if (environment.Metrics is null && resolver.GetService<IMeterFactory>() is { } meters)
             {
                 environment = environment with { Metrics = new ActorThrottleMetrics(meters) };

@@ -52,8 +52,13 @@ public sealed class ActorThrottleOptions
     /// <summary>Extra HOCON (a full document, e.g. <c>actor-throttle.defaults.adapt.cool-down = 2s</c>); the properties above win over it.</summary>
     public string? Hocon { get; set; }
 
-    /// <summary>Route Akka's own logging through Serilog; default true.</summary>
-    public bool UseSerilog { get; set; } = true;
+    /// <summary>
+    /// Default false: the engine's events and Akka's own logs go to the host's <c>ILoggerFactory</c> (the
+    /// <c>Microsoft.Extensions.Logging</c> pipeline). True: both go to Serilog's static <c>Log.Logger</c> instead.
+    /// A <see cref="ThrottleEnvironment.Logger"/> or <see cref="ThrottleEnvironment.LoggerFactory"/> given in
+    /// <see cref="Environment"/> wins for the engine's events.
+    /// </summary>
+    public bool UseSerilog { get; set; }
 
     /// <summary>The router's actor name; default <c>actor-throttle</c>.</summary>
     public string ActorName { get; set; } = "actor-throttle";
@@ -144,8 +149,22 @@ public sealed class ActorThrottleOptions
 
     private static void AppendModel(StringBuilder hocon, ModelOptions model)
     {
-        Append(hocon, "requests-per-second", model.RequestsPerSecond);
-        Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        if (model.AutoRequestsPerSecond == true)
+        {
+            hocon.AppendLine("  requests-per-second = auto");
+        }
+        else
+        {
+            Append(hocon, "requests-per-second", model.RequestsPerSecond);
+        }
+        if (model.AutoTokensPerMinute == true)
+        {
+            hocon.AppendLine("  tokens-per-minute = auto");
+        }
+        else
+        {
+            Append(hocon, "tokens-per-minute", model.TokensPerMinute);
+        }
         Append(hocon, "tokens-burst", model.TokensBurst);
         Append(hocon, "max-burst", model.MaxBurst);
         Append(hocon, "min-burst", model.MinBurst);

@@ -6,11 +6,17 @@ namespace ActorThrottle.Hosting;
 /// </summary>
 public sealed class ModelOptions
 {
-    /// <summary><c>requests-per-second</c>.</summary>
+    /// <summary><c>requests-per-second</c>: an upper bound the engine never exceeds.</summary>
     public double? RequestsPerSecond { get; set; }
+
+    /// <summary>True writes <c>requests-per-second = auto</c> (seeded from headers, probed upward; wins over <see cref="RequestsPerSecond"/>).</summary>
+    public bool? AutoRequestsPerSecond { get; set; }
 
     /// <summary><c>tokens-per-minute</c> (0: no token limit).</summary>
     public long? TokensPerMinute { get; set; }
+
+    /// <summary>True writes <c>tokens-per-minute = auto</c> (a token limit only once the provider advertises one; wins over <see cref="TokensPerMinute"/>).</summary>
+    public bool? AutoTokensPerMinute { get; set; }
 
     /// <summary><c>tokens-burst</c>: the token bucket's capacity (0: one second of tokens-per-minute).</summary>
     public long? TokensBurst { get; set; }

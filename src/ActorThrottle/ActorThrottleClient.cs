@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ActorThrottle.Diagnostics;
 using ActorThrottle.Messages;
 using ActorThrottle.Models;
 using Akka.Actor;
@@ -51,6 +52,8 @@ public sealed class ActorThrottleClient
     public async Task<ChatReply> CompleteAsync(ChatRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // The caller's trace travels inside the message: the request's span becomes its child.
+        request = request.WithTraceContext();
         var router = await RouterAsync(cancellationToken).ConfigureAwait(false);
         var reply = router.Ask<ChatReply>(request, timeout: null);
         if (!cancellationToken.CanBeCanceled)
@@ -75,6 +78,7 @@ public sealed class ActorThrottleClient
     public async Task<ChatStream> StreamAsync(ChatRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        request = request.WithTraceContext();
         var router = await RouterAsync(cancellationToken).ConfigureAwait(false);
         var chunks = Channel.CreateUnbounded<ChatChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         void Withdraw() => router.Tell(new CancelRequest(request.Model, request.RequestId));

@@ -65,7 +65,7 @@ public sealed class ActorThrottleEngine
         environment ??= new ThrottleEnvironment();
         var metrics = environment.Metrics ?? new ActorThrottleMetrics();
         var backends = environment.BackendFactory ?? new OpenAIChatBackendFactory(time: environment.Time);
-        var log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ActorThrottleEngine>();
+        var log = environment.ResolveLogger().ForContext<ActorThrottleEngine>();
         // A model with no key for its endpoint cannot work over HTTP: fail the start, naming the path to set. A custom
         // backend (a test double, an in-process model) may need no key, so it only gets the warnings.
         if (backends is OpenAIChatBackendFactory && settings.StartupFindings.FirstOrDefault(f => f.IsError) is { } error)

@@ -346,9 +346,10 @@ public sealed class ActorThrottleBaseline(bool tuned) : Baseline
 
     public override async Task RunAsync(RunContext ctx)
     {
-        // A configured rate of 0 means "not configured": the key is left out, so the reference default applies.
+        // A configured rate of 0 means "not configured": the keys are left out, so the reference default (auto) applies to
+        // both the request and the token rate. A configured rate without a token budget says tokens-per-minute = 0 (none).
         var models = string.Join("\n", ctx.Scenario.Models.Select(m =>
-            $"    \"{m.Id}\" {{ {(m.ConfiguredRps > 0 ? $"requests-per-second = {Inv(m.ConfiguredRps)}, " : "")}tokens-per-minute = {Inv(m.ConfiguredTpm)} }}"));
+            $"    \"{m.Id}\" {{ {(m.ConfiguredRps > 0 ? $"requests-per-second = {Inv(m.ConfiguredRps)}, " : "")}{(m.ConfiguredRps > 0 || m.ConfiguredTpm > 0 ? $"tokens-per-minute = {Inv(m.ConfiguredTpm)}" : "")} }}"));
         var hocon = $$"""
             actor-throttle {
               endpoint = "{{ctx.Simulator.ApiBaseUrl}}"

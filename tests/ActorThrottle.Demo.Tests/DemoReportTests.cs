@@ -84,6 +84,8 @@ public sealed class DemoReportTests
             EndToEnd = new LatencySummary(1000, 2000, 3000, 18),
             FinalBurst = 2,
             FinalRate = 17.5,
+            RateFoundBy = "seeded from headers",
+            RateChanges = 7,
         },
         new ModelReport
         {
@@ -171,6 +173,16 @@ public sealed class DemoReportTests
         Assert.Contains("17.5", text);
         Assert.Contains("30/30 answered in 12.5 s (simulator)", text);
         Assert.DoesNotContain("unanswered", text);
+    }
+
+    [Fact]
+    public void Table_shows_how_the_rate_was_found()
+    {
+        var text = Render(Sample());
+        var row = text.Split('\n').Single(l => l.Contains("rate found by", StringComparison.Ordinal));
+        Assert.Contains("seeded from headers", row);
+        Assert.Contains("-", row.Split("seeded from headers")[1]);
+        Assert.Contains("rate changes", text);
     }
 
     [Fact]

@@ -43,6 +43,27 @@ internal sealed class AimdController
             Math.Clamp(start.Rate, limits.MinRate, limits.MaxRate));
     }
 
+    /// <summary>
+    /// Sets the rate from outside AIMD — a slow-start round or a limit the provider advertised — clamped to the limits.
+    /// With <paramref name="learned"/> the rate counts as learned (growth above it probes slowly, as after a settle).
+    /// Returns true when the state changed.
+    /// </summary>
+    public bool SetRate(double rate, bool learned)
+    {
+        var next = Math.Clamp(rate, _limits.MinRate, _limits.MaxRate);
+        if (learned)
+        {
+            _learnedRate = next;
+        }
+        _successRun = 0;
+        var changed = Math.Abs(next - State.Rate) > 1e-9;
+        State = State with { Rate = next };
+        return changed;
+    }
+
+    /// <summary>The rate last learned from the provider (a settle under its accepted rate, or an advertised limit); null before.</summary>
+    public double? LearnedRate => _learnedRate;
+
     /// <summary>The provider's accepted rate as last measured (requests/s), or null without enough recent successes.</summary>
     public double? AcceptedRate(DateTimeOffset now) => _accepted.Estimate(now, EstimateMaxAge);
 
@@ -135,20 +156,39 @@ internal sealed class AimdController
     /// As <see cref="OnSuccess(DateTimeOffset)"/>; the estimate counts the call at <paramref name="sentAt"/>: send
     /// instants follow the throttle's pacing, reply instants add the provider's latency jitter.
     /// </summary>
-    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt)
+    /// <param name="onlyWhenUsed">
+    /// Grow only while the rate is in use (the provider was seen accepting at least half of it): without a ceiling
+    /// (<c>requests-per-second = auto</c>) a quiet caller would otherwise grow the rate without bound, and the first
+    /// busy spell would meet a rate far above the provider's limit.
+    /// </param>
+    public bool OnSuccess(DateTimeOffset now, DateTimeOffset sentAt, bool onlyWhenUsed = false)
     {
         // After an overload only attempts sent since count: earlier ones would stretch the span over the pause.
         if (sentAt > _acceptedSince)
         {
-            _accepted.RecordAccepted(sentAt);
+            _accepted.RecordAccepted(sentAt, 1, now);
         }
-        if (now < _holdGrowthUntil)
+        if (now < _holdGrowthUntil || (onlyWhenUsed && !(AcceptedRate(now) >= State.Rate / 2)))
         {
             _successRun = 0;
             return false;
         }
         return OnSuccess();
     }
+
+    /// <summary>
+    /// Starts the accepted-rate estimate afresh from attempts sent after <paramref name="now"/>: the rate just changed (a
+    /// slow-start round), and a 429 at the new rate must settle under what the provider accepted at it, not under an
+    /// average that spans the lower rates before.
+    /// </summary>
+    public void RestartEstimate(DateTimeOffset now)
+    {
+        _accepted.Clear();
+        _acceptedSince = now;
+    }
+
+    /// <summary>Forgets the learned rate: it was read while the rate was still ramping (slow start), so growth above it need not be slow.</summary>
+    public void ForgetLearned() => _learnedRate = null;
 
     /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()
@@ -167,7 +207,13 @@ internal sealed class AimdController
             return false;
         }
         _successRun = 0;
-        if (rate < _limits.MaxRate)
+        if (double.IsPositiveInfinity(_limits.MaxRate))
+        {
+            // No ceiling (requests-per-second = auto): the rate never reaches one, so the burst grows back alongside it.
+            rate += _limits.IncreaseStep;
+            burst = Math.Min(_limits.MaxBurst, burst + 1);
+        }
+        else if (rate < _limits.MaxRate)
         {
             rate = Math.Min(_limits.MaxRate, rate + _limits.IncreaseStep);
         }

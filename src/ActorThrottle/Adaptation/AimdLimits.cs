@@ -2,7 +2,7 @@ using ActorThrottle.Configuration;
 
 namespace ActorThrottle.Adaptation;
 
-/// <summary>The bounds and steps AIMD works within, taken from a model's settings.</summary>
+/// <summary>The bounds and steps AIMD works within, taken from a model's settings. <c>MaxRate</c> is infinite with <c>requests-per-second = auto</c>.</summary>
 internal sealed record AimdLimits(
     int MaxBurst,
     int MinBurst,
@@ -17,7 +17,7 @@ internal sealed record AimdLimits(
     public static AimdLimits From(ModelSettings settings) => new(
         settings.MaxBurst,
         settings.MinBurst,
-        settings.RequestsPerSecond,
+        settings.RateCeiling,
         settings.MinRate,
         settings.Adapt.DecreaseFactor,
         settings.Adapt.IncreaseStep,

@@ -33,6 +33,23 @@ internal sealed class TokenRateController
         TokensPerMinute = limits.MaxTokensPerMinute;
     }
 
+    /// <summary>Starts from <paramref name="startTokensPerMinute"/> (a limit the provider advertised), clamped to the limits.</summary>
+    public TokenRateController(TokenRateLimits limits, double startTokensPerMinute) : this(limits)
+    {
+        TokensPerMinute = Math.Clamp(startTokensPerMinute, limits.MinTokensPerMinute, limits.MaxTokensPerMinute);
+    }
+
+    /// <summary>Sets the token rate to a limit the provider advertised (clamped; growth above it probes slowly). True when it changed.</summary>
+    public bool Seed(double tokensPerMinute)
+    {
+        var next = Math.Clamp(tokensPerMinute, _limits.MinTokensPerMinute, _limits.MaxTokensPerMinute);
+        _learned = next;
+        _successRun = 0;
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
+    }
+
     /// <summary>The token rate AIMD has chosen, in tokens per minute.</summary>
     public double TokensPerMinute { get; private set; }
 

@@ -30,7 +30,7 @@ public sealed class ActorThrottleSettings
         "retry.max-attempts", "retry.base-delay", "retry.max-delay", "retry.max-retry-after", "retry.budget",
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
-        "adapt.settle-fraction",
+        "adapt.settle-fraction", "adapt.auto-start-rate",
     ];
 
     /// <summary>Every full path the settings read, with <c>models.&lt;id&gt;</c> left out (its keys are <see cref="ModelKeys"/>).</summary>
@@ -223,8 +223,17 @@ public sealed class ActorThrottleSettings
                 ? new ActorThrottleConfigurationException(r.Path("max-burst"), maxBurst.ToString(CultureInfo.InvariantCulture), $"must be at least min-burst ({minBurst}).")
                 : new ActorThrottleConfigurationException(r.Path("min-burst"), minBurst.ToString(CultureInfo.InvariantCulture), $"must not exceed max-burst ({maxBurst}).");
         }
-        var rate = r.Double("requests-per-second", 0, minExclusive: true);
+        var configuredRate = r.DoubleOrAuto("requests-per-second", 0, minExclusive: true);
+        var autoStartRate = r.Double("adapt.auto-start-rate", 0, minExclusive: true);
+        // With auto the throttle starts at adapt.auto-start-rate; min-rate must not exceed where it starts.
+        var rate = configuredRate ?? autoStartRate;
         var minRate = r.Double("min-rate", 0, minExclusive: true);
+        if (minRate > rate && configuredRate is null)
+        {
+            throw !InBlock("min-rate") && InBlock("adapt.auto-start-rate")
+                ? new ActorThrottleConfigurationException(r.Path("adapt.auto-start-rate"), Number(rate), $"must be at least min-rate ({Number(minRate)}) (requests-per-second = auto starts there).")
+                : new ActorThrottleConfigurationException(r.Path("min-rate"), Number(minRate), $"must not exceed adapt.auto-start-rate ({Number(rate)}), where requests-per-second = auto starts.");
+        }
         if (minRate > rate)
         {
             throw !InBlock("min-rate") && InBlock("requests-per-second")
@@ -246,7 +255,9 @@ public sealed class ActorThrottleSettings
             Route = ReadRoute(id, block),
             RequestTimeout = r.Has("request-timeout") ? r.Duration("request-timeout", TimeSpan.Zero, minExclusive: true) : RequestTimeout,
             RequestsPerSecond = rate,
-            TokensPerMinute = r.Long("tokens-per-minute", 0),
+            AutoRate = configuredRate is null,
+            TokensPerMinute = r.LongOrAuto("tokens-per-minute", 0) is { } tokens ? tokens : 0,
+            AutoTokens = !r.LongOrAuto("tokens-per-minute", 0).HasValue,
             TokensBurst = r.Long("tokens-burst", 0),
             TokenAccounting = r.Enum<TokenAccounting>("token-accounting"),
             DefaultMaxTokens = r.Int("default-max-tokens", 1),
@@ -274,7 +285,10 @@ public sealed class ActorThrottleSettings
                 IncreaseAfter: r.Int("adapt.increase-after", 1),
                 CoolDown: r.Duration("adapt.cool-down", TimeSpan.Zero),
                 PauseOnRetryAfter: r.Enum<RetryAfterScope>("adapt.pause-on-retry-after"),
-                SettleFraction: r.Double("adapt.settle-fraction", 0, max: 1)),
+                SettleFraction: r.Double("adapt.settle-fraction", 0, max: 1))
+            {
+                AutoStartRate = autoStartRate,
+            },
         };
     }
 

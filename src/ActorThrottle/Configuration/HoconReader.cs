@@ -91,6 +91,41 @@ internal sealed class HoconReader
         return value;
     }
 
+    /// <summary>
+    /// A number, or the word <c>auto</c> (null): for limits the engine may learn instead of being told. Errors name both
+    /// forms, so a typo such as <c>requests-per-second = atuo</c> says what is accepted.
+    /// </summary>
+    public double? DoubleOrAuto(string key, double min, bool minExclusive = false)
+    {
+        var raw = RawString(key).Trim();
+        if (string.Equals(raw, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || double.IsInfinity(value))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a number or auto.");
+        }
+        CheckRange(key, raw, value, min, null, minExclusive);
+        return value;
+    }
+
+    /// <summary>A whole number, or the word <c>auto</c> (null); see <see cref="DoubleOrAuto"/>.</summary>
+    public long? LongOrAuto(string key, long min)
+    {
+        var raw = RawString(key).Trim();
+        if (string.Equals(raw, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new ActorThrottleConfigurationException(Path(key), Quote(raw), "expected a whole number or auto.");
+        }
+        CheckRange(key, raw, value, min, null, false);
+        return value;
+    }
+
     public long Long(string key, long min, long? max = null)
     {
         var raw = RawString(key).Trim();

@@ -6,8 +6,26 @@ public sealed record ModelSettings
     public required string ModelId { get; init; }
     public required ModelRoute Route { get; init; }
     public required TimeSpan RequestTimeout { get; init; }
+    /// <summary>
+    /// The configured <c>requests-per-second</c>: an upper bound the rate never exceeds (the user's contract may be below
+    /// the provider's limit). With <see cref="AutoRate"/> it is where the throttle starts (<c>adapt.auto-start-rate</c>).
+    /// </summary>
     public required double RequestsPerSecond { get; init; }
+
+    /// <summary><c>requests-per-second = auto</c>: no ceiling; the rate is seeded from the provider's headers or probed upward.</summary>
+    public bool AutoRate { get; init; }
+
+    /// <summary>The most the rate may ever be: the configured number, or no bound with <see cref="AutoRate"/>.</summary>
+    internal double RateCeiling => AutoRate ? double.PositiveInfinity : RequestsPerSecond;
+
+    /// <summary>The configured <c>tokens-per-minute</c>, an upper bound; 0: no token limit (or, with <see cref="AutoTokens"/>, none known yet).</summary>
     public required long TokensPerMinute { get; init; }
+
+    /// <summary>
+    /// <c>tokens-per-minute = auto</c>: no token limit until the provider advertises one in its headers, which then seeds
+    /// the token rate (AIMD adapts it from there, with no ceiling).
+    /// </summary>
+    public bool AutoTokens { get; init; }
     /// <summary><c>tokens-burst</c> as configured: the token bucket's capacity; 0 derives it (see <see cref="TokenBucketCapacity"/>).</summary>
     public long TokensBurst { get; init; }
     public required TokenAccounting TokenAccounting { get; init; }

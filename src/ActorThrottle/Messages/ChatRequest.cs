@@ -56,6 +56,16 @@ public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messag
     /// <summary>Absolute UTC instant after which the caller no longer wants an answer; the request is then failed with <see cref="FailureReason.DeadlineExceeded"/>.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    /// <summary>
+    /// The caller's W3C <c>traceparent</c> (<c>00-{trace-id}-{span-id}-{flags}</c>): the request's span becomes its child,
+    /// on this node or another one. Captured from <see cref="System.Diagnostics.Activity.Current"/> when the request is created
+    /// (and by the client facades when it is sent, if still empty); null: no caller trace. Plain strings so it crosses Akka.Remote.
+    /// </summary>
+    public string? TraceParent { get; init; } = Diagnostics.ActorThrottleTracing.CurrentTraceParent();
+
+    /// <summary>The caller's W3C <c>tracestate</c>, carried with <see cref="TraceParent"/>.</summary>
+    public string? TraceState { get; init; } = Diagnostics.ActorThrottleTracing.CurrentTraceState();
+
     private static IReadOnlyList<ChatMessage> Portable(IReadOnlyList<ChatMessage> messages) => messages switch
     {
         null => null!,

@@ -1,5 +1,6 @@
 using ActorThrottle.Backend;
 using ActorThrottle.Configuration;
+using ActorThrottle.Diagnostics;
 using ActorThrottle.Throttling;
 using Akka.Actor;
 using Akka.Streams;
@@ -89,6 +90,9 @@ internal sealed class ModelActor : ReceiveActor
         {
             return new AttemptCompleted(item, null, startedAt, TimeSpan.Zero);
         }
+        // The attempt span is Activity.Current for this async flow only: the OpenAI SDK's HTTP span becomes its child.
+        var span = ThrottleTracing.StartAttempt(item, _settings, item.QueueWaitUntil(startedAt));
+        item.AttemptSpan = span?.Context ?? default;
         var started = _time.GetTimestamp();
         try
         {
@@ -100,12 +104,12 @@ internal sealed class ModelActor : ReceiveActor
                 // A null answer breaks the backend's contract; the supervisor reads a null response as "abandoned" and would
                 // never answer the caller, so it counts as a transient failure of this attempt instead.
                 ?? new BackendResponse(OutcomeKind.Transient) { ErrorCode = "backend_null", ErrorMessage = "The backend answered null." };
-            return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
+            return Traced(span, new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started)));
         }
         catch (OperationCanceledException) when (call.IsCancellationRequested)
         {
             // Abandoned while in flight: the supervisor already answered the caller.
-            return new AttemptCompleted(item, null, startedAt, _time.GetElapsedTime(started));
+            return Traced(span, new AttemptCompleted(item, null, startedAt, _time.GetElapsedTime(started)));
         }
         catch (Exception e)
         {
@@ -116,11 +120,17 @@ internal sealed class ModelActor : ReceiveActor
                 // Redacted: a custom backend's exception could quote the key it was built with.
                 ErrorMessage = ChatResponseParser.Redact($"The backend threw {e.GetType().Name}: {e.Message}", _settings.Route.ApiKey?.Reveal()),
             };
-            return new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started));
+            return Traced(span, new AttemptCompleted(item, response, startedAt, _time.GetElapsedTime(started)));
         }
         finally
         {
             item.DetachCall();
         }
+    }
+
+    private static AttemptCompleted Traced(System.Diagnostics.Activity? span, AttemptCompleted completed)
+    {
+        ThrottleTracing.EndAttempt(span, completed.Response);
+        return completed;
     }
 }

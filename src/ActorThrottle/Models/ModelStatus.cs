@@ -15,4 +15,13 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
 
     /// <summary>The last minute's attempts by outcome and admission rejections (what health checks judge by).</summary>
     public RecentAttempts Recent { get; init; } = RecentAttempts.None;
+
+    /// <summary>
+    /// How the rate was found: <c>configured</c> (the configured number, a ceiling), <c>seeded from headers</c> (a limit the
+    /// provider advertised) or <c>probed</c> (<c>requests-per-second = auto</c>, slow start and probing). Null when unknown.
+    /// </summary>
+    public string? RateFoundBy { get; init; }
+
+    /// <summary>How many times the model's throttle settings changed (each logged once with its reason).</summary>
+    public long RateChanges { get; init; }
 }

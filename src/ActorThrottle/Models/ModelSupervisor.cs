@@ -30,19 +30,13 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private readonly Serilog.ILogger _log;
     private readonly ActorThrottleMetrics _metrics;
     private readonly ActorThrottleMetrics.ModelGauges _gauges;
-    private readonly AimdController _aimd;
-    private readonly TokenRateController? _tokenAimd;
-    private readonly OverloadDetector _overload;
-    // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
-    private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
-    private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
-    private int _overloadPauses;
+    private readonly RateController _rate;
     private readonly RetryBudget _budget;
-    private readonly Dictionary<string, Entry> _ledger = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
+    private readonly RequestLedger _ledger = new();
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
     private int _starts;
+    private long _rateChanges;
     private long _answered;
     private readonly RecentOutcomes _recent = new();
     private IActorRef? _shutdownRequester;
@@ -64,12 +58,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _backend = backend;
         _time = environment.Time;
         _random = environment.RandomFor(settings.ModelId);
-        _log = (environment.Logger ?? Serilog.Log.Logger).ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
+        _log = environment.ResolveLogger().ForContext<ModelSupervisor>().ForContext("Model", settings.ModelId);
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
-        _aimd = start is { } s ? new AimdController(AimdLimits.From(settings), s) : new AimdController(AimdLimits.From(settings));
-        _tokenAimd = TokenRateLimits.From(settings) is { } tokenLimits ? new TokenRateController(tokenLimits) : null;
-        _overload = new OverloadDetector(settings.Adapt.CoolDown);
+        _rate = new RateController(settings, start);
         _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
@@ -106,7 +98,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         // Last line of the exactly-once guarantee: nothing accepted leaves without an answer.
-        foreach (var entry in _ledger.Values.ToList())
+        foreach (var entry in _ledger.Snapshot())
         {
             Answer(entry, Failure(entry, FailureReason.ShuttingDown, "The model's supervisor stopped before the request was answered."));
         }
@@ -116,7 +108,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         // The stream starts from what AIMD holds now (the configured values, a conservative start, or what it has
         // learned before a restart), so no burst larger than that can leave before the first ApplyAimd.
-        var state = _aimd.State;
+        var state = _rate.Settings;
         _modelActor = Context.ActorOf(ModelActor.Props(_settings with { MaxBurst = state.Burst, RequestsPerSecond = state.Rate }, _backend, _time), "model");
         Context.Watch(_modelActor);
     }
@@ -125,14 +117,14 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         _throttle = started.Throttle;
         _starts++;
-        // A fresh stream starts from the configured rate; bring it to what AIMD has learned.
-        ApplyAimd();
+        // A fresh stream starts from the configured rate; bring it to what rate control has learned.
+        ApplySettings();
         if (_starts == 1)
         {
             return;
         }
         var resubmitted = 0;
-        foreach (var entry in _ledger.Values.ToList())
+        foreach (var entry in _ledger.Snapshot())
         {
             if (entry.WaitingForRetry || entry.Current is not { } item)
             {
@@ -159,7 +151,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         {
             return;
         }
-        if (message.Resent && request.RequestId is { } id && _ledger.ContainsKey(id))
+        if (message.Resent && request.RequestId is { } id && _ledger.Contains(id))
         {
             // Already held here (a re-send after a node left or a hand-off): acknowledge again, admit once.
             Sender.Tell(new RequestAccepted(id));
@@ -170,7 +162,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             redeliver(message with { Resent = true }, Sender);
             return;
         }
-        if (Admit(request, Sender, [], _settings.Fallbacks, 0, tracked: true, stream: message.Stream) && _ledger.ContainsKey(request.RequestId))
+        if (Admit(request, Sender, [], _settings.Fallbacks, 0, tracked: true, stream: message.Stream) && _ledger.Contains(request.RequestId))
         {
             Sender.Tell(new RequestAccepted(request.RequestId));
         }
@@ -197,7 +189,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.ShuttingDown, "The actor system is shutting down.");
             return false;
         }
-        if (_ledger.ContainsKey(request.RequestId))
+        if (_ledger.Contains(request.RequestId))
         {
             Reject(caller, request, FailureReason.InvalidRequest, $"RequestId '{request.RequestId}' is already pending for model '{_settings.ModelId}'; request ids must be unique.");
             return false;
@@ -219,15 +211,11 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Reject(caller, request, FailureReason.TooLarge, tooLarge);
             return false;
         }
-        var entry = new Entry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked, Stream = stream };
-        _ledger.Add(request.RequestId, entry);
-        if (request.Deadline is { } d)
+        var entry = new LedgerEntry(request, caller, cost) { Tried = tried, Fallbacks = fallbacks, PriorAttempts = priorAttempts, Tracked = tracked, Stream = stream,
+            AdmittedAt = now, Span = ThrottleTracing.StartRequest(request, _settings) };
+        _ledger.Add(entry);
+        if (request.Deadline is not null)
         {
-            if (_deadlines.Count > 2 * _ledger.Count + 64)
-            {
-                PruneDeadlines();
-            }
-            _deadlines.Enqueue(request.RequestId, d);
             ArmDeadlineTimer();
         }
         Submit(entry, isRetry: false);
@@ -235,9 +223,13 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         return true;
     }
 
-    private void Submit(Entry entry, bool isRetry)
+    private void Submit(LedgerEntry entry, bool isRetry)
     {
-        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry, entry.Stream ? entry.ReplyTo : null);
+        var item = new WorkItem(entry.Request, entry.Cost.Total, entry.Attempts + 1, isRetry, entry.Stream ? entry.ReplyTo : null)
+        {
+            Trace = entry.Span?.Context ?? ActorThrottleTracing.ParentOf(entry.Request),
+            QueuedAt = _time.GetUtcNow(),
+        };
         entry.Current = item;
         entry.WaitingForRetry = false;
         _modelActor.Tell(new SubmitAttempt(item));
@@ -245,12 +237,12 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void Cancel(CancelRequest cancel)
     {
-        if (!_ledger.ContainsKey(cancel.RequestId) && _forwarded.TryGetValue(cancel.RequestId, out var fallback))
+        if (!_ledger.Contains(cancel.RequestId) && _ledger.TryGetForwarded(cancel.RequestId, out var fallback))
         {
             Context.Parent.Tell(cancel with { Model = fallback });
             return;
         }
-        if (_ledger.TryGetValue(cancel.RequestId, out var entry))
+        if (_ledger.TryGet(cancel.RequestId, out var entry))
         {
             if (entry.Current is { } item)
             {
@@ -263,7 +255,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void Completed(AttemptCompleted outcome)
     {
         var item = outcome.Item;
-        if (outcome.Response is not { } response || !_ledger.TryGetValue(item.Request.RequestId, out var entry))
+        if (outcome.Response is not { } response || !_ledger.TryGet(item.Request.RequestId, out var entry))
         {
             return;
         }
@@ -289,24 +281,18 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         entry.LastResponse = response;
         _recent.RecordAttempt(now, response.Kind, response.StatusCode is not null);
-        _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
+        _metrics.RecordAttempt(_settings, item, response, outcome.StartedAt, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
 
-        if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
-        {
-            _throttle?.PauseUntil(pauseUntil);
-        }
+        var streamed = response.Kind != OutcomeKind.Success && item.ChunksSent > 0;
+        var cause = response.Kind == OutcomeKind.RateLimited ? RateLimitCause.Of(response.ErrorMessage, response.RateLimits, entry.Cost.Total) : RateLimitedBy.Unknown;
+        Apply(_rate.Observe(new RateOutcome(response.Kind, outcome.StartedAt, now, entry.Cost.Total, response.RateLimits, cause, streamed)));
 
-        if (response.Kind != OutcomeKind.Success && item.ChunksSent > 0)
+        if (streamed)
         {
             if (response.Kind == OutcomeKind.RateLimited)
             {
-                // A rate-limit error inside a stream is still a rate signal.
                 _metrics.RecordRateLimited(_settings.ModelId);
-                if (_aimd.OnRateLimited(now))
-                {
-                    ApplyAimd();
-                }
             }
             // Text already reached the caller: a retry (or a fallback) would deliver it twice.
             Answer(entry, Failure(entry, FailureReason.StreamInterrupted,
@@ -321,7 +307,6 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 {
                     _throttle?.Refund(entry.Cost.Total - usage.TotalTokens);
                 }
-                Accepted(entry, outcome.StartedAt, now);
                 _metrics.RecordSuccess(_settings.ModelId);
                 var success = new ChatSuccess(
                     entry.Request.RequestId,
@@ -339,11 +324,6 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 break;
             case OutcomeKind.RateLimited:
                 _metrics.RecordRateLimited(_settings.ModelId);
-                RateLimited(entry, outcome.StartedAt, response, now);
-                if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && response.RateLimits.RetryAfter is { } wait && wait > TimeSpan.Zero)
-                {
-                    _throttle?.PauseUntil(now + Min(wait, _settings.Retry.MaxRetryAfter));
-                }
                 RetryOrFail(entry, response, FailureReason.RateLimitedExhausted, now);
                 break;
             case OutcomeKind.Transient:
@@ -355,91 +335,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>A success: AIMD on the request and token rates grows; the overload count sees an accepted attempt.</summary>
-    private void Accepted(Entry entry, DateTimeOffset sentAt, DateTimeOffset now)
-    {
-        var changed = _aimd.OnSuccess(now, sentAt);
-        changed |= _tokenAimd?.OnSuccess(now, sentAt, entry.Cost.Total) ?? false;
-        if (sentAt > _overloadPausedAt)
-        {
-            _overload.Record(now, rejected: false, sentAt);
-        }
-        if (sentAt >= _overloadPausedUntil)
-        {
-            _overloadPauses = 0;
-        }
-        if (changed)
-        {
-            ApplyAimd();
-        }
-    }
-
-    /// <summary>
-    /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
-    /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
-    /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
-    /// and resumes at a rate cut in one step from the rate those 429s were sent at (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>),
-    /// with an emptied throttle: a provider that charges rejected
-    /// requests against the limit only goes deeper into debt while we send. The 429s of attempts sent before that pause
-    /// (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the pause when their
-    /// retry-after ends later.
-    /// </summary>
-    private void RateLimited(Entry entry, DateTimeOffset sentAt, BackendResponse response, DateTimeOffset now)
-    {
-        if (sentAt <= _overloadPausedAt)
-        {
-            // The provider reckoned its retry-after when the attempt arrived, so an echo's is fresher than the one the pause
-            // started from (a provider that charges rejections was charged for every echo since).
-            ExtendOverloadPause(response.RateLimits.RetryAfter, now);
-            return;
-        }
-        var by = RateLimitCause.Of(response.ErrorMessage, response.RateLimits, entry.Cost.Total);
-        var onTokens = _tokenAimd is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
-        var onRequests = !onTokens || by == RateLimitedBy.Both;
-        bool changed;
-        _overload.Record(now, rejected: true, sentAt);
-        if (_overload.IsOverloaded(now))
-        {
-            var share = (double)_overload.Rejected / _overload.Counted;
-            var since = _overload.EarliestRejectedSentAt ?? sentAt;
-            var wait = OverloadPause.Length(response.RateLimits.RetryAfter, ++_overloadPauses, _settings.Retry);
-            _overload.Reset();
-            _overloadPausedAt = now;
-            _overloadPausedUntil = now + wait;
-            changed = onRequests && _aimd.OnOverload(now, since);
-            changed |= onTokens && _tokenAimd!.OnOverload(now, since);
-            // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
-            _throttle?.PauseEmptyUntil(_overloadPausedUntil);
-            _log.Information("Model {Model} overloaded ({Share:P0} of recent attempts rejected, {Limit} limit): paused for {PauseMs:0} ms, resuming at {Rate:0.###}/s{Tokens}",
-                _settings.ModelId, share, by, wait.TotalMilliseconds, _aimd.State.Rate,
-                _tokenAimd is { } t ? $", {t.TokensPerMinute:0} tokens/min" : "");
-        }
-        else
-        {
-            changed = onRequests && _aimd.OnRateLimited(now);
-            changed |= onTokens && _tokenAimd!.OnRateLimited(now);
-        }
-        if (changed)
-        {
-            ApplyAimd();
-        }
-    }
-
-    private void ExtendOverloadPause(TimeSpan? retryAfter, DateTimeOffset now)
-    {
-        if (retryAfter is not { } wait || wait <= TimeSpan.Zero)
-        {
-            return;
-        }
-        var until = now + Min(wait, _settings.Retry.MaxRetryAfter);
-        if (until > _overloadPausedUntil)
-        {
-            _overloadPausedUntil = until;
-            _throttle?.PauseUntil(until);
-        }
-    }
-
-    private void RetryOrFail(Entry entry, BackendResponse response, FailureReason exhausted, DateTimeOffset now)
+    private void RetryOrFail(LedgerEntry entry, BackendResponse response, FailureReason exhausted, DateTimeOffset now)
     {
         if (entry.Attempts >= _settings.Retry.MaxAttempts)
         {
@@ -472,7 +368,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void RetryNow(RetryDue due)
     {
-        if (_ledger.TryGetValue(due.RequestId, out var entry) && entry.WaitingForRetry)
+        if (_ledger.TryGet(due.RequestId, out var entry) && entry.WaitingForRetry)
         {
             Submit(entry, isRetry: true);
         }
@@ -481,34 +377,21 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void ExpireDeadlines()
     {
         _nextDeadlineTimer = null;
-        var now = _time.GetUtcNow();
-        while (_deadlines.TryPeek(out var id, out var deadline) && deadline <= now)
+        foreach (var entry in _ledger.TakeExpired(_time.GetUtcNow()))
         {
-            _deadlines.Dequeue();
-            if (_ledger.TryGetValue(id, out var entry) && entry.Request.Deadline == deadline)
+            if (entry.Current is { } item)
             {
-                if (entry.Current is { } item)
-                {
-                    _modelActor.Tell(new WithdrawAttempt(item));
-                }
-                var last = entry.LastResponse is { } r ? $"; last error: {DescribeProviderError(r)}" : "";
-                Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The deadline {deadline:O} passed before an answer{last}", entry.LastResponse));
+                _modelActor.Tell(new WithdrawAttempt(item));
             }
+            var last = entry.LastResponse is { } r ? $"; last error: {DescribeProviderError(r)}" : "";
+            Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The deadline {entry.Request.Deadline!.Value:O} passed before an answer{last}", entry.LastResponse));
         }
         ArmDeadlineTimer();
     }
 
-    // Answered requests leave their deadline behind; drop those so the heap stays the size of the ledger.
-    private void PruneDeadlines()
-    {
-        var live = _ledger.Values.Where(e => e.Request.Deadline is not null).Select(e => (e.Request.RequestId, e.Request.Deadline!.Value)).ToList();
-        _deadlines.Clear();
-        _deadlines.EnqueueRange(live);
-    }
-
     private void ArmDeadlineTimer()
     {
-        if (!_deadlines.TryPeek(out _, out var next) || (_nextDeadlineTimer is { } armed && armed <= next))
+        if (_ledger.NextDeadline is not { } next || (_nextDeadlineTimer is { } armed && armed <= next))
         {
             return;
         }
@@ -534,7 +417,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         {
             // Everything whose call has not started (queued, or already past the throttle in the stream's buffers)
             // goes to the next incarnation now; only calls already running stay, within shutdown-grace.
-            foreach (var entry in _ledger.Values.ToList())
+            foreach (var entry in _ledger.Snapshot())
             {
                 if (entry.Current is { } item && item.TryWithdraw())
                 {
@@ -546,7 +429,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Hands an unanswered request on (hand-off with a re-delivery target) or answers it ShuttingDown.</summary>
-    private void Release(Entry entry, string why)
+    private void Release(LedgerEntry entry, string why)
     {
         if (_handingOff && _redeliver is { } redeliver)
         {
@@ -556,6 +439,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             }
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
+            ThrottleTracing.EndHandedOn(entry.Span, "handed_off", entry.PriorAttempts + entry.Attempts);
             redeliver(entry.Tracked ? new ClusterRequest(entry.Request, Resent: true, entry.Stream)
                 : entry.Stream ? new ChatStreamRequest(entry.Request) : entry.Request, entry.ReplyTo);
             PublishGauges();
@@ -568,7 +452,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void BeginShutdown()
     {
         _shutdownRequester = Sender;
-        foreach (var entry in _ledger.Values.Where(e => e.WaitingForRetry).ToList())
+        foreach (var entry in _ledger.Snapshot().Where(e => e.WaitingForRetry).ToList())
         {
             Release(entry, "The actor system is shutting down; the request was waiting to retry.");
         }
@@ -581,7 +465,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     {
         foreach (var item in drained.Items)
         {
-            if (_ledger.TryGetValue(item.Request.RequestId, out var entry) && ReferenceEquals(entry.Current, item))
+            if (_ledger.TryGet(item.Request.RequestId, out var entry) && ReferenceEquals(entry.Current, item))
             {
                 Release(entry, "The actor system is shutting down; the request had not been sent.");
             }
@@ -591,7 +475,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void FinishShutdown(string why)
     {
-        foreach (var entry in _ledger.Values.ToList())
+        foreach (var entry in _ledger.Snapshot())
         {
             Answer(entry, Failure(entry, FailureReason.ShuttingDown, why));
         }
@@ -613,7 +497,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    private void Answer(Entry entry, ChatReply reply)
+    private void Answer(LedgerEntry entry, ChatReply reply)
     {
         if (!_ledger.Remove(entry.Request.RequestId))
         {
@@ -626,6 +510,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _metrics.RecordFailure(_settings.ModelId, failure.Reason);
         }
         _answered++;
+        ThrottleTracing.EndRequest(entry.Span, reply, entry.PriorAttempts + entry.Attempts, entry.FirstAttemptAt - entry.AdmittedAt);
         entry.ReplyTo.Tell(reply);
         PublishGauges();
         if (_shutdownRequester is not null)
@@ -641,14 +526,16 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _recent.RecordQueueFull(_time.GetUtcNow());
         }
         _metrics.RecordFailure(_settings.ModelId, reason);
-        caller.Tell(new ChatFailure(request.RequestId, reason, message, 0));
+        var failure = new ChatFailure(request.RequestId, reason, message, 0);
+        ThrottleTracing.Rejected(request, _settings, failure);
+        caller.Tell(failure);
     }
 
     /// <summary>
     /// Retries on this model are exhausted (or the provider's quota is): hand the request to the next fallback that has
     /// not been tried, if any — its supervisor then owns the one reply — otherwise answer the failure.
     /// </summary>
-    private void FailOrFallBack(Entry entry, ChatFailure failure)
+    private void FailOrFallBack(LedgerEntry entry, ChatFailure failure)
     {
         var eligible = failure.Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
             || (failure.Reason == FailureReason.Permanent && failure.ProviderCode == OutcomeClassifier.InsufficientQuota);
@@ -665,7 +552,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
         entry.Current?.Abandon();
         Timers.Cancel(RetryKey(entry.Request.RequestId));
-        RememberForwarded(entry.Request.RequestId, next);
+        _ledger.RememberForwarded(entry.Request.RequestId, next);
+        ThrottleTracing.EndHandedOn(entry.Span, "fallback", entry.PriorAttempts + entry.Attempts);
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts: {Reason}",
             entry.Request.RequestId, _settings.ModelId, next, entry.Attempts, failure.Reason);
         Context.Parent.Tell(new FallbackRequest(
@@ -682,33 +570,57 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    // Recent hand-offs, so a caller's CancelRequest naming this model still reaches the request (bounded).
-    private const int ForwardedMemory = 10_000;
-    private readonly Dictionary<string, string> _forwarded = new(StringComparer.Ordinal);
-    private readonly Queue<string> _forwardedOrder = new();
-
-    private void RememberForwarded(string requestId, string model)
-    {
-        if (_forwarded.TryAdd(requestId, model))
-        {
-            _forwardedOrder.Enqueue(requestId);
-            if (_forwardedOrder.Count > ForwardedMemory)
-            {
-                _forwarded.Remove(_forwardedOrder.Dequeue());
-            }
-        }
-    }
-
-    private static ChatFailure Failure(Entry entry, FailureReason reason, string message, BackendResponse? response = null)
+    private static ChatFailure Failure(LedgerEntry entry, FailureReason reason, string message, BackendResponse? response = null)
     {
         response ??= entry.LastResponse;
         var fellBack = entry.Tried.Count > 0 ? $" (after falling back from {string.Join(", ", entry.Tried)})" : "";
         return new ChatFailure(entry.Request.RequestId, reason, message + fellBack, entry.PriorAttempts + entry.Attempts, response?.StatusCode, response?.ErrorCode);
     }
 
-    private void ApplyAimd()
+    /// <summary>Applies a decision of rate control to the throttle: its pauses in order, then the settings it holds now.</summary>
+    private void Apply(RateDecision decision)
     {
-        var state = _aimd.State;
+        foreach (var pause in decision.Pauses)
+        {
+            _metrics.RecordPause(_settings.ModelId, pause.Empty);
+            if (pause.Empty)
+            {
+                _throttle?.PauseEmptyUntil(pause.Until);
+            }
+            else
+            {
+                _throttle?.PauseUntil(pause.Until);
+            }
+        }
+        foreach (var change in decision.Changes)
+        {
+            // The one place a rate change is told: once, with its reason, in the log and the meter. Growth steps are many
+            // (one per run of successes) and say little, so they go at Debug; every decrease, seed and pause at Information.
+            _rateChanges++;
+            _metrics.RecordRateChange(_settings.ModelId, change.Reason);
+            _log.Write(change.Reason is RateChangeReason.Probe ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information,"Rate of {Model}: {OldRate:0.###}/s burst {OldBurst}{OldTokens:l} -> {Rate:0.###}/s burst {Burst}{Tokens:l} ({Reason}: {Detail:l})",
+                _settings.ModelId, change.Before.Rate, change.Before.Burst, TokensText(change.Before), change.After.Rate, change.After.Burst, TokensText(change.After),
+                change.Reason, change.Detail);
+        }
+        if (decision.Changes.Count > 0)
+        {
+            ApplySettings();
+        }
+    }
+
+    private static string Describe(RateOrigin origin) => origin switch
+    {
+        RateOrigin.SeededFromHeaders => "seeded from headers",
+        RateOrigin.Probed => "probed",
+        _ => "configured",
+    };
+
+    private static string TokensText(ThrottleSettings settings) => settings.TokensPerMinute > 0 ? $", {settings.TokensPerMinute} tokens/min" : "";
+
+    /// <summary>Brings the throttle to the settings rate control holds.</summary>
+    private void ApplySettings()
+    {
+        var state = _rate.Settings;
         if (_throttle is { } throttle)
         {
             var current = throttle.Current;
@@ -720,21 +632,19 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             {
                 throttle.SetRate(state.Rate);
             }
-            if (_tokenAimd is { } tokens && TokenRate(tokens) != current.TokensPerMinute)
+            if (state.TokensPerMinute > 0 && state.TokensPerMinute != current.TokensPerMinute)
             {
-                throttle.SetTokensPerMinute(TokenRate(tokens));
+                throttle.SetTokensPerMinute(state.TokensPerMinute);
             }
         }
         PublishGauges();
     }
 
-    private static long TokenRate(TokenRateController tokens) => Math.Max(1, (long)Math.Round(tokens.TokensPerMinute));
-
     private void PublishGauges()
     {
         _gauges.QueueDepth = _ledger.Count;
-        _gauges.Burst = _aimd.State.Burst;
-        _gauges.Rate = _aimd.State.Rate;
+        _gauges.Burst = _rate.Settings.Burst;
+        _gauges.Rate = _rate.Settings.Rate;
     }
 
     private ModelStatus Status()
@@ -743,21 +653,35 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         return new ModelStatus(
             _settings.ModelId,
             _ledger.Count,
-            _aimd.State.Burst,
-            _aimd.State.Rate,
+            _rate.Settings.Burst,
+            _rate.Settings.Rate,
             paused is { } p && p > _time.GetUtcNow() ? p : null,
             _answered)
         {
-            TokensPerMinute = _tokenAimd?.TokensPerMinute ?? 0,
+            TokensPerMinute = _rate.TokensPerMinute,
             Recent = _recent.Summarise(_time.GetUtcNow()),
+            RateFoundBy = Describe(_rate.Origin),
+            RateChanges = _rateChanges,
         };
     }
 
-    private void LogAttempt(Entry entry, WorkItem item, BackendResponse response, TimeSpan elapsed)
+    private void LogAttempt(LedgerEntry entry, WorkItem item, BackendResponse response, TimeSpan elapsed)
     {
-        var level = response.Kind == OutcomeKind.Success ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
-        _log.Write(level,
-            "Attempt {Attempt} of {RequestId} to {Route} model {Model}: {Outcome} status {Status} in {LatencyMs:0.0} ms, {Tokens} tokens, burst {Burst}, rate {Rate:0.###}/s{Error}",
+        // A permanent 4xx (a bad key, a wrong URL, a bad request) will not get better by itself: a warning naming the URL called.
+        var permanent4xx = response.Kind == OutcomeKind.Permanent && response.StatusCode is >= 400 and < 500;
+        var level = response.Kind == OutcomeKind.Success ? Serilog.Events.LogEventLevel.Debug
+            : permanent4xx ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Information;
+        var error = response.ErrorCode is null ? "" : $" ({response.ErrorCode})";
+        if (permanent4xx)
+        {
+            error += $": POST {_settings.Route.ChatCompletionsDisplay} answered {response.StatusCode}, not retried" + (response.ErrorMessage is { Length: > 0 } m ? $" ({m})" : "");
+        }
+        // The attempt span's ids (or the caller's trace when nobody listens to spans), for joining logs to traces.
+        var trace = item.AttemptSpan != default ? item.AttemptSpan : item.Trace;
+        var log = trace == default ? _log
+            : _log.ForContext("TraceId", trace.TraceId.ToHexString()).ForContext("SpanId", trace.SpanId.ToHexString());
+        log.Write(level,
+            "Attempt {Attempt} of {RequestId} to {Route} model {Model}: {Outcome} status {Status} in {LatencyMs:0.0} ms, {Tokens} tokens, burst {Burst}, rate {Rate:0.###}/s{Error:l}",
             item.Attempt,
             entry.Request.RequestId,
             _settings.Route.Display,
@@ -766,9 +690,9 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             response.StatusCode,
             elapsed.TotalMilliseconds,
             response.Usage?.TotalTokens ?? entry.Cost.Total,
-            _aimd.State.Burst,
-            _aimd.State.Rate,
-            response.ErrorCode is null ? "" : $" ({response.ErrorCode})");
+            _rate.Settings.Burst,
+            _rate.Settings.Rate,
+            error);
     }
 
     private static string DescribeProviderError(BackendResponse response) =>
@@ -777,28 +701,4 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         + (response.ErrorMessage is { } m ? $": {m}" : "");
 
     private static string RetryKey(string requestId) => "retry:" + requestId;
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    private sealed class Entry(ChatRequest request, IActorRef replyTo, RequestCost cost)
-    {
-        public ChatRequest Request { get; } = request;
-        public IActorRef ReplyTo { get; } = replyTo;
-        public RequestCost Cost { get; } = cost;
-        public int Attempts { get; set; }
-        /// <summary>Models this request already failed on, in order (fallbacks).</summary>
-        public IReadOnlyList<string> Tried { get; init; } = [];
-        /// <summary>The fallbacks still to try: the original model's list, minus those already used.</summary>
-        public IReadOnlyList<string> Fallbacks { get; init; } = [];
-        /// <summary>Calls made for it on those models.</summary>
-        public int PriorAttempts { get; init; }
-        public DateTimeOffset? FirstAttemptAt { get; set; }
-        public WorkItem? Current { get; set; }
-        public bool WaitingForRetry { get; set; }
-        public BackendResponse? LastResponse { get; set; }
-        /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
-        public bool Tracked { get; init; }
-        /// <summary>A <see cref="ChatStreamRequest"/>: each attempt streams its text to <see cref="ReplyTo"/>.</summary>
-        public bool Stream { get; init; }
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ActorThrottle.Messages;
 using Akka.Actor;
 
@@ -70,6 +71,18 @@ internal sealed class WorkItem
     }
 
     public ChatRequest Request { get; }
+
+    /// <summary>The parent of this attempt's span: the request span (or the caller's context when nobody traces requests).</summary>
+    public ActivityContext Trace { get; init; }
+
+    /// <summary>When the supervisor put this attempt into the queue (the queue wait ends when its call starts).</summary>
+    public DateTimeOffset QueuedAt { get; init; }
+
+    /// <summary>Time from <see cref="QueuedAt"/> to <paramref name="sentAt"/>; zero when the item was never queued by a supervisor.</summary>
+    public TimeSpan QueueWaitUntil(DateTimeOffset sentAt) => QueuedAt == default || sentAt < QueuedAt ? TimeSpan.Zero : sentAt - QueuedAt;
+
+    /// <summary>The attempt span's context once its call started (default when nobody listens); for the per-attempt log event.</summary>
+    public ActivityContext AttemptSpan { get; set; }
     public long Cost { get; }
     /// <summary>1 for the first attempt.</summary>
     public int Attempt { get; }

@@ -181,7 +181,7 @@ internal sealed class ThrottleRouter : ReceiveActor
         _unknownIds[model] = configured;
         if (configured is not null)
         {
-            (_environment.Logger ?? Serilog.Log.Logger).ForContext<ThrottleRouter>().Warning(
+            _environment.ResolveLogger().ForContext<ThrottleRouter>().Warning(
                 "Model id {Model} is not configured under actor-throttle.models but is close to the configured {ConfiguredModel}: a typo? " +
                 "It is handled by actor-throttle.unknown-models = {UnknownModels}", model, configured, _settings.UnknownModels.ToString().ToLowerInvariant());
         }

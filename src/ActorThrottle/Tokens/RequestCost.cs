@@ -13,7 +13,8 @@ internal readonly record struct RequestCost(int PromptTokens, int MaxCompletionT
     public static RequestCost Of(ChatRequest request, ModelSettings settings)
     {
         var maxCompletion = request.MaxTokens ?? settings.DefaultMaxTokens;
-        if (settings.TokensPerMinute == 0)
+        // With tokens-per-minute = auto a token limit may be learned later: its charges must be real counts.
+        if (settings.TokensPerMinute == 0 && !settings.AutoTokens)
         {
             var bound = TokenCounter.UpperBound(request);
             if (bound <= settings.MaxContextTokens)

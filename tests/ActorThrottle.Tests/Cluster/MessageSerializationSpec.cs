@@ -38,8 +38,12 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
             ExtraBody = """{"response_format":{"type":"json_object"}}""",
             Priority = Priority.Batch,
             Deadline = new DateTimeOffset(2030, 1, 2, 3, 4, 5, 678, TimeSpan.Zero),
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            TraceState = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
         };
         var back = RoundTrip(request);
+        Assert.Equal(request.TraceParent, back.TraceParent);
+        Assert.Equal(request.TraceState, back.TraceState);
         Assert.Equal(request.RequestId, back.RequestId);
         Assert.Equal(request.Model, back.Model);
         Assert.Equal(request.Messages, back.Messages);
@@ -59,6 +63,8 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
         Assert.Equal(request.RequestId, back.RequestId);
         Assert.Null(back.MaxTokens);
         Assert.Null(back.Deadline);
+        Assert.Null(back.TraceParent);
+        Assert.Null(back.TraceState);
         Assert.Equal(Priority.Interactive, back.Priority);
         Assert.Equal(request.Messages, back.Messages);
     }
@@ -66,8 +72,12 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
     [Fact]
     public void The_relay_protocol_round_trips()
     {
-        var request = new ChatRequest("m", [ChatMessage.User("hi")]) { RequestId = "r1", Deadline = DateTimeOffset.UnixEpoch.AddDays(30_000) };
+        var request = new ChatRequest("m", [ChatMessage.User("hi")])
+        {
+            RequestId = "r1", Deadline = DateTimeOffset.UnixEpoch.AddDays(30_000), TraceParent = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-00",
+        };
         var back = RoundTrip(new Routing.ClusterRequest(request, Resent: true));
+        Assert.Equal(request.TraceParent, back.Request.TraceParent);
         Assert.True(back.Resent);
         Assert.Equal(request.RequestId, back.Request.RequestId);
         Assert.Equal(request.Messages, back.Request.Messages);

@@ -55,7 +55,7 @@ public sealed class ConfigurationBindingSpec
               },
               "Adapt": {
                 "DecreaseFactor": 0.7, "IncreaseStep": 2, "IncreaseAfter": 10, "CoolDown": "00:00:00.5",
-                "SettleFraction": 0.9, "PauseOnRetryAfter": "model"
+                "SettleFraction": 0.9, "PauseOnRetryAfter": "model", "AutoStartRate": 4
               }
             },
             "Models": {
@@ -99,7 +99,7 @@ public sealed class ConfigurationBindingSpec
             allow-unauthenticated = on
             request-timeout = 30s
             retry { max-attempts = 3, base-delay = 500ms, max-delay = 20s, max-retry-after = 90s, budget = 0.3, budget-window = 5s, budget-min-per-second = 2 }
-            adapt { decrease-factor = 0.7, increase-step = 2, increase-after = 10, cool-down = 500ms, settle-fraction = 0.9, pause-on-retry-after = model }
+            adapt { decrease-factor = 0.7, increase-step = 2, increase-after = 10, cool-down = 500ms, settle-fraction = 0.9, pause-on-retry-after = model, auto-start-rate = 4 }
           }
           models {
             "gpt-4.1" { endpoint = "https://api.openai.com/v1", api-key = "sk-json-2", requests-per-second = 3, fallbacks = [] }

@@ -32,6 +32,26 @@ public sealed class ChatClientSpec : EngineSpecBase
         new(StartEngine(backend, overrides).Client, defaultModel);
 
     [Fact]
+    public async Task The_request_carries_the_trace_of_meais_open_telemetry_span()
+    {
+        var started = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "ActorThrottle.Tests.Meai",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = started.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var chat = new ChatClientBuilder(Client(Recording())).UseOpenTelemetry(sourceName: "ActorThrottle.Tests.Meai").Build();
+
+        await chat.GetResponseAsync("hi").WaitAsync(Bound);
+
+        var meai = Assert.Single(started);
+        var sent = Assert.Single(_sent);
+        Assert.Equal($"00-{meai.TraceId.ToHexString()}-{meai.SpanId.ToHexString()}-01", sent.TraceParent);
+    }
+
+    [Fact]
     public async Task Options_and_messages_become_the_request_and_its_openai_body()
     {
         var client = Client(Recording());

@@ -81,8 +81,8 @@ public sealed class HostingSpec
             Assert.Equal(3, settings.Defaults.MaxBurst);
             Assert.Equal(42, settings.Defaults.RequestsPerSecond);
             Assert.Equal(10000, settings.Defaults.QueueSize);
-            // Akka's own logging goes to Serilog.
-            Assert.Contains("SerilogLogger", string.Join(",", config.GetStringList("akka.loggers")));
+            // Akka's own logging goes to the host's ILoggerFactory (Akka.Hosting's bridge) unless UseSerilog.
+            Assert.Contains("LoggerFactoryLogger", string.Join(",", config.GetStringList("akka.loggers")));
         }
         finally
         {
@@ -168,6 +168,22 @@ public sealed class HostingSpec
         Assert.Equal("local-key", model.Route.ApiKey!.Reveal());
         Assert.Equal(new ModelRoute(new Uri("http://127.0.0.1:8/v1"), null) { AllowUnauthenticated = true }, settings.ForModel("local")!.Route);
         Assert.Equal("k\"ey\\1", settings.ForModel("same-host")!.Route.ApiKey!.Reveal());
+    }
+
+    [Fact]
+    public void Auto_options_become_auto_in_hocon_over_a_number()
+    {
+        var options = new ActorThrottleOptions { ApiKey = "k" };
+        options.Defaults.RequestsPerSecond = 7;
+        options.Model("a", m => { m.AutoRequestsPerSecond = true; m.RequestsPerSecond = 3; m.AutoTokensPerMinute = true; });
+        options.Model("b", m => m.TokensPerMinute = 5000);
+        var settings = ActorThrottleSettings.FromConfig(options.ToConfig(), _ => null);
+        Assert.False(settings.Defaults.AutoRate);
+        Assert.Equal(7, settings.Defaults.RequestsPerSecond);
+        Assert.True(settings.ForModel("a")!.AutoRate);
+        Assert.True(settings.ForModel("a")!.AutoTokens);
+        Assert.False(settings.ForModel("b")!.AutoTokens);
+        Assert.Equal(5000, settings.ForModel("b")!.TokensPerMinute);
     }
 
     [Fact]

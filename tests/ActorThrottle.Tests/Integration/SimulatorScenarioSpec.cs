@@ -74,7 +74,7 @@ public sealed class SimulatorScenarioSpec(ITestOutputHelper output)
         await run.AwaitAnsweredAsync(ids);
         var status = await run.Engine.GetStatusAsync("half");
         run.Dump("half");
-        output.WriteLine($"final burst {status.Burst}, rate {status.Rate:0.#}, pending {status.Pending}");
+        output.WriteLine($"final burst {status.Burst}, rate {status.Rate:0.#}, pending {status.Pending}, found by {status.RateFoundBy}, changes {status.RateChanges}");
 
         var replies = run.AssertAnsweredExactlyOnce(ids);
         Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(r));

@@ -11,7 +11,8 @@ namespace ActorThrottle.Tests.Messages;
 public sealed class RequestCostTests
 {
     private static readonly ModelSettings Defaults =
-        ActorThrottleSettings.Parse("", _ => null).Defaults; // default-max-tokens 1024, max-context-tokens 128000, no tpm
+        // default-max-tokens 1024, max-context-tokens 128000, no tpm (0: none, not auto, which counts every prompt).
+        ActorThrottleSettings.Parse("actor-throttle.defaults.tokens-per-minute = 0", _ => null).Defaults;
 
     private static ChatRequest Request(params string[] contents) =>
         new("m", contents.Select(ChatMessage.User).ToList());

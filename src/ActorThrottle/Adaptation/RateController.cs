@@ -1,0 +1,357 @@
+using System.Globalization;
+using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
+
+namespace ActorThrottle.Adaptation;
+
+/// <summary>
+/// The one home of a model's rate control. Outcomes go in (<see cref="RateOutcome"/>: success, 429 with its headers and
+/// cause, transient, … each with the instants it was sent and answered); throttle settings and pauses come out
+/// (<see cref="RateDecision"/>), each change with its reason. It composes AIMD on the request rate and burst
+/// (<see cref="AimdController"/>), AIMD on the token rate (<see cref="TokenRateController"/>), the overload rule
+/// (<see cref="OverloadDetector"/>, <see cref="OverloadPause"/>) and the header pause (<see cref="RateLimitHints"/>).
+/// Pure state machine: time comes in with the outcomes, so a recorded sequence replays to the same decisions.
+/// </summary>
+internal sealed class RateController
+{
+    private readonly ModelSettings _settings;
+    private readonly AimdController _aimd;
+    private TokenRateController? _tokens;
+    // requests-per-second = auto, nothing advertised yet: multiplicative growth per round of successes; null with a configured rate.
+    private SlowStart? _slowStart;
+    private double? _seededRate;
+    // The rate of slow start's last round that was all accepted (the rate before its last doubling); null before one.
+    private double? _slowStartAccepted;
+    private double? _seededTokens;
+    // A 429 (not an echo of an overload) has come: seeds no longer raise the rate.
+    private bool _seenRateLimited;
+    // A bucket read from one response ((limit - remaining) / reset) is noisy — a few ms of reset, remaining raced by calls
+    // in flight — so seeds follow the median of the last readings, never one reading alone.
+    private readonly MedianOfRecent _advertisedRates = new(SeedReadings, SeedMinReadings);
+    private readonly MedianOfRecent _advertisedTokens = new(SeedReadings, SeedMinReadings);
+    private readonly OverloadDetector _overload;
+    // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
+    private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
+    private int _overloadPauses;
+
+    /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
+    public RateController(ModelSettings settings, AimdState? start = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+        var limits = AimdLimits.From(settings);
+        if (settings.AutoRate)
+        {
+            // No ceiling to start from: start at adapt.auto-start-rate (RequestsPerSecond holds it) and probe upward.
+            _aimd = new AimdController(limits, new AimdState(start?.Burst ?? settings.MaxBurst, Math.Min(start?.Rate ?? settings.RequestsPerSecond, settings.RequestsPerSecond)));
+            _slowStart = new SlowStart(DateTimeOffset.MinValue);
+            Origin = RateOrigin.Probed;
+        }
+        else
+        {
+            _aimd = start is { } s ? new AimdController(limits, s) : new AimdController(limits);
+        }
+        _tokens = TokenRateLimits.From(settings) is { } tokenLimits ? new TokenRateController(tokenLimits) : null;
+        _overload = new OverloadDetector(settings.Adapt.CoolDown);
+    }
+
+    /// <summary>How the rate now in force was found: configured, seeded from the provider's headers, or probed.</summary>
+    public RateOrigin Origin { get; private set; }
+
+    /// <summary>True while slow start is still growing the rate multiplicatively.</summary>
+    public bool InSlowStart => _slowStart is { Active: true };
+
+    /// <summary>What the throttle should be set to now.</summary>
+    public ThrottleSettings Settings => new(_aimd.State.Rate, _aimd.State.Burst, _tokens is { } t ? Math.Max(1, (long)Math.Round(t.TokensPerMinute)) : 0);
+
+    /// <summary>The token rate as the controller holds it (unrounded), tokens per minute; 0 without a token limit.</summary>
+    public double TokensPerMinute => _tokens?.TokensPerMinute ?? 0;
+
+    /// <summary>Takes one answered attempt; returns the settings change (if any) and the pauses it calls for.</summary>
+    public RateDecision Observe(RateOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var now = outcome.AnsweredAt;
+        var before = Settings;
+        var pauses = new List<RatePause>();
+        if (RateLimitHints.PauseUntil(outcome.Headers, now, _settings.Retry.MaxRetryAfter, outcome.Cost) is { } headerPause)
+        {
+            pauses.Add(new RatePause(headerPause, Empty: false, "the provider's headers say nothing remains until then"));
+        }
+        var changes = new List<RateChange>();
+        if (Seed(outcome.Headers, now) is { } seeded && Settings != before)
+        {
+            // A seed is its own change, with its own reason, before whatever this outcome does to the rate.
+            changes.Add(new RateChange(now, before, Settings, seeded.Reason, seeded.Detail));
+            if (before.TokensPerMinute == 0 && Settings.TokensPerMinute > 0)
+            {
+                // A throttle started without a token limit gets one: its token bucket would start full at a minute's worth
+                // (no tokens-burst was known at start) and let that out at the request rate. Emptied, it releases only
+                // what accrues at the new token rate.
+                pauses.Add(new RatePause(now, Empty: true, "a token limit starts: the token bucket starts empty"));
+            }
+        }
+        return ObserveAfterSeed(outcome, now, pauses, changes);
+    }
+
+    private RateDecision ObserveAfterSeed(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses, List<RateChange> changes)
+    {
+        var before = Settings;
+        var reason = RateChangeReason.RateLimited;
+        string? detail = null;
+        if (outcome.Kind != OutcomeKind.Success && outcome.Streamed)
+        {
+            // A rate-limit error inside a stream is still a rate signal; nothing else about it is (the request is not retried).
+            if (outcome.Kind == OutcomeKind.RateLimited)
+            {
+                _aimd.OnRateLimited(now);
+                detail = "429 inside a stream";
+            }
+            return Decide(now, before, reason, detail, pauses, changes);
+        }
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Success:
+                (reason, detail) = Accepted(outcome, now);
+                break;
+            case OutcomeKind.RateLimited:
+                (reason, detail) = RateLimited(outcome, now, pauses);
+                if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && outcome.Headers.RetryAfter is { } wait && wait > TimeSpan.Zero)
+                {
+                    pauses.Add(new RatePause(now + Min(wait, _settings.Retry.MaxRetryAfter), Empty: false, "the 429's retry-after (pause-on-retry-after = model)"));
+                }
+                break;
+        }
+        return Decide(now, before, reason, detail, pauses, changes);
+    }
+
+    private RateDecision Decide(DateTimeOffset now, ThrottleSettings before, RateChangeReason reason, string? detail, List<RatePause> pauses, List<RateChange> changes)
+    {
+        var after = Settings;
+        if (after != before)
+        {
+            changes.Add(new RateChange(now, before, after, reason, detail ?? ""));
+        }
+        return changes.Count == 0 && pauses.Count == 0 ? RateDecision.None : new RateDecision(changes, pauses);
+    }
+
+    /// <summary>
+    /// A limit the provider advertised (<see cref="RateLimitHints.Advertised"/>) seeds the rate the first time it is seen
+    /// and whenever it moves by more than <see cref="SeedTolerance"/>: with auto to it, with a configured number to that
+    /// number at most (the user's contract may be below the provider's limit). An exact figure (a policy's quota over its
+    /// window, a bucket read from millisecond resets) sets the rate either way and counts as learned, so growth above it
+    /// probes slowly; a lower bound (whole-second resets, or nothing remaining) only ever raises it. A seed ends slow start.
+    /// </summary>
+    private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now)
+    {
+        if (RateLimitHints.Advertised(headers) is not { } advertised)
+        {
+            return null;
+        }
+        (RateChangeReason, string)? result = null;
+        if (advertised.RequestsPerSecond is { } reading && reading > 0
+            && _advertisedRates.Add(reading) is { } rps && !Same(_seededRate, rps))
+        {
+            // RateLimitHints marks a figure that is only a lower bound in its source text.
+            var lowerBound = advertised.Source.Contains("at least", StringComparison.Ordinal);
+            var ceiling = _settings.RateCeiling;
+            var target = Math.Min(rps, ceiling);
+            // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
+            // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
+            // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
+            var raises = target > _aimd.State.Rate;
+            if ((!lowerBound || raises) && !(raises && _seenRateLimited))
+            {
+                _seededRate = rps;
+                var changed = _aimd.SetRate(target, learned: !lowerBound);
+                _slowStart?.End("the provider advertised its limit");
+                if (rps <= ceiling || _settings.AutoRate)
+                {
+                    Origin = RateOrigin.SeededFromHeaders;
+                }
+                if (changed)
+                {
+                    result = rps > ceiling
+                        ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
+                        : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s"));
+                }
+            }
+        }
+        if (advertised.TokensPerMinute is { } tokenReading && tokenReading > 0
+            && _advertisedTokens.Add(tokenReading) is { } tpm && !Same(_seededTokens, tpm) && (_settings.AutoTokens || _settings.TokensPerMinute > 0))
+        {
+            _seededTokens = tpm;
+            var ceiling = _settings.AutoTokens ? double.PositiveInfinity : _settings.TokensPerMinute;
+            var target = Math.Min(tpm, ceiling);
+            bool changed;
+            if (_tokens is null)
+            {
+                // tokens-per-minute = auto and the first limit heard of: the token bucket starts at it, with a floor as far
+                // below it as min-rate is below the start rate.
+                var limits = new TokenRateLimits(
+                    ceiling,
+                    Math.Clamp(target * _settings.MinRate / _settings.RequestsPerSecond, 1, target),
+                    _settings.Adapt.DecreaseFactor,
+                    _settings.Adapt.IncreaseStep,
+                    _settings.Adapt.IncreaseAfter,
+                    _settings.Adapt.CoolDown,
+                    _settings.Adapt.SettleFraction);
+                _tokens = new TokenRateController(limits, target);
+                _tokens.Seed(target);
+                changed = true;
+            }
+            else
+            {
+                changed = _tokens.Seed(target);
+            }
+            if (changed && result is null)
+            {
+                result = (tpm > ceiling ? RateChangeReason.ConfiguredCeiling : RateChangeReason.HeaderSeed,
+                    string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {tpm:0} tokens/min"));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Advertised readings a seed is the median of (the newest).</summary>
+    public const int SeedReadings = 9;
+
+    /// <summary>Readings needed before the first seed.</summary>
+    public const int SeedMinReadings = 3;
+
+    /// <summary>With auto, a rate this many times the learned one reached without a 429 starts slow start again.</summary>
+    public const double ReprobeAbove = 1.1;
+
+    /// <summary>An advertised rate within this fraction of the last seed is the same limit read again (rounding, timing).</summary>
+    public const double SeedTolerance = 0.1;
+
+    private static bool Same(double? seen, double value) => seen is { } s && Math.Abs(s - value) <= SeedTolerance * Math.Max(s, value);
+
+    /// <summary>
+    /// A success: AIMD on the request and token rates grows (slow start, while it lasts, multiplies the rate per round);
+    /// the overload count sees an accepted attempt.
+    /// </summary>
+    private (RateChangeReason, string) Accepted(RateOutcome outcome, DateTimeOffset now)
+    {
+        var sentAt = outcome.SentAt;
+        var reason = (RateChangeReason.Probe, "a run of successes");
+        _aimd.OnSuccess(now, sentAt, onlyWhenUsed: _settings.AutoRate);
+        if (_slowStart is { Active: true } slowStart)
+        {
+            if (slowStart.OnSuccess(sentAt, now, _aimd.State.Rate) is { } grown)
+            {
+                var from = _aimd.State.Rate;
+                _slowStartAccepted = from;
+                _aimd.SetRate(grown, learned: false);
+                _aimd.RestartEstimate(now);
+                reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"a round of successes at {from:0.###}/s"));
+            }
+            else if (!slowStart.Active)
+            {
+                reason = (RateChangeReason.Probe, $"slow start ended: {slowStart.EndedBecause}");
+            }
+        }
+        else if (_settings.AutoRate && _aimd.LearnedRate is { } learned && _aimd.State.Rate >= ReprobeAbove * learned)
+        {
+            // Probing slowly past the learned rate got this far without a 429: the limit has moved up (a limit that dropped
+            // and came back). Slow start again from here, as BBR probes again, instead of creeping up at a fifth of the pace.
+            _aimd.ForgetLearned();
+            _slowStart = new SlowStart(now);
+            _slowStartAccepted = null;
+            reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
+        }
+        _tokens?.OnSuccess(now, sentAt, outcome.Cost);
+        if (sentAt > _overloadPausedAt)
+        {
+            _overload.Record(now, rejected: false, sentAt);
+        }
+        if (sentAt >= _overloadPausedUntil)
+        {
+            _overloadPauses = 0;
+        }
+        return reason;
+    }
+
+    /// <summary>
+    /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
+    /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
+    /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
+    /// and resumes at a rate cut in one step from the rate those 429s were sent at
+    /// (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>), with an emptied throttle: a provider that
+    /// charges rejected requests against the limit only goes deeper into debt while we send. The 429s of attempts sent
+    /// before that pause (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the
+    /// pause when their retry-after ends later.
+    /// </summary>
+    private (RateChangeReason, string) RateLimited(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses)
+    {
+        var sentAt = outcome.SentAt;
+        var headers = outcome.Headers;
+        if (sentAt <= _overloadPausedAt)
+        {
+            // The provider reckoned its retry-after when the attempt arrived, so an echo's is fresher than the one the pause
+            // started from (a provider that charges rejections was charged for every echo since).
+            if (headers.RetryAfter is { } echoWait && echoWait > TimeSpan.Zero)
+            {
+                var until = now + Min(echoWait, _settings.Retry.MaxRetryAfter);
+                if (until > _overloadPausedUntil)
+                {
+                    _overloadPausedUntil = until;
+                    pauses.Add(new RatePause(until, Empty: false, "a later retry-after from a 429 of the overload"));
+                }
+            }
+            return (RateChangeReason.Overload, "echo of the overload");
+        }
+        _seenRateLimited = true;
+        var endsSlowStart = _slowStart is { Active: true };
+        _slowStart?.End("a 429");
+        var by = outcome.Cause;
+        var onTokens = _tokens is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
+        var onRequests = !onTokens || by == RateLimitedBy.Both;
+        _overload.Record(now, rejected: true, sentAt);
+        if (_overload.IsOverloaded(now))
+        {
+            var share = (double)_overload.Rejected / _overload.Counted;
+            var since = _overload.EarliestRejectedSentAt ?? sentAt;
+            var wait = OverloadPause.Length(headers.RetryAfter, ++_overloadPauses, _settings.Retry);
+            _overload.Reset();
+            _overloadPausedAt = now;
+            _overloadPausedUntil = now + wait;
+            if (onRequests)
+            {
+                _aimd.OnOverload(now, since);
+            }
+            if (onTokens)
+            {
+                _tokens!.OnOverload(now, since);
+            }
+            // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
+            pauses.Add(new RatePause(_overloadPausedUntil, Empty: true, string.Create(CultureInfo.InvariantCulture, $"overload: {share:P0} of recent attempts rejected ({by} limit)")));
+            return (RateChangeReason.Overload, string.Create(CultureInfo.InvariantCulture,
+                $"{share:P0} of recent attempts rejected ({by} limit); paused {wait.TotalMilliseconds:0} ms"));
+        }
+        if (onRequests)
+        {
+            _aimd.OnRateLimited(now);
+            if (endsSlowStart && _slowStartAccepted is { } good)
+            {
+                // The limit lies between the last round that was all accepted and this one. What was accepted since the
+                // doubling is no measure yet (a few hundred ms, with the provider's own burst in it), so back to the last
+                // good rate (TCP's ssthresh), from where additive steps at the normal pace find the rest; a settle read
+                // then, in steady state, is the one learned.
+                _aimd.SetRate(Math.Min(_aimd.State.Rate, good), learned: false);
+                _aimd.ForgetLearned();
+            }
+        }
+        if (onTokens)
+        {
+            _tokens!.OnRateLimited(now);
+        }
+        var accepted = _aimd.AcceptedRate(now);
+        return (RateChangeReason.RateLimited, accepted is { } a
+            ? string.Create(CultureInfo.InvariantCulture, $"429 ({by} limit); provider seen accepting {a:0.###}/s")
+            : $"429 ({by} limit)");
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

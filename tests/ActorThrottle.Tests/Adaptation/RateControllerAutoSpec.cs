@@ -1,0 +1,235 @@
+using ActorThrottle.Adaptation;
+using ActorThrottle.Backend;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorThrottle.Tests.Adaptation;
+
+/// <summary>
+/// <c>requests-per-second = auto</c>: slow start, additive probing, settling under the accepted rate, and seeding from
+/// advertised limits, on virtual time (<see cref="VirtualProviderLoop"/>) and on recorded sequences.
+/// </summary>
+public sealed class RateControllerAutoSpec(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static RateController Auto(string extra = "") => new(RateControllerReplaySpec.Settings($"requests-per-second = auto\n{extra}"));
+
+    private static DateTimeOffset Ms(double ms) => T0 + TimeSpan.FromMilliseconds(ms);
+
+    /// <summary>
+    /// Three answers with the same headers (a seed follows the median of at least <see cref="RateController.SeedMinReadings"/>
+    /// readings): the first two change nothing; returns the third's decision.
+    /// </summary>
+    private static RateDecision ObserveThrice(RateController controller, RateLimitInfo headers, double atMs = 0)
+    {
+        for (var i = 0; i < RateController.SeedMinReadings - 1; i++)
+        {
+            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(atMs + i), Ms(atMs + i + 50), headers: headers)).Changes);
+        }
+        return controller.Observe(RateOutcome.Success(Ms(atMs + 2), Ms(atMs + 52), headers: headers));
+    }
+
+    [Fact]
+    public void Auto_starts_at_the_auto_start_rate_probing()
+    {
+        var controller = Auto("adapt.auto-start-rate = 3");
+        Assert.Equal(3, controller.Settings.Rate);
+        Assert.Equal(10, controller.Settings.Burst);
+        Assert.Equal(RateOrigin.Probed, controller.Origin);
+        Assert.True(controller.InSlowStart);
+    }
+
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(100, 300)]
+    public void Against_a_provider_that_accepts_100_per_second_auto_reaches_95_within_10_seconds_with_at_most_3_percent_429s(int low, int high)
+    {
+        foreach (var seed in new[] { 1, 2, 3, 4, 5 })
+        {
+            var loop = new VirtualProviderLoop(Auto(), _ => 100, providerBurst: 10, (low, high), seed: seed);
+            loop.Run(30);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.FirstSecondAtOrAbove(95) is { } reached && reached <= 10, loop.Describe());
+            Assert.True(loop.Goodput(10, 30) >= 95, $"goodput after 10 s {loop.Goodput(10, 30):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare <= 0.03, loop.Describe());
+            Assert.Contains(loop.Changes, c => c.Reason == RateChangeReason.SlowStart);
+        }
+    }
+
+    [Fact]
+    public void Slow_start_doubles_per_round_of_successes_then_a_429_ends_it_and_the_rate_settles_under_what_was_accepted()
+    {
+        var loop = new VirtualProviderLoop(Auto(), _ => 40, providerBurst: 10, (20, 20));
+        loop.Run(20);
+        output.WriteLine(loop.Describe());
+
+        var slowStart = loop.Changes.TakeWhile(c => c.Reason == RateChangeReason.SlowStart).ToList();
+        Assert.True(slowStart.Count >= 3);
+        Assert.All(slowStart, c => Assert.Equal(c.Before.Rate * 2, c.After.Rate, 6));
+        var settle = loop.Changes.First(c => c.Reason == RateChangeReason.RateLimited);
+        Assert.InRange(settle.After.Rate, 0.85 * 40, 40);
+        Assert.InRange(loop.Goodput(10, 20), 0.95 * 40, 40.5);
+    }
+
+    [Fact]
+    public void A_quiet_caller_does_not_earn_a_higher_rate()
+    {
+        var controller = Auto();
+        // One success every 500 ms (2/s offered) while the rate is 5/s: rounds complete, but the rate is not in use.
+        var decisions = Enumerable.Range(0, 100).Select(i => controller.Observe(RateOutcome.Success(Ms(i * 500), Ms(i * 500 + 20)))).ToList();
+
+        Assert.DoesNotContain(decisions.SelectMany(d => d.Changes), c => c.Reason == RateChangeReason.SlowStart);
+        Assert.Equal(5, controller.Settings.Rate);
+    }
+
+    [Fact]
+    public void Climbing_latency_ends_slow_start_before_any_429()
+    {
+        var controller = Auto();
+        var decisions = new List<RateDecision>();
+        // Rounds of 8 attempts sent at 10/ms spacing: the first rounds answer in 20 ms, then the provider starts queueing (300 ms).
+        for (var i = 0; i < 40; i++)
+        {
+            var latency = i < 8 ? 20 : 300;
+            decisions.Add(controller.Observe(RateOutcome.Success(Ms(i * 10), Ms(i * 10 + latency))));
+        }
+
+        Assert.False(controller.InSlowStart);
+        var last = decisions.SelectMany(d => d.Changes).LastOrDefault();
+        Assert.NotNull(last);
+        Assert.Equal(RateChangeReason.SlowStart, decisions.SelectMany(d => d.Changes).First().Reason);
+    }
+
+    [Fact]
+    public void An_advertised_policy_seeds_the_rate_once_and_counts_as_learned()
+    {
+        var controller = Auto();
+        var policy = new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))] };
+        var first = ObserveThrice(controller, policy);
+        var again = controller.Observe(RateOutcome.Success(Ms(10), Ms(60), headers: policy));
+
+        var seed = Assert.Single(first.Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, seed.Reason);
+        Assert.Equal(5, seed.Before.Rate);
+        Assert.Equal(100, seed.After.Rate);
+        Assert.Contains("RateLimit-Policy", seed.Detail);
+        Assert.Empty(again.Changes);
+        Assert.Equal(RateOrigin.SeededFromHeaders, controller.Origin);
+        Assert.False(controller.InSlowStart);
+    }
+
+    [Fact]
+    public void A_configured_number_is_a_ceiling_a_seed_never_exceeds_and_a_lower_advertised_limit_lowers_it()
+    {
+        var policy = (long quota) => new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, quota, TimeSpan.FromSeconds(1))] };
+
+        var contract = new RateController(RateControllerReplaySpec.Settings());
+        var above = ObserveThrice(contract, policy(100));
+        Assert.Empty(above.Changes);
+        Assert.Equal(10, contract.Settings.Rate);
+        Assert.Equal(RateOrigin.Configured, contract.Origin);
+
+        var tooHigh = new RateController(RateControllerReplaySpec.Settings());
+        var below = Assert.Single(ObserveThrice(tooHigh, policy(4)).Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, below.Reason);
+        Assert.Equal(4, below.After.Rate);
+        Assert.Equal(RateOrigin.SeededFromHeaders, tooHigh.Origin);
+    }
+
+    [Fact]
+    public void A_configured_number_is_never_exceeded_however_long_everything_succeeds()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings());
+        var loop = new VirtualProviderLoop(controller, _ => 1000, providerBurst: 100, (5, 50));
+        loop.Run(20);
+
+        Assert.All(loop.RateAtSecond, r => Assert.True(r <= 10));
+        Assert.Empty(loop.Changes);
+    }
+
+    [Fact]
+    public void A_lower_bound_only_raises_the_rate()
+    {
+        var controller = Auto();
+        // OpenAI bucket read from whole-second resets: 'at least' (limit - remaining) / reset.
+        var rough = (long remaining) => new RateLimitInfo
+        {
+            Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = remaining, ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
+        };
+        var up = Assert.Single(ObserveThrice(controller, rough(40)).Changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, up.Reason);
+        Assert.Equal(59.5, up.After.Rate, 6);
+
+        // The median moves down only as lower readings outnumber the earlier ones; a lower bound never lowers the rate anyway.
+        for (var i = 0; i < 9; i++)
+        {
+            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(10 + i), Ms(60 + i), headers: rough(80))).Changes);
+        }
+        Assert.Equal(59.5, controller.Settings.Rate, 6);
+    }
+
+    [Fact]
+    public void Tokens_auto_starts_a_token_limit_at_the_first_advertised_one()
+    {
+        var controller = Auto("tokens-per-minute = auto");
+        Assert.Equal(0, controller.Settings.TokensPerMinute);
+        var headers = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 };
+        var decision = ObserveThrice(controller, headers);
+        var change = Assert.Single(decision.Changes);
+
+        var empty = Assert.Single(decision.Pauses);
+        Assert.True(empty.Empty);
+        Assert.Equal(Ms(52), empty.Until);
+        Assert.Equal(RateChangeReason.HeaderSeed, change.Reason);
+        Assert.Equal(90000, change.After.TokensPerMinute);
+        Assert.Equal(0, change.Before.TokensPerMinute);
+    }
+
+    [Fact]
+    public void Tokens_zero_ignores_an_advertised_token_limit()
+    {
+        var controller = Auto("tokens-per-minute = 0");
+        var decision = ObserveThrice(controller, new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 });
+        Assert.Empty(decision.Changes);
+        Assert.Equal(0, controller.Settings.TokensPerMinute);
+    }
+
+    [Fact]
+    public void After_a_429_a_seed_lowers_the_rate_but_never_raises_it()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings());
+        var policy = (long quota) => new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, quota, TimeSpan.FromSeconds(1))] };
+        Assert.Equal(RateChangeReason.RateLimited, Assert.Single(controller.Observe(RateOutcome.RateLimited(Ms(0), Ms(5))).Changes).Reason);
+        var lowered = controller.Settings;
+
+        Assert.Empty(ObserveThrice(controller, policy(100), atMs: 10).Changes);
+        Assert.Equal(lowered, controller.Settings);
+        // The median of the last nine readings comes down to 3 once they outnumber the 100s.
+        var changes = Enumerable.Range(0, RateController.SeedReadings)
+            .SelectMany(i => controller.Observe(RateOutcome.Success(Ms(20 + i), Ms(70 + i), headers: policy(3))).Changes).ToList();
+        var down = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, down.Reason);
+        Assert.Equal(3, down.After.Rate);
+    }
+
+    [Fact]
+    public void Noisy_bucket_readings_seed_from_their_median_and_one_outlier_changes_nothing()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 2000"));
+        // OpenAI bucket, millisecond resets (exact): (limit - remaining - 0.5) / reset.
+        var reading = (long remaining, int resetMs) => new RateLimitInfo
+        {
+            Dialect = RateLimitDialect.OpenAI, LimitRequests = 1000, RemainingRequests = remaining, ResetRequests = TimeSpan.FromMilliseconds(resetMs),
+        };
+        var readings = new[] { reading(980, 20), reading(950, 50), reading(990, 10), reading(900, 100), reading(985, 5), reading(960, 40) };
+        var changes = readings.Select((h, i) => controller.Observe(RateOutcome.Success(Ms(i), Ms(i + 20), headers: h))).SelectMany(d => d.Changes).ToList();
+
+        // Readings 975, 990, 950, 995, 2900 (the outlier: 14.5 / 5 ms), 987.5: the median stays within 10 % of the first seed.
+        var seed = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.HeaderSeed, seed.Reason);
+        Assert.InRange(seed.After.Rate, 949, 991);
+        Assert.InRange(controller.Settings.Rate, 949, 991);
+    }
+}

@@ -1,0 +1,38 @@
+using ActorThrottle.Adaptation;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorThrottle.Tests.Adaptation;
+
+/// <summary>Closed loops on virtual time (<see cref="VirtualProviderLoop"/>): a configured number too high, a limit that changes.</summary>
+public sealed class RateControllerLoopSpec(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(100, 300)]
+    public void Configured_twice_the_real_limit_settles_under_it_within_the_first_seconds(int low, int high)
+    {
+        foreach (var seed in new[] { 1, 2, 3, 4, 5 })
+        {
+            var loop = new VirtualProviderLoop(new RateController(RateControllerReplaySpec.Settings("requests-per-second = 200")), _ => 100, providerBurst: 10, (low, high), seed: seed);
+            loop.Run(30);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.Goodput(5, 30) >= 95, $"goodput after 5 s {loop.Goodput(5, 30):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare <= 0.03, loop.Describe());
+            Assert.All(loop.RateAtSecond, r => Assert.True(r <= 200));
+        }
+    }
+
+    [Fact]
+    public void Auto_follows_a_limit_that_drops_to_40_percent_and_comes_back()
+    {
+        var loop = new VirtualProviderLoop(new RateController(RateControllerReplaySpec.Settings("requests-per-second = auto")),
+            t => t is >= 20 and < 40 ? 40 : 100, providerBurst: 10, (50, 150));
+        loop.Run(60);
+        output.WriteLine(loop.Describe());
+
+        Assert.InRange(loop.Goodput(30, 40), 0.9 * 40, 40.5);
+        Assert.True(loop.Goodput(50, 60) >= 90, loop.Describe());
+    }
+}

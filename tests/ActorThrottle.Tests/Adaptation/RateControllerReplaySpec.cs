@@ -1,0 +1,213 @@
+using ActorThrottle.Adaptation;
+using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
+using ActorThrottle.Tests.Configuration;
+using Xunit;
+
+namespace ActorThrottle.Tests.Adaptation;
+
+/// <summary>
+/// Replays recorded sequences of outcomes (each with its instants) through <see cref="RateController"/> and asserts the
+/// settings changes and pauses it produced, in order.
+/// </summary>
+public sealed class RateControllerReplaySpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 3, 0, TimeSpan.Zero);
+
+    internal static ModelSettings Settings(string model = "") =>
+        TestConfig.Parse($$"""
+            actor-throttle {
+              api-key = "k"
+              defaults {
+                requests-per-second = 10
+                max-burst = 10
+                min-rate = 0.1
+                adapt { cool-down = 250ms, increase-after = 20, increase-step = 1, decrease-factor = 0.5, settle-fraction = 0.97 }
+                retry { base-delay = 1s, max-delay = 30s, max-retry-after = 120s }
+                {{model}}
+              }
+            }
+            """).Defaults;
+
+    private static DateTimeOffset Ms(double ms) => T0 + TimeSpan.FromMilliseconds(ms);
+
+    internal static List<RateDecision> Replay(RateController controller, IEnumerable<RateOutcome> outcomes) =>
+        outcomes.Select(controller.Observe).ToList();
+
+    /// <summary><paramref name="count"/> successes sent every <paramref name="everyMs"/> from <paramref name="fromMs"/>, each answered 50 ms later.</summary>
+    private static IEnumerable<RateOutcome> Successes(int count, double fromMs, double everyMs, long cost = 1) =>
+        Enumerable.Range(0, count).Select(i => RateOutcome.Success(Ms(fromMs + i * everyMs), Ms(fromMs + i * everyMs + 50), cost));
+
+    private static List<RateChange> Changes(IEnumerable<RateDecision> decisions) =>
+        decisions.Where(d => d.Change is not null).Select(d => d.Change!).ToList();
+
+    [Fact]
+    public void Successes_at_the_configured_limits_change_nothing()
+    {
+        var controller = new RateController(Settings());
+        var decisions = Replay(controller, Successes(100, 0, 100));
+        Assert.All(decisions, d => Assert.Same(RateDecision.None, d));
+        Assert.Equal(new ThrottleSettings(10, 10, 0), controller.Settings);
+    }
+
+    [Fact]
+    public void A_burst_of_429s_after_a_measured_second_halves_the_burst_settles_under_the_accepted_rate_and_counts_once()
+    {
+        var controller = new RateController(Settings());
+        // 40 successes sent at 10/s (the provider accepted 10/s), then three 429s within one cool-down (too few for an overload).
+        var recorded = Successes(40, 0, 100)
+            .Concat(Enumerable.Range(0, 3).Select(i => RateOutcome.RateLimited(Ms(3950 + i * 10), Ms(4000 + i * 10))));
+        var changes = Changes(Replay(controller, recorded));
+
+        var change = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.RateLimited, change.Reason);
+        Assert.Equal(Ms(4000), change.At);
+        Assert.Equal(new ThrottleSettings(10, 10, 0), change.Before);
+        Assert.Equal(5, change.After.Burst);
+        Assert.Equal(9.7, change.After.Rate, 3);
+        Assert.Contains("accepting 10/s", change.Detail);
+    }
+
+    [Fact]
+    public void Successes_after_the_cool_down_probe_back_up_additively()
+    {
+        var controller = new RateController(Settings());
+        var recorded = Successes(40, 0, 100)
+            .Append(RateOutcome.RateLimited(Ms(3950), Ms(4000)))
+            // Within the cool-down: held back. After it: a run of 20 successes grows the rate back by increase-step,
+            // capped at the configured 10; five times as many are needed above the learned 9.7 (probing).
+            .Concat(Successes(300, 4300, 100));
+        var changes = Changes(Replay(controller, recorded));
+
+        Assert.Equal([RateChangeReason.RateLimited, RateChangeReason.Probe, RateChangeReason.Probe, RateChangeReason.Probe], changes.Select(c => c.Reason));
+        Assert.Equal([9.7, 10, 10, 10], changes.Select(c => Math.Round(c.After.Rate, 3)));
+        Assert.Equal([5, 5, 6, 7], changes.Select(c => c.After.Burst));
+        // At the learned rate growth probes: each step needs 5 x increase-after = 100 successes (sent from 4300 ms, answered 50 ms later).
+        Assert.Equal(Ms(4300 + 99 * 100 + 50), changes[1].At);
+        Assert.Equal(Ms(4300 + 199 * 100 + 50), changes[2].At);
+    }
+
+    [Fact]
+    public void An_overload_pauses_the_model_with_an_emptied_throttle_and_cuts_from_the_rate_the_429s_were_sent_at()
+    {
+        var controller = new RateController(Settings());
+        var retryAfter = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(2) };
+        // Eight attempts sent in 14 ms, all 429: the fourth answer makes an overload (at least four 429s, more than half of
+        // the attempts counted); the four answered after it were sent before the pause: echoes, which only extend it.
+        var recorded = Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(i * 2), Ms(30 + i * 5), headers: retryAfter)).ToList();
+        var decisions = Replay(controller, recorded);
+        var changes = Changes(decisions);
+
+        Assert.Equal([RateChangeReason.RateLimited, RateChangeReason.Overload], changes.Select(c => c.Reason));
+        // The 429 step halved the burst (10 -> 5); the overload cuts from before that step: burst 5, rate 10 * 0.5.
+        Assert.Equal(new ThrottleSettings(10, 5, 0), changes[1].Before);
+        Assert.Equal(new ThrottleSettings(5, 5, 0), changes[1].After);
+        Assert.Equal(Ms(45), changes[1].At);
+        var overload = decisions.Single(d => d.Change?.Reason == RateChangeReason.Overload);
+        var pause = Assert.Single(overload.Pauses);
+        Assert.True(pause.Empty);
+        Assert.Equal(Ms(45) + TimeSpan.FromSeconds(2), pause.Until);
+        Assert.Equal([50, 55, 60, 65], decisions.Skip(4).Select(d => (Assert.Single(d.Pauses).Until - T0 - TimeSpan.FromSeconds(2)).TotalMilliseconds));
+        Assert.Contains("100 %", changes[1].Detail);
+    }
+
+    [Fact]
+    public void Echoes_of_an_overload_change_no_rate_and_only_lengthen_the_pause_to_a_later_retry_after()
+    {
+        var controller = new RateController(Settings());
+        var twoSeconds = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(2) };
+        Replay(controller, Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(i * 2), Ms(30 + i * 5), headers: twoSeconds)));
+        var before = controller.Settings;
+
+        var echoes = Replay(controller, [
+            RateOutcome.RateLimited(Ms(30), Ms(100), headers: twoSeconds), // ends later than the pause: extends it
+            RateOutcome.RateLimited(Ms(30), Ms(100), headers: new RateLimitInfo { RetryAfter = TimeSpan.FromMilliseconds(100) }), // earlier: nothing
+        ]);
+
+        Assert.Equal(before, controller.Settings);
+        Assert.All(echoes, d => Assert.Null(d.Change));
+        Assert.Equal(Ms(100) + TimeSpan.FromSeconds(2), Assert.Single(echoes[0].Pauses).Until);
+        Assert.Empty(echoes[1].Pauses);
+    }
+
+    [Fact]
+    public void A_header_saying_nothing_remains_pauses_for_one_requests_share_of_the_reset_without_a_rate_change()
+    {
+        var controller = new RateController(Settings());
+        var headers = new RateLimitInfo { LimitRequests = 10, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1) };
+        var decision = controller.Observe(RateOutcome.Success(Ms(0), Ms(50), headers: headers));
+
+        Assert.Null(decision.Change);
+        var pause = Assert.Single(decision.Pauses);
+        Assert.False(pause.Empty);
+        Assert.Equal(Ms(150), pause.Until);
+    }
+
+    [Fact]
+    public void A_429_on_the_token_limit_lowers_the_token_rate_and_leaves_the_request_rate()
+    {
+        var controller = new RateController(Settings("tokens-per-minute = 60000"));
+        var changes = Changes(Replay(controller, Successes(40, 0, 100, cost: 500)
+            .Append(RateOutcome.RateLimited(Ms(3950), Ms(4000), cost: 500, cause: RateLimitedBy.Tokens))));
+
+        var change = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.RateLimited, change.Reason);
+        Assert.Equal(10, change.After.Rate);
+        Assert.Equal(10, change.After.Burst);
+        Assert.Equal(60000, change.Before.TokensPerMinute);
+        // Accepted 500 tokens every 100 ms = 300000/min, above the budget: nothing to settle under, so a cut by the
+        // settle margin (RateStep: the rate is already under what was accepted).
+        Assert.Equal(58200, change.After.TokensPerMinute);
+    }
+
+    [Fact]
+    public void A_429_inside_a_stream_takes_a_plain_step_and_never_counts_towards_an_overload()
+    {
+        var controller = new RateController(Settings());
+        var streamed = Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(i * 300), Ms(i * 300 + 5)) with { Streamed = true });
+        var changes = Changes(Replay(controller, streamed));
+
+        Assert.All(changes, c => Assert.Equal(RateChangeReason.RateLimited, c.Reason));
+        Assert.Equal("429 inside a stream", changes[0].Detail);
+        Assert.Equal([5, 2, 1], changes.Take(3).Select(c => c.After.Burst));
+    }
+
+    [Fact]
+    public void Pause_on_retry_after_model_pauses_on_every_429_with_a_retry_after_capped_at_max_retry_after()
+    {
+        var controller = new RateController(Settings("adapt.pause-on-retry-after = model, retry.max-retry-after = 5s"));
+        var decision = controller.Observe(RateOutcome.RateLimited(Ms(0), Ms(10), headers: new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(30) }));
+
+        Assert.Equal(Ms(10) + TimeSpan.FromSeconds(5), Assert.Single(decision.Pauses).Until);
+    }
+
+    [Fact]
+    public void Transient_failures_are_no_rate_signal()
+    {
+        var controller = new RateController(Settings());
+        var decisions = Replay(controller, Enumerable.Range(0, 20).Select(i => RateOutcome.Transient(Ms(i * 10), Ms(i * 10 + 5))));
+
+        Assert.All(decisions, d => Assert.Same(RateDecision.None, d));
+    }
+
+    [Fact]
+    public void The_same_recording_replays_to_the_same_decisions()
+    {
+        var rng = new Random(7);
+        var recorded = Enumerable.Range(0, 2000).Select(i =>
+        {
+            var sent = Ms(i * 7);
+            var answered = sent + TimeSpan.FromMilliseconds(20 + rng.Next(200));
+            return rng.NextDouble() < 0.1
+                ? RateOutcome.RateLimited(sent, answered, headers: new RateLimitInfo { RetryAfter = TimeSpan.FromMilliseconds(rng.Next(2000)) })
+                : RateOutcome.Success(sent, answered);
+        }).OrderBy(o => o.AnsweredAt).ToList();
+
+        var first = Replay(new RateController(Settings()), recorded);
+        var second = Replay(new RateController(Settings()), recorded);
+
+        Assert.Equal(first.Select(d => d.Change), second.Select(d => d.Change));
+        Assert.Equal(first.SelectMany(d => d.Pauses), second.SelectMany(d => d.Pauses));
+        Assert.NotEmpty(Changes(first));
+    }
+}
