@@ -153,17 +153,21 @@ public sealed class RateController
         if (advertised.RequestsPerSecond is { } reading && reading > 0
             && _advertisedRates.Add(reading) is { } rps && !Same(_seededRate, rps))
         {
-            // RateLimitHints marks a figure that is only a lower bound in its source text.
-            var lowerBound = advertised.Source.Contains("at least", StringComparison.Ordinal);
+            // Only a policy's quota over its window is exact. A bucket read from one response ((limit - remaining) / reset)
+            // is a hint: on fixed windows the reset is the window's end, not a refill (measured: seeds from it held a known
+            // 100/s OpenAI token bucket at 0.75 and fixed 1 s windows at 0.33). So such a reading only raises the rate, at most
+            // doubling it per seed (slow start with a hint), and 429s do the rest.
+            var exact = advertised.Source.StartsWith("RateLimit-Policy", StringComparison.Ordinal);
+            var lowerBound = !exact;
             var ceiling = _settings.RateCeiling;
-            var target = Math.Min(rps, ceiling);
+            var target = Math.Min(exact ? rps : Math.Min(rps, 2 * _aimd.State.Rate), ceiling);
             // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
             // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
             // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
             var raises = target > _aimd.State.Rate;
             if ((!lowerBound || raises) && !(raises && _seenRateLimited))
             {
-                _seededRate = rps;
+                _seededRate = lowerBound ? target : rps;
                 var changed = _aimd.SetRate(target, learned: !lowerBound);
                 _slowStart?.End("the provider advertised its limit");
                 if (rps <= ceiling || _settings.AutoRate)
