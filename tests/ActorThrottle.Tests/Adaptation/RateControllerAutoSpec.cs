@@ -150,7 +150,7 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_bucket_reading_only_raises_the_rate_at_most_twofold_per_answer()
+    public void A_bucket_reading_only_raises_the_rate_at_most_twofold_per_round()
     {
         var controller = Auto();
         // OpenAI bucket read from whole-second resets: (limit - remaining - 0.5) / reset = 59.5/s, a hint, not a measure.
@@ -158,14 +158,16 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         {
             Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = remaining, ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
         };
-        var changes = Enumerable.Range(0, 8).SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i), Ms(i + 50), headers: rough(40))).Changes).ToList();
+        // Answers 100 ms apart: a raise at most every 250 ms (a slow-start round).
+        var changes = Enumerable.Range(0, 16).SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i * 100), Ms(i * 100 + 50), headers: rough(40))).Changes).ToList();
         Assert.All(changes, c => Assert.Equal(RateChangeReason.HeaderSeed, c.Reason));
         Assert.Equal([10, 20, 40, 59.5], changes.Select(c => c.After.Rate));
+        Assert.Equal([250, 550, 850, 1150], changes.Select(c => (c.At - T0).TotalMilliseconds));
 
         // Lower readings (19.5/s) never lower it.
         for (var i = 0; i < 9; i++)
         {
-            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(10 + i), Ms(60 + i), headers: rough(80))).Changes);
+            Assert.Empty(controller.Observe(RateOutcome.Success(Ms(2000 + i * 300), Ms(2050 + i * 300), headers: rough(80))).Changes);
         }
         Assert.Equal(59.5, controller.Settings.Rate, 6);
     }
