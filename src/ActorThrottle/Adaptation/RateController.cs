@@ -25,6 +25,7 @@ internal sealed class RateController
     private double? _seededTokens;
     // A 429 (not an echo of an overload) has come: seeds no longer raise the rate.
     private bool _seenRateLimited;
+    private DateTimeOffset _lastHintRaise = DateTimeOffset.MinValue;
     // A bucket read from one response ((limit - remaining) / reset) is noisy — a few ms of reset, remaining raced by calls
     // in flight — so seeds follow the median of the last readings, never one reading alone.
     private readonly MedianOfRecent _advertisedRates = new(SeedReadings, SeedMinReadings);
@@ -141,7 +142,7 @@ internal sealed class RateController
     /// and whenever it moves by more than <see cref="SeedTolerance"/>: with auto to it, with a configured number to that
     /// number at most (the user's contract may be below the provider's limit). An exact figure (a policy's quota over its
     /// window, a bucket read from millisecond resets) sets the rate either way and counts as learned, so growth above it
-    /// probes slowly; a lower bound (whole-second resets, or nothing remaining) only ever raises it. A seed ends slow start.
+    /// probes slowly; any other reading only ever raises it, at most twofold per slow-start round. A seed ends slow start.
     /// </summary>
     private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now)
     {
@@ -153,17 +154,28 @@ internal sealed class RateController
         if (advertised.RequestsPerSecond is { } reading && reading > 0
             && _advertisedRates.Add(reading) is { } rps && !Same(_seededRate, rps))
         {
-            // RateLimitHints marks a figure that is only a lower bound in its source text.
-            var lowerBound = advertised.Source.Contains("at least", StringComparison.Ordinal);
+            // Only a policy's quota over its window is exact. A bucket read from one response ((limit - remaining) / reset)
+            // is a hint: on fixed windows the reset is the window's end, not a refill (measured: seeds from it held a known
+            // 100/s OpenAI token bucket at 0.75 and fixed 1 s windows at 0.33). So such a reading only raises the rate, at most
+            // doubling it per seed (slow start with a hint), and 429s do the rest.
+            var exact = advertised.Source.StartsWith("RateLimit-Policy", StringComparison.Ordinal);
+            var lowerBound = !exact;
             var ceiling = _settings.RateCeiling;
-            var target = Math.Min(rps, ceiling);
+            var target = Math.Min(exact ? rps : Math.Min(rps, 2 * _aimd.State.Rate), ceiling);
             // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
             // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
             // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
             var raises = target > _aimd.State.Rate;
-            if ((!lowerBound || raises) && !(raises && _seenRateLimited))
+            // A hint doubles at most once per slow-start round: every answer carries one, and doubling per answer took the
+            // rate from 5/s to thousands within a few answers (47 % 429s on fixed 1 s windows in the quick matrix).
+            var hintTooSoon = lowerBound && now - _lastHintRaise < SlowStart.RoundLength;
+            if ((!lowerBound || raises) && !(raises && _seenRateLimited) && !hintTooSoon)
             {
-                _seededRate = rps;
+                if (lowerBound)
+                {
+                    _lastHintRaise = now;
+                }
+                _seededRate = lowerBound ? target : rps;
                 var changed = _aimd.SetRate(target, learned: !lowerBound);
                 _slowStart?.End("the provider advertised its limit");
                 if (rps <= ceiling || _settings.AutoRate)
