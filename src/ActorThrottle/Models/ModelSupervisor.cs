@@ -290,7 +290,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
 
-        if (RateLimitHints.PauseUntil(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
+        if (RateLimitPause.Until(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
         {
             _throttle?.PauseUntil(pauseUntil);
         }
