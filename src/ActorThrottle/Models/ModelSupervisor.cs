@@ -42,6 +42,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private readonly PriorityQueue<string, DateTimeOffset> _deadlines = new();
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
+    private InFlightGate? _gate;
+    private readonly ConcurrencyLimitDetector _concurrency;
     private int _starts;
     private long _answered;
     private IActorRef? _shutdownRequester;
@@ -69,6 +71,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _aimd = start is { } s ? new AimdController(AimdLimits.From(settings), s) : new AimdController(AimdLimits.From(settings));
         _tokenAimd = TokenRateLimits.From(settings) is { } tokenLimits ? new TokenRateController(tokenLimits) : null;
         _overload = new OverloadDetector(settings.Adapt.CoolDown);
+        _concurrency = new ConcurrencyLimitDetector(settings.MaxInFlight);
         _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
@@ -123,6 +126,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void Started(ModelActorStarted started)
     {
         _throttle = started.Throttle;
+        _gate = started.Gate;
+        _gate?.SetLimit(_concurrency.Limit);
         _starts++;
         // A fresh stream starts from the configured rate; bring it to what AIMD has learned.
         ApplyAimd();
@@ -289,6 +294,13 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         entry.LastResponse = response;
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
+        var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders, outcome.StartedAt, now);
+        if (concurrency.Changed)
+        {
+            _gate?.SetLimit(concurrency.Limit);
+            _log.Information("Model {Model} in-flight limit now {Limit} ({Reason})", _settings.ModelId, concurrency.Limit,
+                concurrency.ConcurrencyLimited ? $"429 with {outcome.InFlightAtSend} in flight and no rate header: a concurrency cap" : "probing after successes");
+        }
 
         if (RateLimitPause.Until(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)
         {
@@ -337,7 +349,10 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
                 break;
             case OutcomeKind.RateLimited:
                 _metrics.RecordRateLimited(_settings.ModelId);
-                RateLimited(entry, outcome.StartedAt, response, now);
+                if (!concurrency.ConcurrencyLimited)
+                {
+                    RateLimited(entry, outcome.StartedAt, response, now);
+                }
                 if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && response.RateLimits.RetryAfter is { } wait && wait > TimeSpan.Zero)
                 {
                     _throttle?.PauseUntil(now + Min(wait, _settings.Retry.MaxRetryAfter));
@@ -743,6 +758,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             _answered)
         {
             TokensPerMinute = _tokenAimd?.TokensPerMinute ?? 0,
+            InFlightLimit = _concurrency.Limit,
         };
     }
 
