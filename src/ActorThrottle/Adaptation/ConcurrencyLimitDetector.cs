@@ -7,10 +7,10 @@ namespace ActorThrottle.Adaptation;
 /// (instants come in as arguments); one per model, driven by the supervisor.
 /// </summary>
 /// <remarks>
-/// A concurrency cap (vLLM, Ollama, a gateway's <c>max_conns</c>) answers 429 with no rate header while N calls are in
-/// flight, and never below N: its rejections lie at in-flight levels at or above every level a call succeeded at. A rate
-/// limit rejects at any level, so some of its 429s come at levels below recent successes. A 429 without rate headers
-/// (<see cref="RateLimitInfo.HasRateHeaders"/>) sent at level n is therefore a concurrency rejection when, over the
+/// A concurrency cap (vLLM, Ollama, a gateway's <c>max_conns</c>) answers 429 with no rate header and no retry-after
+/// (it cannot tell when a slot frees up) while N calls are in flight, and never below N: its rejections lie at in-flight levels at or above every level a call succeeded at. A rate
+/// limit rejects at any level, so some of its 429s come at levels below recent successes. A 429 without rate hints
+/// (<see cref="RateLimitInfo.HasRateHeaders"/>, <see cref="RateLimitInfo.RetryAfter"/>) sent at level n is therefore a concurrency rejection when, over the
 /// recent <see cref="Window"/>, no call succeeded at a level above n and no headerless 429 came at a level below the
 /// highest success — and n is at least 2 (one call alone is over no cap). Then the in-flight limit drops to n − 1 (the
 /// cap just seen) and the rate is left alone. Successes sent with the gate full raise the limit by one after
@@ -42,10 +42,10 @@ public sealed class ConcurrencyLimitDetector
     /// <summary>One attempt's outcome.</summary>
     /// <param name="kind">Its outcome.</param>
     /// <param name="inFlightAtSend">Calls in flight when it was sent, itself included.</param>
-    /// <param name="rateHeaders">Whether its response carried rate-limit headers.</param>
+    /// <param name="rateHints">Whether its response carried rate-limit headers or a retry-after.</param>
     /// <param name="sentAt">When it was sent.</param>
     /// <param name="now">When its outcome arrived.</param>
-    public ConcurrencyVerdict OnOutcome(OutcomeKind kind, int inFlightAtSend, bool rateHeaders, DateTimeOffset sentAt, DateTimeOffset now)
+    public ConcurrencyVerdict OnOutcome(OutcomeKind kind, int inFlightAtSend, bool rateHints, DateTimeOffset sentAt, DateTimeOffset now)
     {
         var before = Limit;
         while (_recent.Count > 0 && _recent.Peek().SentAt < now - Window)
@@ -62,7 +62,7 @@ public sealed class ConcurrencyLimitDetector
                     Limit++;
                 }
                 return new ConcurrencyVerdict(false, Limit, Limit != before);
-            case OutcomeKind.RateLimited when !rateHeaders:
+            case OutcomeKind.RateLimited when !rateHints:
                 _recent.Enqueue((sentAt, inFlightAtSend, true));
                 if (inFlightAtSend < 2 || !AtOrAboveEverySuccess(inFlightAtSend))
                 {

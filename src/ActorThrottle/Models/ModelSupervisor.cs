@@ -294,12 +294,12 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         entry.LastResponse = response;
         _metrics.RecordAttempt(_settings.ModelId, response.StatusCode, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
-        var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders, outcome.StartedAt, now);
+        var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders || response.RateLimits.RetryAfter is not null, outcome.StartedAt, now);
         if (concurrency.Changed)
         {
             _gate?.SetLimit(concurrency.Limit);
             _log.Information("Model {Model} in-flight limit now {Limit} ({Reason})", _settings.ModelId, concurrency.Limit,
-                concurrency.ConcurrencyLimited ? $"429 with {outcome.InFlightAtSend} in flight and no rate header: a concurrency cap" : "probing after successes");
+                concurrency.ConcurrencyLimited ? $"429 with {outcome.InFlightAtSend} in flight and no rate header or retry-after: a concurrency cap" : "probing after successes");
         }
 
         if (RateLimitPause.Until(response.RateLimits, now, _settings.Retry.MaxRetryAfter, entry.Cost.Total) is { } pauseUntil)

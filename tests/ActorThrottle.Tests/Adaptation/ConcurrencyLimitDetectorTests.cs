@@ -12,7 +12,7 @@ public sealed class ConcurrencyLimitDetectorTests
     private static DateTimeOffset At(double seconds) => T0.AddSeconds(seconds);
 
     private static ConcurrencyVerdict Ok(ConcurrencyLimitDetector d, int inFlight, double sentAt = 0) =>
-        d.OnOutcome(OutcomeKind.Success, inFlight, rateHeaders: false, At(sentAt), At(sentAt + 0.2));
+        d.OnOutcome(OutcomeKind.Success, inFlight, rateHints: false, At(sentAt), At(sentAt + 0.2));
 
     private static ConcurrencyVerdict Rejected(ConcurrencyLimitDetector d, int inFlight, double sentAt = 0, bool headers = false) =>
         d.OnOutcome(OutcomeKind.RateLimited, inFlight, headers, At(sentAt), At(sentAt + 0.01));
@@ -67,7 +67,7 @@ public sealed class ConcurrencyLimitDetectorTests
     }
 
     [Fact]
-    public void A_429_with_rate_headers_is_never_the_cap()
+    public void A_429_with_rate_headers_or_a_retry_after_is_never_the_cap()
     {
         var d = new ConcurrencyLimitDetector(64);
         Assert.Equal(new ConcurrencyVerdict(false, 64, false), Rejected(d, 40, headers: true));
