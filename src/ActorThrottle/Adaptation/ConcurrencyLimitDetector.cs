@@ -11,8 +11,9 @@ namespace ActorThrottle.Adaptation;
 /// (it cannot tell when a slot frees up) while N calls are in flight, and never below N: its rejections lie at in-flight levels at or above every level a call succeeded at. A rate
 /// limit rejects at any level, so some of its 429s come at levels below recent successes. A 429 without rate hints
 /// (<see cref="RateLimitInfo.HasRateHeaders"/>, <see cref="RateLimitInfo.RetryAfter"/>) sent at level n is therefore a concurrency rejection when, over the
-/// recent <see cref="Window"/>, no call succeeded at a level above n and no headerless 429 came at a level below the
-/// highest success — and n is at least 2 (one call alone is over no cap). Then the in-flight limit drops to n − 1 (the
+/// recent <see cref="Window"/>, calls succeeded at concurrency (at a level of at least 2 and n ÷ 2), none at a level
+/// above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
+/// 429s are a rate limit's (a bucket's burst), not evidence of a cap. Then the in-flight limit drops to n − 1 (the
 /// cap just seen) and the rate is left alone. Successes sent with the gate full raise the limit by one after
 /// <see cref="IncreaseAfterRounds"/> × limit of them, probing for a cap that grew; the probe's 429 costs one retry.
 /// </remarks>
@@ -64,7 +65,7 @@ public sealed class ConcurrencyLimitDetector
                 return new ConcurrencyVerdict(false, Limit, Limit != before);
             case OutcomeKind.RateLimited when !rateHints:
                 _recent.Enqueue((sentAt, inFlightAtSend, true));
-                if (inFlightAtSend < 2 || !AtOrAboveEverySuccess(inFlightAtSend))
+                if (!AtOrAboveEverySuccess(inFlightAtSend))
                 {
                     return new ConcurrencyVerdict(false, Limit, false);
                 }
@@ -92,6 +93,8 @@ public sealed class ConcurrencyLimitDetector
                 highestSuccess = Math.Max(highestSuccess, inFlight);
             }
         }
-        return level >= highestSuccess && lowestRejection >= highestSuccess;
+        // Without successes at concurrency (at least half this level) there is no evidence of a cap: a rate limit rejects a
+        // first burst before any success has come back.
+        return highestSuccess >= Math.Max(2, level / 2) && level >= highestSuccess && lowestRejection >= highestSuccess;
     }
 }

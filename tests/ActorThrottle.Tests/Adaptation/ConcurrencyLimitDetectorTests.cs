@@ -47,6 +47,29 @@ public sealed class ConcurrencyLimitDetectorTests
     }
 
     [Fact]
+    public void A_first_burst_rejected_before_any_success_came_back_is_a_rate_limit()
+    {
+        // A bucket with a burst of 10 rejects the 11th to 20th of a first burst at once; no success has returned yet.
+        var d = new ConcurrencyLimitDetector(64);
+        for (var n = 11; n <= 20; n++)
+        {
+            Assert.False(Rejected(d, n).ConcurrencyLimited);
+        }
+        Assert.Equal(64, d.Limit);
+    }
+
+    [Fact]
+    public void Successes_only_far_below_the_rejected_level_are_no_evidence_of_a_cap()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        Ok(d, 3);
+        Assert.False(Rejected(d, 10).ConcurrencyLimited);
+        Ok(d, 5);
+        Assert.True(Rejected(d, 10, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(9, d.Limit);
+    }
+
+    [Fact]
     public void A_429_below_a_recent_success_is_a_rate_limit()
     {
         var d = new ConcurrencyLimitDetector(64);
@@ -62,7 +85,8 @@ public sealed class ConcurrencyLimitDetectorTests
         Rejected(d, 18);
         Assert.False(Rejected(d, 30, sentAt: 1).ConcurrencyLimited);
         // Five seconds on, the old evidence has aged out.
-        Assert.True(Rejected(d, 30, sentAt: 6).ConcurrencyLimited);
+        Ok(d, 29, sentAt: 6);
+        Assert.True(Rejected(d, 30, sentAt: 6.1).ConcurrencyLimited);
         Assert.Equal(29, d.Limit);
     }
 
@@ -91,9 +115,13 @@ public sealed class ConcurrencyLimitDetectorTests
     public void A_cap_that_shrinks_is_followed_down_but_never_below_one()
     {
         var d = new ConcurrencyLimitDetector(64);
+        Ok(d, 9);
         Assert.Equal(9, Rejected(d, 10).Limit);
-        Assert.Equal(4, Rejected(d, 5, sentAt: 0.5).Limit);
-        Assert.Equal(1, Rejected(d, 2, sentAt: 0.6).Limit);
+        // Six seconds on, the cap is smaller: the old evidence aged out, new successes at its level came back.
+        Ok(d, 4, sentAt: 6);
+        Assert.Equal(4, Rejected(d, 5, sentAt: 6.5).Limit);
+        Ok(d, 2, sentAt: 12);
+        Assert.Equal(1, Rejected(d, 2, sentAt: 12.5).Limit);
         Assert.Equal(1, d.Limit);
     }
 
@@ -101,6 +129,7 @@ public sealed class ConcurrencyLimitDetectorTests
     public void A_429_above_the_limit_does_not_raise_it()
     {
         var d = new ConcurrencyLimitDetector(64);
+        Ok(d, 9);
         Rejected(d, 10);
         Assert.Equal(new ConcurrencyVerdict(true, 9, false), Rejected(d, 12));
     }
@@ -109,6 +138,7 @@ public sealed class ConcurrencyLimitDetectorTests
     public void Successes_with_the_gate_full_raise_the_limit_by_one_after_ten_rounds()
     {
         var d = new ConcurrencyLimitDetector(64);
+        Ok(d, 4);
         Rejected(d, 5);
         Assert.Equal(4, d.Limit);
         // Successes below the limit are not evidence the cap grew.
@@ -128,6 +158,7 @@ public sealed class ConcurrencyLimitDetectorTests
     public void The_limit_never_grows_above_max_in_flight()
     {
         var d = new ConcurrencyLimitDetector(3);
+        Ok(d, 2);
         Rejected(d, 3);
         for (var i = 0; i < 1000; i++)
         {
