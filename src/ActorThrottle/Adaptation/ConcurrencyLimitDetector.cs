@@ -11,8 +11,8 @@ namespace ActorThrottle.Adaptation;
 /// (it cannot tell when a slot frees up) while N calls are in flight, and never below N: its rejections lie at in-flight levels at or above every level a call succeeded at. A rate
 /// limit rejects at any level, so some of its 429s come at levels below recent successes. A 429 without rate hints
 /// (<see cref="RateLimitInfo.HasRateHeaders"/>, <see cref="RateLimitInfo.RetryAfter"/>) sent at level n is therefore a concurrency rejection when, over the
-/// recent <see cref="Window"/>, calls succeeded at concurrency (at a level of at least 2 and n ÷ 2), none at a level
-/// above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
+/// recent <see cref="Window"/>, n is at least <see cref="MinimumCapLevel"/>, calls succeeded at concurrency (at a level of at least
+/// n ÷ 2), none at a level above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
 /// 429s are a rate limit's (a bucket's burst), not evidence of a cap. Then the in-flight limit drops to n − 1 (the
 /// cap just seen) and the rate is left alone. Successes sent with the gate full raise the limit by one after
 /// <see cref="IncreaseAfterRounds"/> × limit of them, probing for a cap that grew; the probe's 429 costs one retry.
@@ -21,6 +21,12 @@ public sealed class ConcurrencyLimitDetector
 {
     /// <summary>How far back (by send instant) outcomes count as evidence.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The lowest in-flight level whose 429 may be a cap's: at a few calls in flight (a provider answering in
+    /// milliseconds) a rate limit's 429s come at levels 1 to 3 and look like a tiny cap, so caps under 3 go undetected.
+    /// </summary>
+    public const int MinimumCapLevel = 4;
 
     /// <summary>Successes with the gate full, in multiples of the limit, before the limit grows by one.</summary>
     public const int IncreaseAfterRounds = 10;
@@ -95,6 +101,6 @@ public sealed class ConcurrencyLimitDetector
         }
         // Without successes at concurrency (at least half this level) there is no evidence of a cap: a rate limit rejects a
         // first burst before any success has come back.
-        return highestSuccess >= Math.Max(2, level / 2) && level >= highestSuccess && lowestRejection >= highestSuccess;
+        return level >= MinimumCapLevel && highestSuccess >= level / 2 && level >= highestSuccess && lowestRejection >= highestSuccess;
     }
 }

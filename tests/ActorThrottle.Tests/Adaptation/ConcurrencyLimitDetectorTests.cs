@@ -112,7 +112,7 @@ public sealed class ConcurrencyLimitDetectorTests
         Assert.False(Rejected(new ConcurrencyLimitDetector(8), 0).ConcurrencyLimited);
 
     [Fact]
-    public void A_cap_that_shrinks_is_followed_down_but_never_below_one()
+    public void A_cap_that_shrinks_is_followed_down_to_three_and_no_lower()
     {
         var d = new ConcurrencyLimitDetector(64);
         Ok(d, 9);
@@ -120,9 +120,23 @@ public sealed class ConcurrencyLimitDetectorTests
         // Six seconds on, the cap is smaller: the old evidence aged out, new successes at its level came back.
         Ok(d, 4, sentAt: 6);
         Assert.Equal(4, Rejected(d, 5, sentAt: 6.5).Limit);
-        Ok(d, 2, sentAt: 12);
-        Assert.Equal(1, Rejected(d, 2, sentAt: 12.5).Limit);
-        Assert.Equal(1, d.Limit);
+        Ok(d, 3, sentAt: 12);
+        Assert.Equal(new ConcurrencyVerdict(true, 3, true), Rejected(d, 4, sentAt: 12.5));
+        // Under the minimum cap level a 429 is a rate limit's.
+        Ok(d, 2, sentAt: 18);
+        Assert.Equal(new ConcurrencyVerdict(false, 3, false), Rejected(d, 3, sentAt: 18.5));
+    }
+
+    [Fact]
+    public void At_latency_zero_a_rate_limits_429s_at_one_to_three_in_flight_are_not_a_cap()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        Ok(d, 1);
+        Ok(d, 2);
+        Assert.False(Rejected(d, 2).ConcurrencyLimited);
+        Ok(d, 3, sentAt: 0.1);
+        Assert.False(Rejected(d, 3, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(64, d.Limit);
     }
 
     [Fact]
@@ -157,14 +171,14 @@ public sealed class ConcurrencyLimitDetectorTests
     [Fact]
     public void The_limit_never_grows_above_max_in_flight()
     {
-        var d = new ConcurrencyLimitDetector(3);
-        Ok(d, 2);
-        Rejected(d, 3);
+        var d = new ConcurrencyLimitDetector(5);
+        Ok(d, 4);
+        Assert.Equal(4, Rejected(d, 5).Limit);
         for (var i = 0; i < 1000; i++)
         {
-            Ok(d, 3);
+            Ok(d, 5);
         }
-        Assert.Equal(3, d.Limit);
+        Assert.Equal(5, d.Limit);
     }
 
     [Theory]
