@@ -76,7 +76,7 @@ internal sealed class RateController
         var now = outcome.AnsweredAt;
         var before = Settings;
         var pauses = new List<RatePause>();
-        if (RateLimitHints.PauseUntil(outcome.Headers, now, _settings.Retry.MaxRetryAfter, outcome.Cost) is { } headerPause)
+        if (RateLimitPause.Until(outcome.Headers, now, _settings.Retry.MaxRetryAfter, outcome.Cost) is { } headerPause)
         {
             pauses.Add(new RatePause(headerPause, Empty: false, "the provider's headers say nothing remains until then"));
         }

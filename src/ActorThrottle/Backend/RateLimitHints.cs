@@ -87,7 +87,8 @@ internal static class RateLimitHints
     }
 
     /// <summary>
-    /// When remaining requests (or tokens) is 0, the model pauses until the next call can be admitted; the later of
+    /// The decision before <see cref="RateLimitPause.Until"/> (which the engine uses): it waits whole-second resets in full
+    /// and idles IETF windows until their end. When remaining requests (or tokens) is 0, the model pauses until the next call can be admitted; the later of
     /// the two waits wins. Null when nothing says to pause. The wait is capped at <paramref name="maxPause"/>.
     /// </summary>
     /// <remarks>

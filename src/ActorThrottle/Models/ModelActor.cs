@@ -19,12 +19,15 @@ internal sealed class ModelActor : ReceiveActor
     private readonly IChatBackend _backend;
     private readonly TimeProvider _time;
     private IWorkQueue<WorkItem>? _queue;
+    // The stream's parallelism is max-in-flight, fixed at materialization; the gate is the limit the supervisor lowers.
+    private readonly InFlightGate _gate;
 
     public ModelActor(ModelSettings settings, IChatBackend backend, TimeProvider time)
     {
         _settings = settings;
         _backend = backend;
         _time = time;
+        _gate = new InFlightGate(settings.MaxInFlight);
 
         Receive<SubmitAttempt>(m =>
         {
@@ -75,7 +78,7 @@ internal sealed class ModelActor : ReceiveActor
                 self.Tell(new StreamFailed(t.Exception!.GetBaseException()));
             }
         }, TaskContinuationOptions.ExecuteSynchronously);
-        supervisor.Tell(new ModelActorStarted(throttle, queue));
+        supervisor.Tell(new ModelActorStarted(throttle, queue) { Gate = _gate });
     }
 
     /// <summary>A batch share of s means one batch release after round(1/s) − 1 interactive ones while both wait; 0 is strict.</summary>
@@ -83,6 +86,19 @@ internal sealed class ModelActor : ReceiveActor
         batchShare <= 0 ? 0 : Math.Max(1, (int)Math.Round(1 / batchShare) - 1);
 
     private async Task<AttemptCompleted> Call(WorkItem item)
+    {
+        var inFlight = await _gate.EnterAsync().ConfigureAwait(false);
+        try
+        {
+            return await CallEntered(item).ConfigureAwait(false) with { InFlightAtSend = inFlight };
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    private async Task<AttemptCompleted> CallEntered(WorkItem item)
     {
         var startedAt = _time.GetUtcNow();
         using var call = new CancellationTokenSource();

@@ -17,11 +17,18 @@ internal sealed record DrainQueue
 
 internal sealed record QueueDrained(IReadOnlyList<WorkItem> Items);
 
-/// <summary>ModelActor → supervisor, from PreStart: the stream runs; here is its throttle.</summary>
-internal sealed record ModelActorStarted(IThrottleControl Throttle, IWorkQueue<WorkItem> Queue);
+/// <summary>ModelActor → supervisor, from PreStart: the stream runs; here is its throttle (and its in-flight gate).</summary>
+internal sealed record ModelActorStarted(IThrottleControl Throttle, IWorkQueue<WorkItem> Queue)
+{
+    public InFlightGate? Gate { get; init; }
+}
 
 /// <summary>Stream → supervisor: one call finished (or was skipped because the item was abandoned).</summary>
-internal sealed record AttemptCompleted(WorkItem Item, BackendResponse? Response, DateTimeOffset StartedAt, TimeSpan Elapsed);
+internal sealed record AttemptCompleted(WorkItem Item, BackendResponse? Response, DateTimeOffset StartedAt, TimeSpan Elapsed)
+{
+    /// <summary>Calls in flight when this one was sent, itself included (0: not known).</summary>
+    public int InFlightAtSend { get; init; }
+}
 
 /// <summary>ModelActor → itself: the stream died; throwing hands the failure to the supervisor.</summary>
 internal sealed record StreamFailed(Exception Cause);

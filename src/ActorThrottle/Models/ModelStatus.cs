@@ -24,4 +24,10 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
 
     /// <summary>How many times the model's throttle settings changed (each logged once with its reason).</summary>
     public long RateChanges { get; init; }
+
+    /// <summary>
+    /// Calls the model lets into flight at once: <c>max-in-flight</c>, or lower while a provider's concurrency cap is being
+    /// honoured (429s with no rate header that come only at high in-flight levels). 0 when not known.
+    /// </summary>
+    public int InFlightLimit { get; init; }
 }

@@ -35,6 +35,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private readonly RequestLedger _ledger = new();
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
+    private InFlightGate? _gate;
+    private readonly ConcurrencyLimitDetector _concurrency;
     private int _starts;
     private long _rateChanges;
     private long _answered;
@@ -62,6 +64,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _metrics = metrics;
         _gauges = metrics.ForModel(settings.ModelId);
         _rate = new RateController(settings, start);
+        _concurrency = new ConcurrencyLimitDetector(settings.MaxInFlight);
         _redeliver = redeliver;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
@@ -116,6 +119,8 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
     private void Started(ModelActorStarted started)
     {
         _throttle = started.Throttle;
+        _gate = started.Gate;
+        _gate?.SetLimit(_concurrency.Limit);
         _starts++;
         // A fresh stream starts from the configured rate; bring it to what rate control has learned.
         ApplySettings();
@@ -283,10 +288,22 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _recent.RecordAttempt(now, response.Kind, response.StatusCode is not null);
         _metrics.RecordAttempt(_settings, item, response, outcome.StartedAt, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
+        var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders || response.RateLimits.RetryAfter is not null, outcome.StartedAt, now);
+        if (concurrency.Changed)
+        {
+            _gate?.SetLimit(concurrency.Limit);
+            _log.Information("Model {Model} in-flight limit now {Limit} ({Reason})", _settings.ModelId, concurrency.Limit,
+                concurrency.ConcurrencyLimited ? $"429 with {outcome.InFlightAtSend} in flight and no rate header or retry-after: a concurrency cap" : "probing after successes");
+        }
 
         var streamed = response.Kind != OutcomeKind.Success && item.ChunksSent > 0;
-        var cause = response.Kind == OutcomeKind.RateLimited ? RateLimitCause.Of(response.ErrorMessage, response.RateLimits, entry.Cost.Total) : RateLimitedBy.Unknown;
-        Apply(_rate.Observe(new RateOutcome(response.Kind, outcome.StartedAt, now, entry.Cost.Total, response.RateLimits, cause, streamed)));
+        // A concurrency cap's 429 (no rate header, no retry-after, high in flight) is answered by the in-flight limit above,
+        // not by the rate: it carries nothing else for rate control.
+        if (!(response.Kind == OutcomeKind.RateLimited && concurrency.ConcurrencyLimited))
+        {
+            var cause = response.Kind == OutcomeKind.RateLimited ? RateLimitCause.Of(response.ErrorMessage, response.RateLimits, entry.Cost.Total) : RateLimitedBy.Unknown;
+            Apply(_rate.Observe(new RateOutcome(response.Kind, outcome.StartedAt, now, entry.Cost.Total, response.RateLimits, cause, streamed)));
+        }
 
         if (streamed)
         {
@@ -662,6 +679,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             Recent = _recent.Summarise(_time.GetUtcNow()),
             RateFoundBy = Describe(_rate.Origin),
             RateChanges = _rateChanges,
+            InFlightLimit = _concurrency.Limit,
         };
     }
 

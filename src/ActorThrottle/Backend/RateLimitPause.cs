@@ -1,0 +1,68 @@
+namespace ActorThrottle.Backend;
+
+/// <summary>
+/// Whether a response's rate-limit facts mean the model must pause before its next call, and until when. Pure.
+/// Replaces <see cref="RateLimitHints.PauseUntil"/>: a whole-second reset is a bound, not a wait, and a window whose
+/// quota and length are known is paced through evenly instead of idled until its end.
+/// </summary>
+internal static class RateLimitPause
+{
+    /// <summary>
+    /// Null while something remains (or nothing is reported); else the instant the next call may leave. Of an exhausted
+    /// request and token limit, the later wait wins. The wait is capped at <paramref name="maxPause"/>.
+    /// </summary>
+    /// <remarks>
+    /// For each exhausted limit (remaining 0, a reset reported), the wait is:
+    /// <list type="bullet">
+    /// <item>quota and window known (an IETF policy): the window's share of what the next call needs, window × need ÷ quota —
+    /// the quota paced evenly (GCRA-like), never longer than the reset. A window ending tens of milliseconds after
+    /// <c>reset=1</c> is not idled for a second, and a per-minute window is not idled for most of a minute: a client that
+    /// paced correctly only runs out at the window's end.</item>
+    /// <item>a limit without a window (OpenAI and Anthropic buckets, refilled continuously, reset = until full again; an IETF
+    /// <c>RateLimit-Limit</c>): the reset's share, reset × need ÷ limit, when the next call's worth is back.</item>
+    /// <item>nothing but the reset: an exact reset (Go duration, fractional seconds, an instant with sub-second digits) is
+    /// waited for in full; a whole-second one only to the middle of the span it bounds, reset − granularity ÷ 2.</item>
+    /// </list>
+    /// A call that leaves too early is answered 429 with the provider's own wait, which the caller's adaptation heeds.
+    /// </remarks>
+    /// <param name="tokensNeeded">Tokens the next call is expected to cost (e.g. the last request's).</param>
+    public static DateTimeOffset? Until(RateLimitInfo info, DateTimeOffset now, TimeSpan maxPause, long tokensNeeded = 1)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var requests = Wait(info.RemainingRequests, info.ResetRequests, info.ResetRequestsGranularity, info.LimitRequests, info.WindowRequests, 1);
+        var tokens = Wait(info.RemainingTokens, info.ResetTokens, info.ResetTokensGranularity, info.LimitTokens, null, Math.Max(1, tokensNeeded));
+        TimeSpan? wait = requests is { } r && (tokens is not { } t || r >= t) ? r : tokens;
+        if (wait is not { } w || w <= TimeSpan.Zero)
+        {
+            return null;
+        }
+        return now + (w > maxPause ? maxPause : w);
+    }
+
+    /// <summary>The wait one exhausted limit asks for; null when it is not exhausted or says no reset.</summary>
+    public static TimeSpan? Wait(long? remaining, TimeSpan? reset, TimeSpan granularity, long? limit, TimeSpan? window, long needed)
+    {
+        if (remaining != 0 || reset is not { } t || t <= TimeSpan.Zero)
+        {
+            return null;
+        }
+        if (limit is { } l && l > 0)
+        {
+            if (window is { } w && w > TimeSpan.Zero)
+            {
+                var paced = Ticks(w.Ticks * (double)needed / l);
+                return paced < t ? paced : t;
+            }
+            // A call needing the whole bucket (or more) waits for all of it.
+            return needed < l ? Ticks(t.Ticks * (double)needed / l) : t;
+        }
+        if (granularity > TimeSpan.Zero)
+        {
+            var middle = t - granularity / 2;
+            return middle > TimeSpan.Zero ? middle : t / 2;
+        }
+        return t;
+    }
+
+    private static TimeSpan Ticks(double ticks) => TimeSpan.FromTicks((long)Math.Ceiling(ticks));
+}
