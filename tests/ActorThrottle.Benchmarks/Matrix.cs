@@ -53,6 +53,9 @@ public static class Matrix
 {
     private const double Rate = 100;
 
+    /// <summary>Seconds of work at the real limit in a not-configured cell, and from when it is judged.</summary>
+    public const double NotConfiguredSeconds = 25, JudgedFrom = 10;
+
     public static IReadOnlyList<ProviderShape> Shapes() =>
     [
         new("tb-openai", "token bucket, OpenAI x-ratelimit-* headers", "OpenAI", Rate,
@@ -125,6 +128,11 @@ public static class Matrix
     public static Scenario Cell(ProviderShape shape, MatrixConfig config, bool latency, bool quick)
     {
         var n = shape.Backlog is { } b ? (quick ? b.Quick : b.Full) : quick ? 400 : 1200;
+        if (config.Factor is null)
+        {
+            // Not configured: the engine must find the limit, judged after its first 10 s, so the backlog lasts 25 s at the limit.
+            n = Math.Max(n, (int)(shape.LimitRps * NotConfiguredSeconds));
+        }
         var stated = shape.StatedRps ?? shape.LimitRps;
         var model = new ModelSpec("m", shape.LimitRps, config.Factor is { } f ? stated * f : 0, n)
         {
@@ -215,7 +223,7 @@ public static class Matrix
 
         md.AppendLine("## Provider zoo matrix");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Quick mode = {quick}. Backlog {(quick ? "400" : "1,200")} requests submitted at t = 0 (per shape where noted), cap 1.5 × ideal + 8 s; {repeat} run(s) per cell (the median is shown when more). Goodput = successes ÷ (real limit × time from the first send to the last reply); steady = accepted ÷ allowed over the full seconds from t = 2 s to 2 s before the end; rejected = 429 share of the attempts the provider saw; t95 = seconds until the 3 s mean accepted rate first reaches 95 % of the limit.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Quick mode = {quick}. Backlog {(quick ? "400" : "1,200")} requests submitted at t = 0 (per shape where noted; not configured: {NotConfiguredSeconds:0} s of work at the limit, judged over the full seconds from t = {JudgedFrom:0} s on, \"after 10 s\"), cap 1.5 × ideal + 8 s; {repeat} run(s) per cell (the median is shown when more). Goodput = successes ÷ (real limit × time from the first send to the last reply); steady = accepted ÷ allowed over the full seconds from t = 2 s to 2 s before the end; rejected = 429 share of the attempts the provider saw; t95 = seconds until the 3 s mean accepted rate first reaches 95 % of the limit.");
         md.AppendLine();
         md.AppendLine("| shape | what | seen at | real limit |");
         md.AppendLine("|---|---|---|---|");
@@ -237,8 +245,8 @@ public static class Matrix
 
                 md.AppendLine(CultureInfo.InvariantCulture, $"### {config.Title}, latency {(latency ? "100–300 ms" : "0")}");
                 md.AppendLine();
-                md.AppendLine("| shape | at-default goodput | steady | rejected | svc p95 s | e2e p95 s | t95 s | unfinished | polly goodput (rejected) | seed-5 goodput (rejected) | sdk-50 goodput (rejected) | at ÷ best peer |");
-                md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                md.AppendLine("| shape | at-default goodput | steady | after 10 s | rejected | rejected after 10 s | svc p95 s | e2e p95 s | t95 s | unfinished | polly goodput (rejected) | seed-5 goodput (rejected) | sdk-50 goodput (rejected) | at ÷ best peer |");
+                md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
                 foreach (var shape in selected)
                 {
                     var at = Median(rows.Where(r => r.Shape == shape && r.Run.Baseline == "at-default"));
@@ -253,7 +261,7 @@ public static class Matrix
                     var h = at.Run.Headline;
                     var best = peers.Where(p => p is not null).Select(p => p!.Run.Headline.GoodputToLimit).DefaultIfEmpty(double.NaN).Max();
                     md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| `{shape.Key}` | {h.GoodputToLimit:0.000} | {Report.Steady(at.Scenario, h)} | {h.Share429:P1} | {h.Service.P95:0.00} | {h.Total.P95:0.00} | {Fmt(SecondsToLimit(at.Scenario, h))} | {h.Unfinished} | {Peer(peers[0])} | {Peer(peers[1])} | {Peer(peers[2])} | {(double.IsNaN(best) ? "–" : (h.GoodputToLimit / best).ToString("0.00", CultureInfo.InvariantCulture))} |"));
+                        $"| `{shape.Key}` | {h.GoodputToLimit:0.000} | {Report.Steady(at.Scenario, h)} | {Report.Steady(at.Scenario, h, JudgedFrom)} | {h.Share429:P1} | {Report.RejectedFrom(h, JudgedFrom)} | {h.Service.P95:0.00} | {h.Total.P95:0.00} | {Fmt(SecondsToLimit(at.Scenario, h))} | {h.Unfinished} | {Peer(peers[0])} | {Peer(peers[1])} | {Peer(peers[2])} | {(double.IsNaN(best) ? "–" : (h.GoodputToLimit / best).ToString("0.00", CultureInfo.InvariantCulture))} |"));
                 }
 
                 md.AppendLine();

@@ -180,20 +180,31 @@ public static class Report
     /// Accepted per second ÷ the limit over the full 1 s buckets from t = 2 s to 2 s before the drain: the sustained
     /// rate, without the provider's initial bucket and the tail. Requests, not tokens (n/a for the token-bound scenario).
     /// </summary>
-    public static string Steady(Scenario s, ModelResult h)
+    public static string Steady(Scenario s, ModelResult h) => Steady(s, h, from: 2);
+
+    /// <summary>Accepted ÷ allowed over the full seconds from <paramref name="from"/> to 2 s before the end ("–" when there are none).</summary>
+    public static string Steady(Scenario s, ModelResult h, double from)
     {
         var spec = s.Models.First(m => m.Id == h.Model);
         if (s.TokenBound)
         {
             return "n/a";
         }
-        var buckets = h.PerSecond.Where(p => p.T >= 2 && p.T + 1 <= h.DrainSeconds - 2).ToList();
+        var buckets = h.PerSecond.Where(p => p.T >= from && p.T + 1 <= h.DrainSeconds - 2).ToList();
         if (buckets.Count == 0)
         {
             return "–";
         }
         var allowed = buckets.Sum(p => (s.LimitIntegral(spec, p.T + 1) - s.LimitIntegral(spec, Math.Max(0, p.T))));
         return (buckets.Sum(p => p.Accepted) / allowed).ToString("0.000", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The 429 share of the attempts the provider saw over the same seconds as <see cref="Steady(Scenario, ModelResult, double)"/>.</summary>
+    public static string RejectedFrom(ModelResult h, double from)
+    {
+        var buckets = h.PerSecond.Where(p => p.T >= from && p.T + 1 <= h.DrainSeconds - 2).ToList();
+        var attempts = buckets.Sum(p => p.Accepted + p.RateLimited);
+        return buckets.Count == 0 || attempts == 0 ? "–" : ((double)buckets.Sum(p => p.RateLimited) / attempts).ToString("P1", CultureInfo.InvariantCulture);
     }
 
     private static string F(Percentiles p) => string.Create(CultureInfo.InvariantCulture, $"{p.P50:0.00}/{p.P95:0.00}/{p.P99:0.00}");
