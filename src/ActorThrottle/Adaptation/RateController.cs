@@ -9,7 +9,7 @@ namespace ActorThrottle.Adaptation;
 /// cause, transient, … each with the instants it was sent and answered); throttle settings and pauses come out
 /// (<see cref="RateDecision"/>), each change with its reason. It composes AIMD on the request rate and burst
 /// (<see cref="AimdController"/>), AIMD on the token rate (<see cref="TokenRateController"/>), the overload rule
-/// (<see cref="OverloadDetector"/>, <see cref="OverloadPause"/>) and the header pause (<see cref="RateLimitHints"/>).
+/// (<see cref="OverloadDetector"/>, <see cref="OverloadPause"/>) and the header pause (<see cref="RateLimitPause"/>).
 /// Pure state machine: time comes in with the outcomes, so a recorded sequence replays to the same decisions.
 /// </summary>
 internal sealed class RateController

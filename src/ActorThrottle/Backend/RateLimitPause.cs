@@ -2,7 +2,7 @@ namespace ActorThrottle.Backend;
 
 /// <summary>
 /// Whether a response's rate-limit facts mean the model must pause before its next call, and until when. Pure.
-/// Replaces <see cref="RateLimitHints.PauseUntil"/>: a whole-second reset is a bound, not a wait, and a window whose
+/// A whole-second reset is a bound, not a wait, and a window whose
 /// quota and length are known is paced through evenly instead of idled until its end.
 /// </summary>
 internal static class RateLimitPause

@@ -53,7 +53,9 @@ public sealed class OpenAIChatBackendEdgeTests : IAsyncLifetime
 
         Assert.Equal(0, r.RateLimits.RemainingRequests);
         Assert.Equal(TimeSpan.FromSeconds(30), r.RateLimits.ResetRequests);
-        Assert.Equal(FakeNow.AddSeconds(30), RateLimitHints.PauseUntil(r.RateLimits, FakeNow, TimeSpan.FromMinutes(1)));
+        // An instant in whole seconds is a bound: the reset lies in (29 s, 30 s], and the pause ends mid-way.
+        Assert.Equal(TimeSpan.FromSeconds(1), r.RateLimits.ResetRequestsGranularity);
+        Assert.Equal(FakeNow.AddSeconds(29.5), RateLimitPause.Until(r.RateLimits, FakeNow, TimeSpan.FromMinutes(1)));
     }
 
     [Fact]

@@ -247,7 +247,7 @@ public sealed class OpenAIChatBackendTests : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         Assert.Equal(60, r.RateLimits.LimitRequests);
         // The bucket is full again in 1 s; one request of 60 is back after 1/60 s.
-        Assert.Equal(now + TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / 60.0)), RateLimitHints.PauseUntil(r.RateLimits, now, TimeSpan.FromMinutes(1)));
+        Assert.Equal(now + TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / 60.0)), RateLimitPause.Until(r.RateLimits, now, TimeSpan.FromMinutes(1)));
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace ActorThrottle.Tests.Backend;
 
-public sealed class RateLimitHintsTests
+public sealed class RateLimitPauseExactResetTests
 {
     private static readonly DateTimeOffset Now = new(2025, 3, 14, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan MaxPause = TimeSpan.FromMinutes(2);
@@ -12,14 +12,14 @@ public sealed class RateLimitHintsTests
     public void No_remaining_requests_pauses_until_the_requests_reset()
     {
         var info = new RateLimitInfo { RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1) };
-        Assert.Equal(Now.AddSeconds(1), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(1), RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
     public void No_remaining_tokens_pauses_until_the_tokens_reset()
     {
         var info = new RateLimitInfo { RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(6) };
-        Assert.Equal(Now.AddSeconds(6), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(6), RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
@@ -30,10 +30,10 @@ public sealed class RateLimitHintsTests
             RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1),
             RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(6),
         };
-        Assert.Equal(Now.AddSeconds(6), RateLimitHints.PauseUntil(tokensLater, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(6), RateLimitPause.Until(tokensLater, Now, MaxPause));
 
         var requestsLater = tokensLater with { ResetRequests = TimeSpan.FromSeconds(9) };
-        Assert.Equal(Now.AddSeconds(9), RateLimitHints.PauseUntil(requestsLater, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(9), RateLimitPause.Until(requestsLater, Now, MaxPause));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class RateLimitHintsTests
             RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1),
             RemainingTokens = 500, ResetTokens = TimeSpan.FromSeconds(30),
         };
-        Assert.Equal(Now.AddSeconds(1), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(1), RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
@@ -55,26 +55,26 @@ public sealed class RateLimitHintsTests
             RemainingRequests = 1, ResetRequests = TimeSpan.FromSeconds(1),
             RemainingTokens = 10, ResetTokens = TimeSpan.FromSeconds(6),
         };
-        Assert.Null(RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Null(RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
     public void Nothing_pauses_when_nothing_is_reported() =>
-        Assert.Null(RateLimitHints.PauseUntil(RateLimitInfo.None, Now, MaxPause));
+        Assert.Null(RateLimitPause.Until(RateLimitInfo.None, Now, MaxPause));
 
     [Fact]
     public void Nothing_pauses_when_remaining_is_zero_but_no_reset_is_known() =>
-        Assert.Null(RateLimitHints.PauseUntil(new RateLimitInfo { RemainingRequests = 0, RemainingTokens = 0 }, Now, MaxPause));
+        Assert.Null(RateLimitPause.Until(new RateLimitInfo { RemainingRequests = 0, RemainingTokens = 0 }, Now, MaxPause));
 
     [Fact]
     public void Nothing_pauses_when_the_reset_has_already_passed() =>
-        Assert.Null(RateLimitHints.PauseUntil(new RateLimitInfo { RemainingRequests = 0, ResetRequests = TimeSpan.Zero }, Now, MaxPause));
+        Assert.Null(RateLimitPause.Until(new RateLimitInfo { RemainingRequests = 0, ResetRequests = TimeSpan.Zero }, Now, MaxPause));
 
     [Fact]
     public void A_pause_is_capped_at_max_pause()
     {
         var info = new RateLimitInfo { RemainingTokens = 0, ResetTokens = TimeSpan.FromHours(1) };
-        Assert.Equal(Now + MaxPause, RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now + MaxPause, RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class RateLimitHintsTests
             ["x-ratelimit-reset-tokens"] = "1m30.5s",
         };
         var info = RateLimitHeaders.Parse(n => headers.GetValueOrDefault(n), Now);
-        Assert.Equal(Now.AddSeconds(90.5), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(90.5), RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
@@ -96,22 +96,22 @@ public sealed class RateLimitHintsTests
     {
         // OpenAI: 600 requests per minute, empty; full again in 60 s, one request back in 100 ms.
         var info = new RateLimitInfo { LimitRequests = 600, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(60) };
-        Assert.Equal(Now.AddMilliseconds(100), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddMilliseconds(100), RateLimitPause.Until(info, Now, MaxPause));
     }
 
     [Fact]
     public void With_a_reported_token_limit_the_pause_lasts_until_the_next_calls_tokens_are_back()
     {
         var info = new RateLimitInfo { LimitTokens = 60_000, RemainingTokens = 0, ResetTokens = TimeSpan.FromSeconds(60) };
-        Assert.Equal(Now.AddSeconds(3), RateLimitHints.PauseUntil(info, Now, MaxPause, tokensNeeded: 3_000));
+        Assert.Equal(Now.AddSeconds(3), RateLimitPause.Until(info, Now, MaxPause, tokensNeeded: 3_000));
         // Needing more than the limit can only mean waiting for the full reset.
-        Assert.Equal(Now.AddSeconds(60), RateLimitHints.PauseUntil(info, Now, MaxPause, tokensNeeded: 100_000));
+        Assert.Equal(Now.AddSeconds(60), RateLimitPause.Until(info, Now, MaxPause, tokensNeeded: 100_000));
     }
 
     [Fact]
     public void A_limit_of_zero_falls_back_to_the_full_reset()
     {
         var info = new RateLimitInfo { LimitRequests = 0, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(2) };
-        Assert.Equal(Now.AddSeconds(2), RateLimitHints.PauseUntil(info, Now, MaxPause));
+        Assert.Equal(Now.AddSeconds(2), RateLimitPause.Until(info, Now, MaxPause));
     }
 }
