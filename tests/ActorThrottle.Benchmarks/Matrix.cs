@@ -195,6 +195,10 @@ public static class Matrix
         var selected = Shapes().Where(s => shapes.Count == 0 || shapes.Contains(s.Key)).ToList();
         var latencies = latencyOnly is { } l ? [l] : new[] { false, true };
         var results = new List<MatrixRun>();
+        // One unmeasured run first: the process's JIT and first-use costs would otherwise land on whichever cell runs first,
+        // and only on ActorThrottle (the baselines of that cell run after it, warm).
+        var warmUp = Cell(Shapes()[0], MatrixConfig.All[0], latency: false, quick: true);
+        Console.WriteLine($"   warm-up ({warmUp.Key}, not reported): {(await Program.RunOneAsync(warmUp, new ActorThrottleBaseline(tuned: false))).OneLine()}");
         foreach (var latency in latencies)
         {
             foreach (var shape in selected)
@@ -223,7 +227,7 @@ public static class Matrix
 
         md.AppendLine("## Provider zoo matrix");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Quick mode = {quick}. Backlog {(quick ? "400" : "1,200")} requests submitted at t = 0 (per shape where noted; not configured: {NotConfiguredSeconds:0} s of work at the limit, judged over the full seconds from t = {JudgedFrom:0} s on, \"after 10 s\"), cap 1.5 × ideal + 8 s; {repeat} run(s) per cell (the median is shown when more). Goodput = successes ÷ (real limit × time from the first send to the last reply); steady = accepted ÷ allowed over the full seconds from t = 2 s to 2 s before the end; rejected = 429 share of the attempts the provider saw; t95 = seconds until the 3 s mean accepted rate first reaches 95 % of the limit.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Quick mode = {quick}. Backlog {(quick ? "400" : "1,200")} requests submitted at t = 0 (per shape where noted; not configured: {NotConfiguredSeconds:0} s of work at the limit, judged over the full seconds from t = {JudgedFrom:0} s on, \"after 10 s\"), cap 1.5 × ideal + 8 s; one unmeasured warm-up run first (tb-openai, known, latency 0); {repeat} run(s) per cell (the median is shown when more). Goodput = successes ÷ (real limit × time from the first send to the last reply); steady = accepted ÷ allowed over the full seconds from t = 2 s to 2 s before the end; rejected = 429 share of the attempts the provider saw; t95 = seconds until the 3 s mean accepted rate first reaches 95 % of the limit.");
         md.AppendLine();
         md.AppendLine("| shape | what | seen at | real limit |");
         md.AppendLine("|---|---|---|---|");
