@@ -187,4 +187,38 @@ public sealed class ConcurrencyLimitDetectorTests
     [InlineData(OutcomeKind.QuotaExceeded)]
     public void Other_outcomes_change_nothing(OutcomeKind kind) =>
         Assert.Equal(new ConcurrencyVerdict(false, 8, false), new ConcurrencyLimitDetector(8).OnOutcome(kind, 8, false, T0, T0));
+
+    [Fact]
+    public void Once_a_cap_is_known_its_probe_meeting_it_again_is_the_cap_whatever_wider_successes_the_window_holds()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        // Sent while the gate was still at 64: successes up to 24 (the client counts answers still on the wire).
+        for (var n = 1; n <= 24; n++)
+        {
+            Ok(d, n);
+        }
+        Assert.Equal(new ConcurrencyVerdict(true, 23, true), Rejected(d, 24, sentAt: 0.1));
+        // The gate full at 23 meets the cap again, though a success at 24 (on the wire) is in the window.
+        Assert.Equal(new ConcurrencyVerdict(true, 22, true), Rejected(d, 23, sentAt: 0.2));
+        for (var i = 0; i < 10 * 22; i++)
+        {
+            Ok(d, 22, sentAt: 0.3);
+        }
+        Assert.Equal(23, d.Limit);
+        // The probe at 23 meets the cap: back to 22, and the rate is left alone (verdict: concurrency limited).
+        Assert.Equal(new ConcurrencyVerdict(true, 22, true), Rejected(d, 23, sentAt: 0.5));
+        // Below the limit, a 429 under a recent success is still a rate limit's.
+        Assert.False(Rejected(d, 12, sentAt: 0.6).ConcurrencyLimited);
+    }
+
+    [Fact]
+    public void Before_any_cap_was_seen_a_429_with_the_gate_full_still_needs_the_evidence()
+    {
+        var d = new ConcurrencyLimitDetector(8);
+        Ok(d, 8);
+        Ok(d, 3);
+        Rejected(d, 2);
+        Assert.False(Rejected(d, 8, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(8, d.Limit);
+    }
 }
