@@ -29,4 +29,61 @@ public sealed class RateControllerShapeSpec(ITestOutputHelper output)
             Assert.DoesNotContain(loop.Changes, c => c.Reason == RateChangeReason.Overload);
         }
     }
+
+    [Theory]
+    [InlineData("requests-per-second = auto", 0, 2)]
+    [InlineData("requests-per-second = auto", 100, 300)]
+    [InlineData("requests-per-second = 100", 0, 2)]
+    [InlineData("requests-per-second = 100", 100, 300)]
+    public void A_burst_5_gcra_with_whole_second_retry_after_runs_at_its_rate(string rate, int low, int high)
+    {
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            var loop = new VirtualShapeLoop(new RateController(RateControllerReplaySpec.Settings(rate)), new GcraIetfSeparateShape(100, 5), (low, high), seed);
+            loop.Run(20);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            var from = rate.EndsWith("auto", StringComparison.Ordinal) ? 10 : 2;
+            Assert.True(loop.Goodput(from, 20) >= 0.95 * 100, $"goodput after {from} s {loop.Goodput(from, 20):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare(from, 20) <= 0.03, loop.Describe());
+        }
+    }
+
+    [Fact]
+    public void Five_429s_from_an_empty_bucket_refilled_faster_than_the_rate_cap_the_burst_and_leave_rate_and_pauses_short()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 100"));
+        var t0 = VirtualShapeLoop.T0;
+        var ok = (int remaining) => VirtualShapeLoop.Parse(t0, ("RateLimit-Limit", "100"), ("RateLimit-Remaining", remaining.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("RateLimit-Reset", "1"));
+        var rejected = VirtualShapeLoop.Parse(t0, ("RateLimit-Limit", "100"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", "1"), ("retry-after", "1"));
+        var decisions = new List<RateDecision>();
+        for (var i = 0; i < 5; i++)
+        {
+            decisions.Add(controller.Observe(RateOutcome.Success(t0.AddMilliseconds(i), t0.AddMilliseconds(i + 1), headers: ok(4 - i))));
+        }
+        for (var i = 5; i < 10; i++)
+        {
+            decisions.Add(controller.Observe(RateOutcome.RateLimited(t0.AddMilliseconds(i), t0.AddMilliseconds(i + 1), headers: rejected)));
+        }
+
+        Assert.Equal(100, controller.Settings.Rate);
+        // The most the bucket was seen holding after a success: 4.
+        Assert.Equal(4, controller.Settings.Burst);
+        var changes = decisions.SelectMany(d => d.Changes).ToList();
+        Assert.DoesNotContain(changes, c => c.Reason == RateChangeReason.Overload);
+        Assert.All(decisions.SelectMany(d => d.Pauses), p => Assert.True(p.Until <= t0.AddMilliseconds(11 + 10), $"pause until {p.Until:O}"));
+        Assert.Contains("burst at most 4", Assert.Single(changes).Detail);
+    }
+
+    [Fact]
+    public void Configured_ten_times_too_high_a_429_from_an_empty_bucket_settles_the_rate_at_its_pace()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 1000"));
+        var t0 = VirtualShapeLoop.T0;
+        var rejected = VirtualShapeLoop.Parse(t0, ("RateLimit-Limit", "100"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", "1"), ("retry-after", "1"));
+        controller.Observe(RateOutcome.Success(t0, t0.AddMilliseconds(1)));
+        controller.Observe(RateOutcome.RateLimited(t0.AddMilliseconds(2), t0.AddMilliseconds(3), headers: rejected));
+
+        Assert.Equal(99.5, controller.Settings.Rate, 6);
+    }
 }

@@ -174,3 +174,44 @@ internal sealed class ConcurrencyCapShape(int cap, int maxTransitMs, int seed = 
         }
     }
 }
+
+/// <summary>
+/// GCRA (throttled, redis-cell): <c>rate</c> per second with a tolerance of <c>burst</c>, rejections free, answering in the
+/// IETF separate-field dialect as the simulator does: <c>RateLimit-Limit</c> (the per-second quota),
+/// <c>RateLimit-Remaining</c>, <c>RateLimit-Reset</c> in whole seconds rounded up, and a whole-second <c>retry-after</c>
+/// on a 429 (1 for a wait of 10 ms). Rejections are answered at once.
+/// </summary>
+internal sealed class GcraIetfSeparateShape(double rate, int burst) : IVirtualShape
+{
+    private DateTimeOffset _tat = DateTimeOffset.MinValue;
+
+    private double Interval => 1 / rate;
+
+    public (bool Accepted, TimeSpan AnswerAfter, RateLimitInfo Headers) Arrive(DateTimeOffset now, TimeSpan latency)
+    {
+        var start = _tat > now ? _tat : now;
+        var excess = (start - now).TotalSeconds + Interval - burst * Interval;
+        var accepted = excess <= 1e-7;
+        if (accepted)
+        {
+            _tat = start.AddSeconds(Interval);
+        }
+        var used = ((_tat > now ? _tat : now) - now).TotalSeconds;
+        var remaining = Math.Max(0, (long)Math.Floor((burst * Interval - used) / Interval + 1e-9));
+        var headers = new List<(string, string)>
+        {
+            ("RateLimit-Limit", ((long)rate).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("RateLimit-Remaining", remaining.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("RateLimit-Reset", ((long)Math.Ceiling(used - 1e-9)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        if (!accepted)
+        {
+            headers.Add(("retry-after", ((long)Math.Ceiling(excess)).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return (accepted, accepted ? latency : TimeSpan.FromMilliseconds(2), VirtualShapeLoop.Parse(now, [.. headers]));
+    }
+
+    public void Tick(DateTimeOffset now)
+    {
+    }
+}
