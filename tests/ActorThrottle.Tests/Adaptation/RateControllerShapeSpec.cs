@@ -86,4 +86,20 @@ public sealed class RateControllerShapeSpec(ITestOutputHelper output)
 
         Assert.Equal(99.5, controller.Settings.Rate, 6);
     }
+
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(100, 300)]
+    public void Auto_against_a_10_s_sliding_window_counter_runs_near_its_policy_with_few_429s(int low, int high)
+    {
+        foreach (var (seed, offsetSeconds) in new[] { (1, 0.0), (2, 3.3), (3, 7.9) })
+        {
+            var loop = new VirtualShapeLoop(Auto(), new SlidingWindowCounterShape(1000, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(offsetSeconds)), (low, high), seed);
+            loop.Run(40);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.Goodput(10, 40) >= 0.95 * 100, $"goodput after 10 s {loop.Goodput(10, 40):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare(10, 40) <= 0.03, $"429s after 10 s {loop.RejectedShare(10, 40):P1}: {loop.Describe()}");
+        }
+    }
 }

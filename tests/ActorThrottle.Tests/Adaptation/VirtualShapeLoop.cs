@@ -215,3 +215,62 @@ internal sealed class GcraIetfSeparateShape(double rate, int burst) : IVirtualSh
     {
     }
 }
+
+/// <summary>
+/// A sliding-window counter (Kong, Cloudflare-style gateways) of <c>quota</c> per <c>window</c>, windows aligned to the
+/// clock (the run starts <c>offset</c> into one): the estimate previous·(1 − f) + current must leave room for the request;
+/// rejections free. Answers in the IETF structured fields as the simulator does (<c>RateLimit-Policy: "p";q=;w=</c>,
+/// <c>RateLimit: "p";r=;t=</c>, whole seconds, <c>retry-after</c> rounded up on a 429); rejections answered at once.
+/// </summary>
+internal sealed class SlidingWindowCounterShape(int quota, TimeSpan window, TimeSpan offset) : IVirtualShape
+{
+    private long _index = long.MinValue;
+    private double _current;
+    private double _previous;
+
+    public (bool Accepted, TimeSpan AnswerAfter, RateLimitInfo Headers) Arrive(DateTimeOffset now, TimeSpan latency)
+    {
+        var at = now + offset;
+        Roll(at);
+        var accepted = Estimate(at) + 1 <= quota + 1e-9;
+        if (accepted)
+        {
+            _current++;
+        }
+        var remaining = Math.Max(0, (long)Math.Floor(quota - Estimate(at) + 1e-9));
+        var windowEnd = StartOf(_index + 1);
+        var reset = _current > 0 ? windowEnd + window - at : _previous > 0 ? windowEnd - at : TimeSpan.Zero;
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        var headers = new List<(string, string)>
+        {
+            ("RateLimit-Policy", $"\"p\";q={quota.ToString(ci)};w={((long)Math.Ceiling(window.TotalSeconds)).ToString(ci)}"),
+            ("RateLimit", $"\"p\";r={remaining.ToString(ci)};t={((long)Math.Ceiling(reset.TotalSeconds - 1e-9)).ToString(ci)}"),
+        };
+        if (!accepted)
+        {
+            var room = quota - 1.0;
+            var f = _current <= room ? (_previous > 0 ? 1 - (room - _current) / _previous : 0) : 1 + (1 - room / _current);
+            var wait = StartOf(_index) + window * Math.Clamp(f, 0, 2) - at;
+            headers.Add(("retry-after", Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds - 1e-9)).ToString(ci)));
+        }
+        return (accepted, accepted ? latency : TimeSpan.FromMilliseconds(2), VirtualShapeLoop.Parse(now, [.. headers]));
+    }
+
+    public void Tick(DateTimeOffset now)
+    {
+    }
+
+    private double Estimate(DateTimeOffset at) => _previous * (1 - (at - StartOf(_index)).Ticks / (double)window.Ticks) + _current;
+
+    private DateTimeOffset StartOf(long index) => new(index * window.Ticks, TimeSpan.Zero);
+
+    private void Roll(DateTimeOffset at)
+    {
+        var index = at.UtcTicks / window.Ticks;
+        if (index != _index)
+        {
+            (_previous, _current) = index == _index + 1 ? (_current, 0) : (0, 0);
+            _index = index;
+        }
+    }
+}
