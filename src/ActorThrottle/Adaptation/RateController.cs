@@ -351,7 +351,13 @@ internal sealed class RateController
             {
                 var rateBefore = _aimd.State.Rate;
                 _aimd.OnOverload(now, since);
-                SettleAtPace(headers, rateBefore);
+                if (RateLimitHints.EmptyBucketPace(headers) is { } stated)
+                {
+                    // The provider states its refill pace: the cut goes to it, and no lower. A storm of 429s at or under it is
+                    // bunching (a late timer, retries arriving together), which halving the rate does not cure (measured on
+                    // the loaded machine: a burst-5 GCRA under auto halved to 0.5 and crept back for 17 s).
+                    _aimd.SetRate(Math.Max(_aimd.State.Rate, Math.Min(stated, rateBefore)), learned: true);
+                }
             }
             if (onTokens)
             {

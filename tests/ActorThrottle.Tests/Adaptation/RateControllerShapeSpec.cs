@@ -102,4 +102,20 @@ public sealed class RateControllerShapeSpec(ITestOutputHelper output)
             Assert.True(loop.RejectedShare(10, 40) <= 0.03, $"429s after 10 s {loop.RejectedShare(10, 40):P1}: {loop.Describe()}");
         }
     }
+
+    [Fact]
+    public void An_overload_of_429s_from_an_empty_bucket_at_its_pace_cuts_the_rate_no_lower_than_the_pace()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 100\nmin-burst = 1\nmax-burst = 1"));
+        var t0 = VirtualShapeLoop.T0;
+        var rejected = VirtualShapeLoop.Parse(t0, ("RateLimit-Limit", "100"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", "1"), ("retry-after", "1"));
+        // At burst 1 a 429 cannot be a burst's: eight in a row at 99 requests/s are an overload.
+        var decisions = Enumerable.Range(0, 8).Select(i => controller.Observe(RateOutcome.RateLimited(t0.AddMilliseconds(i * 10), t0.AddMilliseconds(i * 10 + 1), headers: rejected))).ToList();
+
+        // The overload is seen (the model pauses with an emptied throttle) but the rate stays at the stated pace.
+        Assert.Contains(decisions.SelectMany(d => d.Pauses), p => p.Empty && p.Cause.StartsWith("overload", StringComparison.Ordinal));
+        Assert.Equal(99.5, controller.Settings.Rate, 6);
+        // Paused for one request's worth after the last 429, not the whole second its retry-after says.
+        Assert.All(decisions.SelectMany(d => d.Pauses), p => Assert.True(p.Until <= t0.AddMilliseconds(71 + 10), $"pause until {p.Until:O}"));
+    }
 }
