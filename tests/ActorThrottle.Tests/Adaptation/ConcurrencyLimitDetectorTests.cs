@@ -192,23 +192,39 @@ public sealed class ConcurrencyLimitDetectorTests
     public void Once_a_cap_is_known_its_probe_meeting_it_again_is_the_cap_whatever_wider_successes_the_window_holds()
     {
         var d = new ConcurrencyLimitDetector(64);
-        // Sent while the gate was still at 64: successes up to 24 (the client counts answers still on the wire).
         for (var n = 1; n <= 24; n++)
         {
             Ok(d, n);
         }
         Assert.Equal(new ConcurrencyVerdict(true, 23, true), Rejected(d, 24, sentAt: 0.1));
-        // The gate full at 23 meets the cap again, though a success at 24 (on the wire) is in the window.
-        Assert.Equal(new ConcurrencyVerdict(true, 22, true), Rejected(d, 23, sentAt: 0.2));
-        for (var i = 0; i < 10 * 22; i++)
+        // A call sent at 26 while the gate was still wide, answered late: it is in the window, above the cap's level.
+        Ok(d, 26, sentAt: 0.05);
+        for (var i = 0; i < 10 * 23; i++)
         {
-            Ok(d, 22, sentAt: 0.3);
+            Ok(d, 23, sentAt: 0.3);
         }
-        Assert.Equal(23, d.Limit);
-        // The probe at 23 meets the cap: back to 22, and the rate is left alone (verdict: concurrency limited).
-        Assert.Equal(new ConcurrencyVerdict(true, 22, true), Rejected(d, 23, sentAt: 0.5));
-        // Below the limit, a 429 under a recent success is still a rate limit's.
-        Assert.False(Rejected(d, 12, sentAt: 0.6).ConcurrencyLimited);
+        Assert.Equal(24, d.Limit);
+        // The probe at 24 meets the cap where it was seen: back to 23, and the rate is left alone (verdict: concurrency limited).
+        Assert.Equal(new ConcurrencyVerdict(true, 23, true), Rejected(d, 24, sentAt: 0.5));
+    }
+
+    [Fact]
+    public void A_429_below_the_level_a_cap_was_seen_at_refutes_it_and_later_429s_need_the_evidence_again()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        for (var n = 1; n <= 20; n++)
+        {
+            Ok(d, n);
+        }
+        // A headerless rate limit taken for a cap at first.
+        Assert.True(Rejected(d, 20, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(19, d.Limit);
+        Ok(d, 18, sentAt: 0.2);
+        // A cap does not reject at 12 with 18 in flight succeeding: a rate limit.
+        Assert.False(Rejected(d, 12, sentAt: 0.3).ConcurrencyLimited);
+        // At the level the "cap" was seen at, the evidence (a 429 below a success) now says rate limit.
+        Assert.False(Rejected(d, 20, sentAt: 0.4).ConcurrencyLimited);
+        Assert.Equal(19, d.Limit);
     }
 
     [Fact]

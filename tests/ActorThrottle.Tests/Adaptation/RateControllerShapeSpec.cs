@@ -118,4 +118,20 @@ public sealed class RateControllerShapeSpec(ITestOutputHelper output)
         // Paused for one request's worth after the last 429, not the whole second its retry-after says.
         Assert.All(decisions.SelectMany(d => d.Pauses), p => Assert.True(p.Until <= t0.AddMilliseconds(71 + 10), $"pause until {p.Until:O}"));
     }
+
+    [Fact]
+    public void Auto_against_a_headerless_token_bucket_at_100_to_300_ms_is_rate_controlled_not_taken_for_a_concurrency_cap()
+    {
+        foreach (var seed in new[] { 1, 2, 3, 4, 5 })
+        {
+            var loop = new VirtualShapeLoop(Auto(), new HeaderlessTokenBucketShape(100, 10), (100, 300), seed);
+            loop.Run(30);
+            output.WriteLine($"seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.Goodput(10, 30) >= 0.95 * 100, $"goodput after 10 s {loop.Goodput(10, 30):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare(10, 30) <= 0.03, loop.Describe());
+            // The rate, not the in-flight limit, paces it: the rate comes down to the bucket's.
+            Assert.InRange(loop.AtSecond[^1].Rate, 80, 120);
+        }
+    }
 }

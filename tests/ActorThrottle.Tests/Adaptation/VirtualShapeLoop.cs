@@ -274,3 +274,32 @@ internal sealed class SlidingWindowCounterShape(int quota, TimeSpan window, Time
         }
     }
 }
+
+/// <summary>
+/// A token bucket of <c>rate</c> per second holding <c>burst</c> (nginx <c>limit_req burst=10 nodelay</c>), no headers at
+/// all, rejections free and answered at once: its 429s look like a concurrency cap's (no rate header, no retry-after).
+/// </summary>
+internal sealed class HeaderlessTokenBucketShape(double rate, double burst) : IVirtualShape
+{
+    private double _level = burst;
+    private DateTimeOffset _last = DateTimeOffset.MinValue;
+
+    public (bool Accepted, TimeSpan AnswerAfter, RateLimitInfo Headers) Arrive(DateTimeOffset now, TimeSpan latency)
+    {
+        var accepted = _level >= 1 - 1e-9;
+        if (accepted)
+        {
+            _level -= 1;
+        }
+        return (accepted, accepted ? latency : TimeSpan.FromMilliseconds(2), RateLimitInfo.None);
+    }
+
+    public void Tick(DateTimeOffset now)
+    {
+        if (_last != DateTimeOffset.MinValue)
+        {
+            _level = Math.Min(burst, _level + (now - _last).TotalSeconds * rate);
+        }
+        _last = now;
+    }
+}
