@@ -26,6 +26,10 @@ internal sealed class AimdController
     private double? _learnedRate;
     private const int ProbeSlowdown = 5;
     private int _successRun;
+    // The rate the provider states exactly (an IETF policy's quota over its window) when below max-rate: growth stops there.
+    private double _rateCap = double.PositiveInfinity;
+    // The provider's burst tolerance when it is smaller than max-burst (a GCRA with a burst of 5): growth stops there.
+    private int _burstCap = int.MaxValue;
 
     public AimdController(AimdLimits limits)
     {
@@ -61,6 +65,31 @@ internal sealed class AimdController
         return changed;
     }
 
+    /// <summary>The highest rate growth may reach: the configured one, or less once the provider stated its pace (<see cref="CapRate"/>).</summary>
+    public double MaxRate => Math.Min(_limits.MaxRate, _rateCap);
+
+    /// <summary>
+    /// Growth never takes the rate above <paramref name="cap"/> (clamped to the limits); the rate itself is set by the
+    /// caller. Null lifts the cap.
+    /// </summary>
+    public void CapRate(double? cap) => _rateCap = cap is { } c ? Math.Clamp(c, _limits.MinRate, _limits.MaxRate) : double.PositiveInfinity;
+
+    /// <summary>The largest burst growth may reach: max-burst, or less once the provider's burst was found smaller (<see cref="CapBurst"/>).</summary>
+    public int MaxBurst => Math.Min(_limits.MaxBurst, _burstCap);
+
+    /// <summary>
+    /// The provider's burst tolerance is at most <paramref name="cap"/> (never below min-burst): the burst comes down to it
+    /// and never grows above it; the rate is left alone. Returns true when the state changed.
+    /// </summary>
+    public bool CapBurst(int cap)
+    {
+        _burstCap = Math.Clamp(cap, _limits.MinBurst, _limits.MaxBurst);
+        var next = State with { Burst = Math.Min(State.Burst, _burstCap) };
+        var changed = next != State;
+        State = next;
+        return changed;
+    }
+
     /// <summary>The rate last learned from the provider (a settle under its accepted rate, or an advertised limit); null before.</summary>
     public double? LearnedRate => _learnedRate;
 
@@ -76,7 +105,7 @@ internal sealed class AimdController
         _successRun = 0;
         // A 429 while an earlier decrease has not been grown back yet means 429s keep coming: hold growth back
         // for a cool-down, so growth between them cannot undo every decrease. A lone 429 (at full limits) does not.
-        if (State.Burst < _limits.MaxBurst || State.Rate < _limits.MaxRate)
+        if (State.Burst < MaxBurst || State.Rate < MaxRate)
         {
             _holdGrowthUntil = now + _limits.CoolDown;
         }
@@ -193,7 +222,8 @@ internal sealed class AimdController
     /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()
     {
-        if (State.Rate >= _limits.MaxRate && State.Burst >= _limits.MaxBurst)
+        var maxRate = MaxRate;
+        if (State.Rate >= maxRate && State.Burst >= MaxBurst)
         {
             _successRun = 0;
             return false;
@@ -207,19 +237,19 @@ internal sealed class AimdController
             return false;
         }
         _successRun = 0;
-        if (double.IsPositiveInfinity(_limits.MaxRate))
+        if (double.IsPositiveInfinity(maxRate))
         {
             // No ceiling (requests-per-second = auto): the rate never reaches one, so the burst grows back alongside it.
             rate += _limits.IncreaseStep;
-            burst = Math.Min(_limits.MaxBurst, burst + 1);
+            burst = Math.Min(MaxBurst, burst + 1);
         }
-        else if (rate < _limits.MaxRate)
+        else if (rate < maxRate)
         {
-            rate = Math.Min(_limits.MaxRate, rate + _limits.IncreaseStep);
+            rate = Math.Min(maxRate, rate + _limits.IncreaseStep);
         }
         else
         {
-            burst = Math.Min(_limits.MaxBurst, burst + Math.Max(1, (int)Math.Round(_limits.IncreaseStep)));
+            burst = Math.Min(MaxBurst, burst + Math.Max(1, (int)Math.Round(_limits.IncreaseStep)));
         }
         State = new AimdState(burst, rate);
         return true;

@@ -14,7 +14,9 @@ namespace ActorThrottle.Adaptation;
 /// recent <see cref="Window"/>, n is at least <see cref="MinimumCapLevel"/>, calls succeeded at concurrency (at a level of at least
 /// n ÷ 2), none at a level above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
 /// 429s are a rate limit's (a bucket's burst), not evidence of a cap. Then the in-flight limit drops to n − 1 (the
-/// cap just seen) and the rate is left alone. Successes sent with the gate full raise the limit by one after
+/// cap just seen) and the rate is left alone. Once a cap has been seen at level c, a headerless 429 at c or above is that
+/// cap again (the limit's probe meeting it), whatever successes the window holds from when the gate was wider; one below c
+/// that the evidence does not make a cap shows it was a rate limit all along, and the cap is forgotten. Successes sent with the gate full raise the limit by one after
 /// <see cref="IncreaseAfterRounds"/> × limit of them, probing for a cap that grew; the probe's 429 costs one retry.
 /// </remarks>
 internal sealed class ConcurrencyLimitDetector
@@ -34,6 +36,9 @@ internal sealed class ConcurrencyLimitDetector
     private readonly int _max;
     private readonly Queue<(DateTimeOffset SentAt, int InFlight, bool Rejected)> _recent = new();
     private int _fullSuccesses;
+    // The lowest level a cap's 429 was seen at: a headerless 429 at or above it is that cap again (the limit's probe meeting
+    // it); one below it that the evidence does not make a cap refutes it (a rate limit taken for a cap at first).
+    private int? _capAt;
 
     /// <param name="maxInFlight">The configured <c>max-in-flight</c>: the limit starts and never grows above it.</param>
     public ConcurrencyLimitDetector(int maxInFlight)
@@ -71,11 +76,22 @@ internal sealed class ConcurrencyLimitDetector
                 return new ConcurrencyVerdict(false, Limit, Limit != before);
             case OutcomeKind.RateLimited when !rateHints:
                 _recent.Enqueue((sentAt, inFlightAtSend, true));
-                if (!AtOrAboveEverySuccess(inFlightAtSend))
+                // Once a cap is known, the limit's own probe (one above it) meets it again: the evidence rule would see the
+                // successes sent while the gate was wider (still within the window, at levels above this one) and call it a
+                // rate limit, and rate control would answer a cap with an overload pause (benchmarks: concurrency-none
+                // stalled at 0.05 of its limit under auto). A 429 at or above the level the cap was seen at is the cap.
+                var probeMetCap = _capAt is { } capAt && inFlightAtSend >= capAt;
+                if (!probeMetCap && !AtOrAboveEverySuccess(inFlightAtSend))
                 {
+                    if (_capAt is { } seen && inFlightAtSend < seen)
+                    {
+                        // A cap does not reject below the level it rejected at: what was taken for one is a rate limit.
+                        _capAt = null;
+                    }
                     return new ConcurrencyVerdict(false, Limit, false);
                 }
                 _fullSuccesses = 0;
+                _capAt = Math.Min(_capAt ?? inFlightAtSend, inFlightAtSend);
                 Limit = Math.Max(1, Math.Min(Limit, inFlightAtSend - 1));
                 return new ConcurrencyVerdict(true, Limit, Limit != before);
             default:

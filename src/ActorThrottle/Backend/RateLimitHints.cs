@@ -68,6 +68,30 @@ internal static class RateLimitHints
         return new AdvertisedLimits(rps, tpm, string.Join("; ", new[] { requestsSource, tokensSource }.Where(x => x is not null)));
     }
 
+    /// <summary>
+    /// The refill pace (requests/s, a lower bound) of a continuously refilled bucket that a 429 says is empty, when that 429
+    /// is about the bucket's burst and not its pace: null otherwise. It must report the bucket (limit, remaining 0 and a
+    /// reset, no window or policy: a window's quota spent is a pace signal, and may be charged) and give its waits in whole
+    /// seconds only (a whole-second <c>retry-after</c> T bounds a wait in (T − 1 s, T]; a GCRA with a small burst says
+    /// <c>retry-after: 1</c> for a 10 ms wait). An exact <c>retry-after-ms</c> or millisecond reset is taken as said.
+    /// </summary>
+    /// <remarks>
+    /// A bucket holding <c>limit</c> and refilled over the reset cannot be empty at a caller sending below
+    /// (limit − ½) ÷ reset, the pace read here, unless the caller's bursts are larger than the bucket's burst tolerance
+    /// (throttled, redis-cell: <c>RateLimit-Limit: 100</c> per second, a burst of 5). The caller compares its own rate.
+    /// </remarks>
+    public static double? EmptyBucketPace(RateLimitInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.RemainingRequests != 0 || info.WindowRequests is not null || info.Policies.Count > 0
+            || info.ResetRequestsGranularity < TimeSpan.FromSeconds(1)
+            || (info.RetryAfter is not null && info.RetryAfterGranularity < TimeSpan.FromSeconds(1)))
+        {
+            return null;
+        }
+        return BucketRate(info.LimitRequests, info.RemainingRequests, info.ResetRequests);
+    }
+
     /// <summary>Units a bucket must have given out before its refill rate is read from one response (±1 of rounding is then ≤ 10 %).</summary>
     public const long MinimumDeficit = 10;
 

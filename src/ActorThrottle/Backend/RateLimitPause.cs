@@ -64,5 +64,26 @@ internal static class RateLimitPause
         return t;
     }
 
+    /// <summary>
+    /// The earliest a rejected request may be retried, from its 429's headers: the retry-after, except for a whole-second one
+    /// from an empty bucket whose pace is known (<see cref="RateLimitHints.EmptyBucketPace"/>): then the next request's worth
+    /// is back after reset ÷ limit (10 ms on a 100/s bucket that says <c>retry-after: 1</c>), and waiting the whole second
+    /// only idles the request. Windows keep their retry-after: retrying a charged window early is charged.
+    /// </summary>
+    public static TimeSpan? RetryFloor(RateLimitInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.RetryAfter is not { } retryAfter)
+        {
+            return null;
+        }
+        if (RateLimitHints.EmptyBucketPace(info) is not null && info.LimitRequests is { } limit && info.ResetRequests is { } reset)
+        {
+            var paced = Ticks(reset.Ticks / (double)limit);
+            return paced < retryAfter ? paced : retryAfter;
+        }
+        return retryAfter;
+    }
+
     private static TimeSpan Ticks(double ticks) => TimeSpan.FromTicks((long)Math.Ceiling(ticks));
 }

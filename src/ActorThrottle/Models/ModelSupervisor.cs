@@ -359,7 +359,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
             FailOrFallBack(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
             return;
         }
-        var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, response.RateLimits.RetryAfter, _random.NextDouble());
+        var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _random.NextDouble());
         if (entry.Request.Deadline is { } deadline && now + delay >= deadline)
         {
             Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The next retry (in {delay.TotalMilliseconds:0} ms) would come after the deadline; last error: {DescribeProviderError(response)}", response));

@@ -187,4 +187,54 @@ public sealed class ConcurrencyLimitDetectorTests
     [InlineData(OutcomeKind.QuotaExceeded)]
     public void Other_outcomes_change_nothing(OutcomeKind kind) =>
         Assert.Equal(new ConcurrencyVerdict(false, 8, false), new ConcurrencyLimitDetector(8).OnOutcome(kind, 8, false, T0, T0));
+
+    [Fact]
+    public void Once_a_cap_is_known_its_probe_meeting_it_again_is_the_cap_whatever_wider_successes_the_window_holds()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        for (var n = 1; n <= 24; n++)
+        {
+            Ok(d, n);
+        }
+        Assert.Equal(new ConcurrencyVerdict(true, 23, true), Rejected(d, 24, sentAt: 0.1));
+        // A call sent at 26 while the gate was still wide, answered late: it is in the window, above the cap's level.
+        Ok(d, 26, sentAt: 0.05);
+        for (var i = 0; i < 10 * 23; i++)
+        {
+            Ok(d, 23, sentAt: 0.3);
+        }
+        Assert.Equal(24, d.Limit);
+        // The probe at 24 meets the cap where it was seen: back to 23, and the rate is left alone (verdict: concurrency limited).
+        Assert.Equal(new ConcurrencyVerdict(true, 23, true), Rejected(d, 24, sentAt: 0.5));
+    }
+
+    [Fact]
+    public void A_429_below_the_level_a_cap_was_seen_at_refutes_it_and_later_429s_need_the_evidence_again()
+    {
+        var d = new ConcurrencyLimitDetector(64);
+        for (var n = 1; n <= 20; n++)
+        {
+            Ok(d, n);
+        }
+        // A headerless rate limit taken for a cap at first.
+        Assert.True(Rejected(d, 20, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(19, d.Limit);
+        Ok(d, 18, sentAt: 0.2);
+        // A cap does not reject at 12 with 18 in flight succeeding: a rate limit.
+        Assert.False(Rejected(d, 12, sentAt: 0.3).ConcurrencyLimited);
+        // At the level the "cap" was seen at, the evidence (a 429 below a success) now says rate limit.
+        Assert.False(Rejected(d, 20, sentAt: 0.4).ConcurrencyLimited);
+        Assert.Equal(19, d.Limit);
+    }
+
+    [Fact]
+    public void Before_any_cap_was_seen_a_429_with_the_gate_full_still_needs_the_evidence()
+    {
+        var d = new ConcurrencyLimitDetector(8);
+        Ok(d, 8);
+        Ok(d, 3);
+        Rejected(d, 2);
+        Assert.False(Rejected(d, 8, sentAt: 0.1).ConcurrencyLimited);
+        Assert.Equal(8, d.Limit);
+    }
 }
