@@ -62,4 +62,10 @@ public sealed record ModelSettings
         : TokensBurst > 0 ? TokensBurst
         : Math.Max(1, (long)Math.Ceiling(TokensPerMinute * DefaultTokensBurstSeconds / 60.0));
     public required AdaptSettings Adapt { get; init; }
+
+    /// <summary>
+    /// <c>deployments</c>: the endpoints serving this model, each with its own throttle (empty: the model has one
+    /// deployment, its own endpoint). Callers still ask for <see cref="ModelId"/>; the reply names the deployment.
+    /// </summary>
+    public IReadOnlyList<DeploymentSettings> Deployments { get; init; } = [];
 }
