@@ -414,6 +414,7 @@ public sealed class ActorThrottleSettings
                 // The provider is asked for the model by its own name, not by the deployment's id.
                 ProviderModel = settings.ProviderModel ?? id,
                 Fallbacks = [],
+                IsDeployment = true,
             }));
         }
         return list;

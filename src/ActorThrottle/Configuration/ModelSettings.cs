@@ -68,4 +68,7 @@ public sealed record ModelSettings
     /// deployment, its own endpoint). Callers still ask for <see cref="ModelId"/>; the reply names the deployment.
     /// </summary>
     public IReadOnlyList<DeploymentSettings> Deployments { get; init; } = [];
+
+    /// <summary>One deployment of a model (its supervisor reports each attempt to the model's balancer).</summary>
+    internal bool IsDeployment { get; init; }
 }
