@@ -8,8 +8,8 @@ namespace ActorThrottle.Deployments;
 internal sealed record DeploymentHealthOptions(int FailuresInARow, int RateLimitedInARow, TimeSpan CoolDown, TimeSpan MaxCoolDown)
 {
     /// <summary>
-    /// Three failures in a row, eight 429s in a row (a single 429 is the throttle's business: it slows the deployment,
-    /// it does not take it out), 2 s doubling up to 60 s.
+    /// Three failures in a row, thirty 429s in a row (429s are the throttle's business: they slow the deployment and a run of
+    /// them pauses it, which takes it out too; thirty with no success between is a provider refusing everything), 2 s doubling up to 60 s.
     /// </summary>
-    public static readonly DeploymentHealthOptions Default = new(3, 8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
+    public static readonly DeploymentHealthOptions Default = new(3, 30, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
 }
