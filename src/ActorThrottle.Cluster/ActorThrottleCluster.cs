@@ -38,6 +38,12 @@ public static class ActorThrottleCluster
         {
             return ActorThrottleEngine.Start(system, settings, environment, name);
         }
+        if (settings.ConfiguredModels.Values.FirstOrDefault(m => m.Deployments.Count > 0) is { } balanced)
+        {
+            // The sharded entity is one supervisor per model: it would call the model's own endpoint and ignore the list.
+            throw new ActorThrottleConfigurationException($"{ActorThrottleSettings.RootPath}.models.{ActorThrottleSettings.QuoteKey(balanced.ModelId)}.deployments", null,
+                "a model with deployments cannot run in cluster mode yet (actor-throttle.cluster.enabled = on); run it without cluster mode or give each deployment its own model id and use fallbacks.");
+        }
         if (system is not ExtendedActorSystem extended || extended.Provider is not Akka.Cluster.ClusterActorRefProvider)
         {
             throw new InvalidOperationException("actor-throttle.cluster.enabled = on needs an actor system with akka.actor.provider = cluster.");

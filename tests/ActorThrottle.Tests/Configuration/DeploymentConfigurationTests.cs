@@ -112,4 +112,41 @@ public sealed class DeploymentConfigurationTests
     {
         Assert.Empty(TestConfig.Parse(TwoDeployments, TestConfig.Environment(("OPENAI_API_KEY", "k"))).ForModel("gpt-4.1")!.Deployments);
     }
+
+    [Fact]
+    public void The_example_of_reference_conf_parses_with_one_deployment_per_line()
+    {
+        var settings = TestConfig.Parse("""
+            actor-throttle.models {
+              "gpt-4o-mini" {
+                fallbacks = ["gpt-4.1-nano"]
+                deployments = [
+                  { name = openai, endpoint = "https://api.openai.com/v1", requests-per-second = auto }
+                  { name = azure-eu, endpoint = "https://my-eu.openai.azure.com/openai/v1", api-key-env = AZURE_EU_KEY, requests-per-second = 20 }
+                  { name = spare, endpoint = "https://api.cometapi.com/v1", priority = 1 }
+                ]
+              }
+            }
+            """, TestConfig.Environment(("OPENAI_API_KEY", "o"), ("AZURE_EU_KEY", "a"), ("COMETAPI_KEY", "c")));
+
+        var deployments = settings.ForModel("gpt-4o-mini")!.Deployments;
+        Assert.Equal(["openai", "azure-eu", "spare"], deployments.Select(d => d.Name));
+        Assert.Equal(["o", "a", "c"], deployments.Select(d => d.Settings.Route.ApiKey!.Reveal()));
+        Assert.Equal([0, 0, 1], deployments.Select(d => d.Priority));
+        Assert.DoesNotContain(settings.StartupFindings, f => f.IsError);
+    }
+
+    [Fact]
+    public void Cluster_mode_refuses_a_model_with_deployments_naming_its_path()
+    {
+        var settings = TestConfig.Parse("""
+            actor-throttle.cluster.enabled = on
+            actor-throttle.models."m" { endpoint = "http://127.0.0.1:9/v1", allow-unauthenticated = on, deployments = [ {}, {} ] }
+            """);
+        using var system = Akka.Actor.ActorSystem.Create("deployments-cluster", "akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0\nakka.loglevel = WARNING");
+
+        var error = Assert.Throws<ActorThrottleConfigurationException>(() => ActorThrottle.Cluster.ActorThrottleCluster.Start(system, settings));
+
+        Assert.Equal("actor-throttle.models.\"m\".deployments", error.Path);
+    }
 }
