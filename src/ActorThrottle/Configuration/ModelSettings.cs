@@ -67,7 +67,14 @@ public sealed record ModelSettings
     /// <c>deployments</c>: the endpoints serving this model, each with its own throttle (empty: the model has one
     /// deployment, its own endpoint). Callers still ask for <see cref="ModelId"/>; the reply names the deployment.
     /// </summary>
-    public IReadOnlyList<DeploymentSettings> Deployments { get; init; } = [];
+    public IReadOnlyList<DeploymentSettings> Deployments
+    {
+        get => _deployments.Items ?? [];
+        init => _deployments = new Messages.ValueList<DeploymentSettings>(value);
+    }
+
+    // Compared by content, so two readings of one configuration are equal settings.
+    private readonly Messages.ValueList<DeploymentSettings> _deployments = new(null);
 
     /// <summary>One deployment of a model (its supervisor reports each attempt to the model's balancer).</summary>
     internal bool IsDeployment { get; init; }
