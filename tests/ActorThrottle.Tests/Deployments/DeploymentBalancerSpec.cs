@@ -226,6 +226,31 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task A_streamed_request_gets_its_chunks_in_order_then_one_reply_naming_the_deployment()
+    {
+        var stream = ScriptedStreamBackend.Pieces("Hel", "lo", "!");
+        var engine = StartEngine(new StreamPerDeployment(stream), """
+            actor-throttle.models.m { deployments = [ { name = only } ] }
+            """);
+
+        var answer = await engine.Client.StreamAsync(Request(id: "st"));
+        var chunks = new List<string>();
+        await foreach (var chunk in answer)
+        {
+            chunks.Add(chunk.Content);
+        }
+        var reply = Assert.IsType<ChatSuccess>(await answer.Reply.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(["Hel", "lo", "!"], chunks);
+        Assert.Equal("only", reply.Deployment);
+    }
+
+    private sealed class StreamPerDeployment(ScriptedStreamBackend backend) : IChatBackendFactory
+    {
+        public IChatBackend Create(ModelSettings settings) => backend;
+    }
+
+    [Fact]
     public async Task Shutdown_answers_everything_the_model_holds_once()
     {
         var gate = new TaskCompletionSource();
