@@ -153,13 +153,28 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             return;
         }
         var now = _time.GetUtcNow();
-        while (Peek() is { } next)
+        while (true)
         {
             var views = Views(now);
-            var chosen = DeploymentChoice.Choose(views, now, next.Exhausted.Contains);
-            if (chosen is not { } index)
+            if (!views.Any(v => !v.IsUnavailable(now) && v.Room > 0))
             {
-                // The oldest request waits for room; the ones behind it wait behind it (their place is kept).
+                return;
+            }
+            // The oldest request that some deployment with room may take: one whose retries ran out on the only
+            // deployment with room waits (for the others) without holding up the requests behind it; the look-ahead is
+            // bounded so a queue of such requests costs little.
+            Pending? next = null;
+            var index = -1;
+            foreach (var candidate in InOrder().Take(MaxLookAhead))
+            {
+                if (DeploymentChoice.Choose(views, now, candidate.Exhausted.Contains) is { } chosen)
+                {
+                    (next, index) = (candidate, chosen);
+                    break;
+                }
+            }
+            if (next is null)
+            {
                 return;
             }
             Dequeue(next);
@@ -193,8 +208,9 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
                     ModelUsed = success.ModelUsed == slot.Deployment.Settings.ModelId ? _settings.ModelId : success.ModelUsed,
                 });
                 break;
-            case ChatFailure { Reason: FailureReason.ShuttingDown } when _shutdownRequester is null:
-                // The deployment's supervisor restarted (or stopped) with the request: it was not answered, send it again.
+            case ChatFailure { Reason: FailureReason.ShuttingDown } when _shutdownRequester is null && ++p.Moves <= MaxMoves:
+                // The deployment's supervisor restarted (or stopped) with the request: it was not answered, send it again
+                // (a bounded number of times, so a supervisor that keeps failing cannot keep a request forever).
                 Enqueue(p);
                 break;
             case ChatFailure failure when MovesOn(failure):
@@ -224,6 +240,9 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     }
 
     /// <summary>A failure that another deployment may not have: retries ran out, the quota is spent, the key or URL is wrong.</summary>
+    /// <summary>How often a request may come back from deployments (restarts, take-backs) before it is answered as it stands.</summary>
+    private const int MaxMoves = 100;
+
     private static bool MovesOn(ChatFailure failure) =>
         failure.Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
         || (failure.Reason == FailureReason.Permanent
@@ -462,6 +481,21 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             Recent = recent,
             Deployments = deployments,
         };
+    }
+
+    /// <summary>How many queued requests a dispatch looks at for one that a deployment with room may take.</summary>
+    private const int MaxLookAhead = 64;
+
+    /// <summary>The queue in the order requests leave it: the lane <see cref="Peek"/> picks first, then the other.</summary>
+    private IEnumerable<Pending> InOrder()
+    {
+        var first = Peek();
+        if (first is null)
+        {
+            return [];
+        }
+        var lane = Lane(first);
+        return _lanes[lane].Concat(_lanes[1 - lane]);
     }
 
     private Pending? Peek()

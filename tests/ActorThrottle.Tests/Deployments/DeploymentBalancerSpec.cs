@@ -157,6 +157,41 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task A_request_waiting_for_a_full_deployment_does_not_hold_up_the_requests_behind_it()
+    {
+        var gate = new TaskCompletionSource();
+        var b = new ScriptedBackend(async (r, _, ct) =>
+        {
+            await gate.Task.WaitAsync(ct);
+            return ScriptedBackend.Success(r);
+        });
+        var a = new ScriptedBackend((r, _) => r.RequestId == "x" ? ScriptedBackend.ServerError() : ScriptedBackend.Success(r));
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), """
+            actor-throttle.defaults.retry.max-attempts = 2
+            actor-throttle.models.m {
+              deployments = [ { name = a, priority = 1 }, { name = b, priority = 0, requests-per-second = 1, max-burst = 1 } ]
+            }
+            """);
+        var (collector, replies) = ReplyCollector.Start(Sys);
+        engine.Router.Tell(Request(id: "f1"), collector);
+        engine.Router.Tell(Request(id: "f2"), collector);
+        await AwaitConditionAsync(() => Task.FromResult(b.TotalCalls >= 1), TimeSpan.FromSeconds(10));
+        // b (priority 0) holds its two and is full; x goes to a, fails there twice and must wait for b.
+        engine.Router.Tell(Request(id: "x"), collector);
+        await AwaitConditionAsync(() => Task.FromResult(a.CallsFor("x") == 2), TimeSpan.FromSeconds(10));
+        engine.Router.Tell(Request(id: "y"), collector);
+
+        await AwaitConditionAsync(() => Task.FromResult(replies.ContainsKey("y")), TimeSpan.FromSeconds(10));
+        Assert.Equal("a", Assert.IsType<ChatSuccess>(Assert.Single(replies["y"])).Deployment);
+        Assert.False(replies.ContainsKey("x"));
+        gate.SetResult();
+        await AwaitConditionAsync(() => Task.FromResult(replies.Count == 4), TimeSpan.FromSeconds(10));
+        var x = Assert.IsType<ChatSuccess>(Assert.Single(replies["x"]));
+        Assert.Equal("b", x.Deployment);
+        Assert.Equal(3, x.Attempts);
+    }
+
+    [Fact]
     public async Task Fallbacks_to_other_models_come_after_every_deployment()
     {
         var a = new ScriptedBackend((_, _) => ScriptedBackend.ServerError());
@@ -212,15 +247,15 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         {
             engine.Router.Tell(Request(id: $"c{i}"), collector);
         }
-        await AwaitConditionAsync(() => Task.FromResult(a.TotalCalls == 1), TimeSpan.FromSeconds(10));
+        await AwaitConditionAsync(() => Task.FromResult(a.TotalCalls >= 1), TimeSpan.FromSeconds(20));
         engine.Router.Tell(new CancelRequest("m", "c0"));   // in flight on a
         engine.Router.Tell(new CancelRequest("m", "c4"));   // queued in the balancer
 
-        await AwaitConditionAsync(() => Task.FromResult(replies.ContainsKey("c0") && replies.ContainsKey("c4")), TimeSpan.FromSeconds(10));
+        await AwaitConditionAsync(() => Task.FromResult(replies.ContainsKey("c0") && replies.ContainsKey("c4")), TimeSpan.FromSeconds(20));
         Assert.Equal(FailureReason.Cancelled, Assert.IsType<ChatFailure>(Assert.Single(replies["c0"])).Reason);
         Assert.Equal(FailureReason.Cancelled, Assert.IsType<ChatFailure>(Assert.Single(replies["c4"])).Reason);
         gate.SetResult();
-        await AwaitConditionAsync(() => Task.FromResult(replies.Count == 5), TimeSpan.FromSeconds(10));
+        await AwaitConditionAsync(() => Task.FromResult(replies.Count == 5), TimeSpan.FromSeconds(30));
         Assert.All(new[] { "c1", "c2", "c3" }, id => Assert.IsType<ChatSuccess>(Assert.Single(replies[id])));
         Assert.Equal(0, a.CallsFor("c4"));
     }
