@@ -38,12 +38,6 @@ public static class ActorThrottleCluster
         {
             return ActorThrottleEngine.Start(system, settings, environment, name);
         }
-        if (settings.ConfiguredModels.Values.FirstOrDefault(m => m.Deployments.Count > 0) is { } balanced)
-        {
-            // The sharded entity is one supervisor per model: it would call the model's own endpoint and ignore the list.
-            throw new ActorThrottleConfigurationException($"{ActorThrottleSettings.RootPath}.models.{ActorThrottleSettings.QuoteKey(balanced.ModelId)}.deployments", null,
-                "a model with deployments cannot run in cluster mode yet (actor-throttle.cluster.enabled = on); run it without cluster mode or give each deployment its own model id and use fallbacks.");
-        }
         if (system is not ExtendedActorSystem extended || extended.Provider is not Akka.Cluster.ClusterActorRefProvider)
         {
             throw new InvalidOperationException("actor-throttle.cluster.enabled = on needs an actor system with akka.actor.provider = cluster.");
@@ -99,18 +93,23 @@ public static class ActorThrottleCluster
                 return UnavailableModel.Props(modelId, FailureReason.UnknownModel,
                     $"Model '{modelId}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.");
             }
-            IChatBackend backend;
+            IReadOnlyList<IChatBackend> modelBackends;
             try
             {
-                backend = backends.Create(modelSettings);
+                // A model with deployments: its balancer is the entity, with every deployment (and its limit) inside it,
+                // so the per-deployment limits hold across nodes too.
+                modelBackends = modelSettings.Deployments.Count == 0 ? [backends.Create(modelSettings)]
+                    : modelSettings.Deployments.Select(d => backends.Create(d.Settings)).ToList();
             }
             catch (Exception e)
             {
                 return UnavailableModel.Props(modelId, FailureReason.Permanent,
                     $"Could not create the backend for model '{modelId}': {e.GetType().Name}: {e.Message}");
             }
-            return ModelSupervisor.Props(modelSettings, environment, backend, metrics, settings.ShutdownGrace,
-                ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver);
+            return modelSettings.Deployments.Count == 0
+                ? ModelSupervisor.Props(modelSettings, environment, modelBackends[0], metrics, settings.ShutdownGrace,
+                    ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver)
+                : Deployments.DeploymentBalancer.Props(modelSettings, environment, modelBackends, metrics, settings.ShutdownGrace, redeliver: Redeliver);
         }
 
         region = sharding.Start(typeName, EntityProps, shardingSettings, extractor,

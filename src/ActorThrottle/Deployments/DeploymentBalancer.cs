@@ -43,10 +43,18 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     private long _answered;
     private IActorRef? _shutdownRequester;
     private int _deploymentsShuttingDown;
+    // Cluster mode: where unanswered requests go when the model moves to another node (see ModelSupervisor's).
+    private readonly Action<object, IActorRef>? _redeliver;
+    private bool _handingOff;
 
+    /// <param name="redeliver">
+    /// Cluster mode (the balancer is the model's sharded entity): where unanswered requests go on <see cref="HandOffModel"/>,
+    /// with their reply-to, as the message to re-send; null: they are answered ShuttingDown.
+    /// </param>
     public DeploymentBalancer(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null)
+        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null)
     {
+        _redeliver = redeliver;
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
         {
             throw new ArgumentException($"Model '{settings.ModelId}' needs one backend per deployment.", nameof(backends));
@@ -65,9 +73,11 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             _bySupervisor[supervisor] = _slots[i];
         }
 
-        Receive<ChatRequest>(r => Admit(r, Sender, stream: false, [], settings.Fallbacks, 0));
-        Receive<ChatStreamRequest>(r => Admit(r.Request, Sender, stream: true, [], settings.Fallbacks, 0));
-        Receive<FallbackRequest>(f => Admit(f.Request, f.ReplyTo, f.Stream, f.Tried, f.Remaining, f.PriorAttempts));
+        Receive<ChatRequest>(r => Admit(r, Sender, stream: false, [], settings.Fallbacks, 0, original: r));
+        Receive<ChatStreamRequest>(r => Admit(r.Request, Sender, stream: true, [], settings.Fallbacks, 0, original: r));
+        Receive<FallbackRequest>(f => Admit(f.Request, f.ReplyTo, f.Stream, f.Tried, f.Remaining, f.PriorAttempts, original: f));
+        Receive<ClusterRequest>(AdmitFromRelay);
+        Receive<HandOffModel>(_ => BeginHandOff());
         Receive<ChatReply>(OnReply);
         Receive<ChatChunk>(c =>
         {
@@ -93,8 +103,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null) =>
-        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, health));
+        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null) =>
+        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, health, redeliver));
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).
@@ -112,8 +122,36 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         }
     }
 
-    private void Admit(ChatRequest request, IActorRef caller, bool stream, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks, int priorAttempts)
+    /// <summary>Cluster mode: a request through a node's relay, acknowledged once it is held here (a re-send of one held is acknowledged again).</summary>
+    private void AdmitFromRelay(ClusterRequest message)
     {
+        if (message.Request is not { } request)
+        {
+            return;
+        }
+        if (message.Resent && _pending.ContainsKey(request.RequestId))
+        {
+            Sender.Tell(new RequestAccepted(request.RequestId));
+            return;
+        }
+        if (Admit(request, Sender, message.Stream, [], _settings.Fallbacks, 0, original: message with { Resent = true }, tracked: true))
+        {
+            Sender.Tell(new RequestAccepted(request.RequestId));
+        }
+    }
+
+    /// <summary>Admits or answers <paramref name="request"/>; true when it is held here.</summary>
+    /// <param name="original">The message to re-deliver as it is while a hand-off is under way.</param>
+    /// <param name="tracked">Came through a cluster relay: re-delivered the same way.</param>
+    private bool Admit(ChatRequest request, IActorRef caller, bool stream, IReadOnlyList<string> tried, IReadOnlyList<string> fallbacks, int priorAttempts,
+        object original, bool tracked = false)
+    {
+        if (_handingOff && _redeliver is { } redeliver)
+        {
+            // Arrived after the hand-off began: the model's next incarnation takes it.
+            redeliver(original, caller);
+            return false;
+        }
         FailureReason? reason = null;
         string? why = null;
         var now = _time.GetUtcNow();
@@ -137,12 +175,13 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         {
             _metrics.RecordFailure(_settings.ModelId, rejected);
             caller.Tell(new ChatFailure(request.RequestId, rejected, why!, priorAttempts));
-            return;
+            return false;
         }
-        var pending = new Pending(request, caller, stream, _sequence++, tried, fallbacks) { Attempts = priorAttempts };
+        var pending = new Pending(request, caller, stream, _sequence++, tried, fallbacks) { Attempts = priorAttempts, Tracked = tracked };
         _pending.Add(request.RequestId, pending);
         Enqueue(pending);
         Dispatch();
+        return true;
     }
 
     /// <summary>Hands queued requests, oldest first, to the deployment that can send each soonest, while one has room.</summary>
@@ -207,6 +246,10 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
                     // A provider that does not name the model it used: the caller asked for the model, not the deployment's id.
                     ModelUsed = success.ModelUsed == slot.Deployment.Settings.ModelId ? _settings.ModelId : success.ModelUsed,
                 });
+                break;
+            case ChatFailure { Reason: FailureReason.ShuttingDown } when _handingOff && _redeliver is not null:
+                // Not answered by a deployment stopping for the hand-off: the next incarnation sends it.
+                Release(p);
                 break;
             case ChatFailure { Reason: FailureReason.ShuttingDown } when _shutdownRequester is null && ++p.Moves <= MaxMoves:
                 // The deployment's supervisor restarted (or stopped) with the request: it was not answered, send it again
@@ -294,6 +337,10 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             if (p.CancelRequested)
             {
                 Answer(p, Failure(p, FailureReason.Cancelled, "Cancelled by the caller."));
+            }
+            else if (_handingOff && _redeliver is not null)
+            {
+                Release(p);
             }
             else if (_shutdownRequester is not null)
             {
@@ -422,6 +469,47 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     private ChatFailure Failure(Pending p, FailureReason reason, string message) =>
         new(p.Request.RequestId, reason, message, p.Attempts, p.LastFailure?.StatusCode, p.LastFailure?.ProviderCode);
 
+    /// <summary>
+    /// Cluster hand-off (rebalance, a node leaving): what is queued here and what the deployments have not sent goes to
+    /// the model's next incarnation; calls in flight finish within shutdown-grace (a retryable outcome is re-delivered
+    /// too, as the deployment answers it ShuttingDown), then the balancer stops. Without a re-delivery target it is a shutdown.
+    /// </summary>
+    private void BeginHandOff()
+    {
+        if (_handingOff)
+        {
+            return;
+        }
+        _handingOff = true;
+        _log.Information("Handing off {Model}: {Count} unanswered requests", _settings.ModelId, _pending.Count);
+        if (_redeliver is not null)
+        {
+            foreach (var p in _lanes.SelectMany(l => l).ToList())
+            {
+                Release(p);
+            }
+            foreach (var slot in _slots.Where(s => s.Held.Count > 0))
+            {
+                // Answered before the ShutdownModel that BeginShutdown sends next (one sender, one mailbox: in order).
+                slot.ReclaimPending = true;
+                slot.Supervisor.Tell(ReclaimQueued.Instance);
+            }
+        }
+        BeginShutdown();
+    }
+
+    /// <summary>Hands an unanswered request to the model's next incarnation (cluster hand-off).</summary>
+    private void Release(Pending p)
+    {
+        if (_redeliver is not { } redeliver || !Forget(p))
+        {
+            return;
+        }
+        redeliver(p.Tracked ? new ClusterRequest(p.Request, Resent: true, p.Stream)
+            : p.Stream ? new ChatStreamRequest(p.Request) : p.Request, p.ReplyTo);
+        CompleteShutdownIfDone();
+    }
+
     private void BeginShutdown()
     {
         _shutdownRequester = Sender;
@@ -440,6 +528,17 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     {
         if (_shutdownRequester is { } requester && _deploymentsShuttingDown == 0)
         {
+            if (_handingOff && _redeliver is not null)
+            {
+                foreach (var p in _pending.Values.ToList())
+                {
+                    Release(p);
+                }
+                _deploymentsShuttingDown = -1;
+                // The shard waits for the entity to stop before the model starts elsewhere.
+                Context.Stop(Self);
+                return;
+            }
             // Every deployment answered all it held (to this actor, which passed the answers on); what is left here was queued.
             foreach (var p in _pending.Values.ToList())
             {
@@ -560,6 +659,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         public int Attempts { get; set; }
         public int Moves { get; set; }
         public bool CancelRequested { get; set; }
+        /// <summary>Came through a cluster relay (<see cref="ClusterRequest"/>): re-delivered the same way.</summary>
+        public bool Tracked { get; init; }
         public ChatFailure? LastFailure { get; set; }
     }
 

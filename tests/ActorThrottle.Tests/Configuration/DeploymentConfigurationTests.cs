@@ -135,18 +135,4 @@ public sealed class DeploymentConfigurationTests
         Assert.Equal([0, 0, 1], deployments.Select(d => d.Priority));
         Assert.DoesNotContain(settings.StartupFindings, f => f.IsError);
     }
-
-    [Fact]
-    public void Cluster_mode_refuses_a_model_with_deployments_naming_its_path()
-    {
-        var settings = TestConfig.Parse("""
-            actor-throttle.cluster.enabled = on
-            actor-throttle.models."m" { endpoint = "http://127.0.0.1:9/v1", allow-unauthenticated = on, deployments = [ {}, {} ] }
-            """);
-        using var system = Akka.Actor.ActorSystem.Create("deployments-cluster", "akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0\nakka.loglevel = WARNING");
-
-        var error = Assert.Throws<ActorThrottleConfigurationException>(() => ActorThrottle.Cluster.ActorThrottleCluster.Start(system, settings));
-
-        Assert.Equal("actor-throttle.models.\"m\".deployments", error.Path);
-    }
 }
