@@ -43,6 +43,9 @@ internal static class ArgumentParser
                              report adds time to first chunk and prints one streamed answer chunk by chunk
           --priority         send every 4th request on the interactive lane and the rest as batch, all at
                              once; the report shows that interactive requests skip the batch backlog
+          --deployments N    one model (the first of --models, default gpt-4o-mini) over N simulated
+                             deployments (2 to 4; real limits 20, 5, 10, 10 req/s, the first configured at
+                             its limit, the others auto); the report shows each deployment's share
           --plain            periodic plain progress lines even on a terminal
           -h, --help         this text
 
@@ -107,7 +110,7 @@ internal static class ArgumentParser
                 continue;
             }
 
-            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--plot" or "--csv" or "--endpoint" or "--log"))
+            if (name is not ("--config" or "--requests" or "--models" or "--prompt" or "--max-tokens" or "--json" or "--plot" or "--csv" or "--endpoint" or "--log" or "--deployments"))
             {
                 return Fail($"Unknown option '{name}'. Run with --help for the list.");
             }
@@ -137,6 +140,9 @@ internal static class ArgumentParser
                 "--prompt" => NonBlank(name, value, v => options with { Prompt = value }),
                 "--requests" => PositiveInt(name, value, MaxRequests, v => options with { Requests = v }),
                 "--max-tokens" => PositiveInt(name, value, 1_000_000, v => options with { MaxTokens = v }),
+                "--deployments" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d is >= 2 and <= DemoConfiguration.MaxDeployments
+                    ? (options with { Deployments = d }, null)
+                    : (null!, $"Option {name} must be a whole number from 2 to {DemoConfiguration.MaxDeployments} (was '{value}')."),
                 "--models" => ModelList(name, value, options),
                 "--endpoint" => EndpointUrl(name, value, options),
                 _ => (options, $"Unknown option '{name}'."),

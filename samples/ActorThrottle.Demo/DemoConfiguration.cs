@@ -11,6 +11,9 @@ namespace ActorThrottle.Demo;
 /// <summary>A bad value in the demo's own <c>demo { … }</c> block, or an unreadable file. The message names the path.</summary>
 internal sealed class DemoConfigurationException(string message) : Exception(message);
 
+/// <summary>One simulated deployment of <c>--deployments</c>: its name, the simulator model that plays it, its real limit (req/s).</summary>
+internal sealed record SimulatedDeployment(string Name, string SimulatorModel, double RealLimit);
+
 /// <summary>The real limits the in-process simulator gives one model.</summary>
 internal sealed record SimulatedModel(double RequestsPerSecond, double Burst, TimeSpan Latency, TimeSpan LatencyJitter, SimHeaderMode HeaderMode,
     TimeSpan StreamChunkInterval = default)
@@ -57,6 +60,8 @@ internal sealed class DemoConfiguration
     private readonly string? _userFile;
     private readonly Uri? _endpoint;
     private Func<string, string?> _environment = Environment.GetEnvironmentVariable;
+    // --deployments: the model run over the simulated deployments.
+    private string? _deploymentsOf;
 
     private DemoConfiguration(string demoText, string userText, string? userFile, Uri? endpoint, bool useSimulator, IReadOnlyList<string>? userModels)
     {
@@ -70,6 +75,15 @@ internal sealed class DemoConfiguration
 
     /// <summary>True when the run starts the in-process simulator.</summary>
     public bool UseSimulator { get; }
+
+    /// <summary>The most simulated deployments <c>--deployments</c> sets up.</summary>
+    public const int MaxDeployments = 4;
+
+    /// <summary>The real limits (requests/s) of the simulated deployments of <c>--deployments</c>, in order.</summary>
+    internal static readonly IReadOnlyList<double> DeploymentRealLimits = [20, 5, 10, 10];
+
+    /// <summary><c>--deployments N</c>: the driven model's simulated deployments (name, model the simulator serves, real limit); empty otherwise.</summary>
+    public IReadOnlyList<SimulatedDeployment> Deployments { get; private set; } = [];
 
     /// <summary>The model ids the <c>--config</c> file configures under <c>actor-throttle.models</c>, or null.</summary>
     public IReadOnlyList<string>? UserModels { get; }
@@ -121,6 +135,18 @@ internal sealed class DemoConfiguration
         {
             _environment = environment ?? Environment.GetEnvironmentVariable,
         };
+        if (options.Deployments is { } count)
+        {
+            if (!useSimulator)
+            {
+                throw new DemoConfigurationException("--deployments sets up simulated deployments; against real endpoints list them in --config " +
+                    "(actor-throttle.models.\"id\".deployments = [ { endpoint = ..., api-key-env = ... }, ... ], see the README).");
+            }
+            var model = options.Models?[0] ?? configuration.UserModels?.FirstOrDefault() ?? "gpt-4o-mini";
+            configuration.Deployments = Enumerable.Range(0, count)
+                .Select(i => new SimulatedDeployment($"sim-{i}", $"{model}@sim-{i}", DeploymentRealLimits[i])).ToList();
+            configuration._deploymentsOf = model;
+        }
         // Validate now (with a placeholder for the simulator's URL) so a bad file fails before anything starts.
         var config = configuration.Compose(useSimulator ? new Uri(Placeholder) : null, out _);
         configuration.ReadDemoBlock(config, options);
@@ -149,6 +175,14 @@ internal sealed class DemoConfiguration
         {
             // The simulator needs no key: never send a real one to it.
             overrides = $"actor-throttle.endpoint = {Quote(simulatorEndpoint.ToString())}\nactor-throttle.api-key = \"simulator\"\n";
+        }
+        if (_deploymentsOf is { } model && Deployments.Count > 0)
+        {
+            // One model over several simulated deployments: each is a model of the simulator (provider-model) with its own
+            // limit. The first is configured at its real limit, the others are learned (auto).
+            overrides += $"actor-throttle.models.{Quote(model)}.deployments = [\n" + string.Join(",\n", Deployments.Select((d, i) =>
+                $"  {{ name = {Quote(d.Name)}, provider-model = {Quote(d.SimulatorModel)}, requests-per-second = " +
+                (i == 0 ? d.RealLimit.ToString(CultureInfo.InvariantCulture) : "auto") + " }")) + "\n]\n";
         }
         // Expanded once here because the demo block is read with Akka's parser too; Parse then has nothing left to expand.
         var composite = ActorThrottleSettings.ExpandEnvironment(_demoText + "\n" + _userText + "\n" + overrides, _environment);
@@ -210,7 +244,7 @@ internal sealed class DemoConfiguration
     {
         var r = new DemoReader(config);
         Requests = options.Requests ?? r.PositiveInt("demo.requests", ArgumentParser.MaxRequests);
-        Models = options.Models ?? UserModels ?? r.ModelList("demo.models");
+        Models = _deploymentsOf is { } balanced ? [balanced] : options.Models ?? UserModels ?? r.ModelList("demo.models");
         Prompt = options.Prompt ?? r.NonBlank("demo.prompt");
         MaxTokens = options.MaxTokens ?? r.PositiveInt("demo.max-tokens", 1_000_000);
         PlainInterval = r.Duration("demo.plain-interval", TimeSpan.FromMilliseconds(100));
@@ -231,6 +265,12 @@ internal sealed class DemoConfiguration
                 path = $"demo.simulator.models.\"{model}\"";
             }
             simulator[model] = new DemoReader(block, path).SimulatedModel();
+        }
+        foreach (var deployment in Deployments)
+        {
+            // Shaped like the model's own simulated block (latency, headers), with the deployment's limit.
+            var shape = simulator[Models[0]];
+            simulator[deployment.SimulatorModel] = shape with { RequestsPerSecond = deployment.RealLimit, Burst = Math.Max(1, deployment.RealLimit / 5) };
         }
         Simulator = simulator;
     }

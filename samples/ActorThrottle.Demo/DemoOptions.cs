@@ -42,6 +42,12 @@ internal sealed record DemoOptions
     /// <summary>Send one request in four on the interactive lane and the rest as batch; report queueing per lane.</summary>
     public bool Priority { get; init; }
 
+    /// <summary>
+    /// Run one model over this many simulated deployments (real limits 20, 5, 10, 10 req/s; the first configured at its
+    /// limit, the others <c>auto</c>); the report shows each deployment's share. Simulator only.
+    /// </summary>
+    public int? Deployments { get; init; }
+
     /// <summary>Plain periodic progress lines even on a terminal.</summary>
     public bool Plain { get; init; }
 

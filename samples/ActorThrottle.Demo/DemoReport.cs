@@ -47,7 +47,15 @@ internal sealed record ModelReport
     public double? ChunksPerAnswer { get; init; }
     /// <summary><c>--priority</c>: <see cref="EndToEnd"/> per lane (<c>interactive</c>, <c>batch</c>); null when only one lane was used.</summary>
     public IReadOnlyDictionary<string, LatencySummary>? EndToEndByLane { get; init; }
+    /// <summary>A model with <c>deployments</c>: each one's share of the answers; null otherwise.</summary>
+    public IReadOnlyList<DeploymentReport>? Deployments { get; init; }
 }
+
+/// <summary>One deployment of a balanced model at the end of the run.</summary>
+/// <param name="Share">Its successes ÷ the model's successes.</param>
+/// <param name="RealLimit">The simulated deployment's real limit (req/s); null against a real endpoint.</param>
+internal sealed record DeploymentReport(string Name, string Endpoint, long Answered, long Successes, double Share, double FinalRate, string? RateFoundBy,
+    long CoolDowns, double? RealLimit);
 
 /// <summary>The whole run.</summary>
 internal sealed record RunReport(string Mode, double DurationSeconds, int Requests, IReadOnlyList<ModelReport> Models)
@@ -104,6 +112,34 @@ internal static class DemoReport
     public static string ToJson(RunReport report) => JsonSerializer.Serialize(report, Json);
 
     /// <summary>The end table: one column per model, one row per figure (fits 80 columns for a few models).</summary>
+    /// <summary>The deployments of a balanced model from its status, each with its share of the successes.</summary>
+    public static IReadOnlyList<DeploymentReport> Deployments(IReadOnlyList<Models.DeploymentStatus> statuses, Func<string, double?> realLimit)
+    {
+        var total = Math.Max(1, statuses.Sum(d => d.Successes));
+        return statuses.Select(d => new DeploymentReport(d.Name, d.Endpoint, d.Answered, d.Successes, Math.Round((double)d.Successes / total, 3),
+            Math.Round(d.Rate, 3), d.RateFoundBy, d.CoolDowns, realLimit(d.Name))).ToList();
+    }
+
+    /// <summary>Each deployment's share of a balanced model's successes, next to its learned rate and real limit.</summary>
+    public static Table DeploymentsTable(ModelReport model)
+    {
+        var deployments = model.Deployments ?? [];
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"{model.Model}: deployments"));
+        foreach (var column in new[] { "deployment", "successes", "share", "final rate (req/s)", "real limit (req/s)", "limit share", "rate found by", "cool-downs" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+        var limits = deployments.Sum(d => d.RealLimit ?? 0);
+        foreach (var d in deployments)
+        {
+            table.AddRow(Markup.Escape(d.Name), N(d.Successes), d.Share.ToString("P0", CultureInfo.InvariantCulture),
+                F(d.FinalRate, "0.##"), d.RealLimit is { } l ? F(l, "0.##") : "-",
+                d.RealLimit is { } r && limits > 0 ? (r / limits).ToString("P0", CultureInfo.InvariantCulture) : "-",
+                Markup.Escape(d.RateFoundBy ?? "-"), N(d.CoolDowns));
+        }
+        return table;
+    }
+
     public static Table ToTable(RunReport report)
     {
         var table = new Table().Border(TableBorder.Rounded)

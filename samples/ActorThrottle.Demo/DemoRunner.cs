@@ -163,11 +163,16 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             foreach (var model in configuration.Models)
             {
                 var status = await progress.StatusAsync(model);
-                reports.Add(BuildModelReport(model, routes[model], tallies[model], meter, started, status?.Burst ?? 0, status?.Rate ?? 0,
-                    configuration.UseSimulator ? configuration.Simulator[model].RealRequestsPerSecond : null) with
+                var realLimit = !configuration.UseSimulator ? (double?)null
+                    : configuration.Deployments.Count > 0 && status?.Deployments is not null ? configuration.Deployments.Sum(d => d.RealLimit)
+                    : configuration.Simulator[model].RealRequestsPerSecond;
+                reports.Add(BuildModelReport(model, routes[model], tallies[model], meter, started, status?.Burst ?? 0, status?.Rate ?? 0, realLimit) with
                 {
                     RateFoundBy = status?.RateFoundBy,
                     RateChanges = status?.RateChanges,
+                    Deployments = status?.Deployments is { } deployments
+                        ? DemoReport.Deployments(deployments, name => configuration.Deployments.FirstOrDefault(s => s.Name == name)?.RealLimit)
+                        : null,
                 });
             }
             var report = new RunReport(
@@ -178,6 +183,10 @@ internal sealed class DemoRunner(IAnsiConsole console, TextWriter error, bool li
             Report = report;
             console.WriteLine();
             console.Write(DemoReport.ToTable(report));
+            foreach (var balanced in report.Models.Where(m => m.Deployments is { Count: > 0 }))
+            {
+                console.Write(DemoReport.DeploymentsTable(balanced));
+            }
             console.WriteLine(DemoReport.Legend);
             if (options.Stream && tallies.Values.Select(t => t.SampleStream).FirstOrDefault(s => s is not null) is { } sample)
             {

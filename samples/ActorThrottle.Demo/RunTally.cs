@@ -163,7 +163,9 @@ internal sealed class MeterTally : IDisposable
     public long RateLimited(string model) => Get(model, "actor_throttle.rate_limited");
     public long Retries(string model) => Get(model, "actor_throttle.retries");
 
-    private long Get(string model, string instrument) => _counts.GetValueOrDefault((model, instrument));
+    // A model with deployments is counted under each deployment's id ("model@name"): its figures are their sum.
+    private long Get(string model, string instrument) =>
+        _counts.Where(c => c.Key.Item2 == instrument && (c.Key.Item1 == model || c.Key.Item1.StartsWith(model + "@", StringComparison.Ordinal))).Sum(c => c.Value);
 
     public void Dispose() => _listener.Dispose();
 }

@@ -93,18 +93,23 @@ public static class ActorThrottleCluster
                 return UnavailableModel.Props(modelId, FailureReason.UnknownModel,
                     $"Model '{modelId}' is not configured under actor-throttle.models and actor-throttle.unknown-models = reject.");
             }
-            IChatBackend backend;
+            IReadOnlyList<IChatBackend> modelBackends;
             try
             {
-                backend = backends.Create(modelSettings);
+                // A model with deployments: its balancer is the entity, with every deployment (and its limit) inside it,
+                // so the per-deployment limits hold across nodes too.
+                modelBackends = modelSettings.Deployments.Count == 0 ? [backends.Create(modelSettings)]
+                    : modelSettings.Deployments.Select(d => backends.Create(d.Settings)).ToList();
             }
             catch (Exception e)
             {
                 return UnavailableModel.Props(modelId, FailureReason.Permanent,
                     $"Could not create the backend for model '{modelId}': {e.GetType().Name}: {e.Message}");
             }
-            return ModelSupervisor.Props(modelSettings, environment, backend, metrics, settings.ShutdownGrace,
-                ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver);
+            return modelSettings.Deployments.Count == 0
+                ? ModelSupervisor.Props(modelSettings, environment, modelBackends[0], metrics, settings.ShutdownGrace,
+                    ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver)
+                : Deployments.DeploymentBalancer.Props(modelSettings, environment, modelBackends, metrics, settings.ShutdownGrace, redeliver: Redeliver);
         }
 
         region = sharding.Start(typeName, EntityProps, shardingSettings, extractor,

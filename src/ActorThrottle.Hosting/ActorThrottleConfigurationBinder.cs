@@ -86,6 +86,21 @@ public static partial class ActorThrottleConfigurationBinder
             }
             else if (!underModels && children.All(c => int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
             {
+                var elements = children.OrderBy(c => int.Parse(c.Key, CultureInfo.InvariantCulture)).ToList();
+                if (elements.Any(c => c.GetChildren().Any()))
+                {
+                    // A JSON array of objects ("Deployments": [ { "Endpoint": … }, … ]): a HOCON list of blocks, one per line,
+                    // each element's values named by their HOCON path (…deployments[1].endpoint) for error messages.
+                    hocon.AppendLine($"{indent}{segment} = [");
+                    for (var i = 0; i < elements.Count; i++)
+                    {
+                        hocon.AppendLine($"{indent}  {{");
+                        WriteBlock(hocon, paths, elements[i], $"{childPath}[{i.ToString(CultureInfo.InvariantCulture)}]", underModels: false, depth + 2);
+                        hocon.AppendLine($"{indent}  }}");
+                    }
+                    hocon.AppendLine($"{indent}]");
+                    continue;
+                }
                 // A JSON array ("Fallbacks": ["a", "b"]) arrives as Fallbacks:0, Fallbacks:1.
                 var items = children.OrderBy(c => int.Parse(c.Key, CultureInfo.InvariantCulture)).Select(c => Quote(c.Value ?? ""));
                 hocon.AppendLine($"{indent}{segment} = [{string.Join(", ", items)}]");

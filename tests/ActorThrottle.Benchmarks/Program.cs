@@ -40,7 +40,7 @@ public static class Program
                 case "--plots": plotsDir = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix] [--shapes a,b] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix|deployments] [--shapes a,b] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
                         """);
                     return 0;
                 default:
@@ -106,6 +106,10 @@ public static class Program
         if (all || wanted.Contains("overhead"))
         {
             md.Append(await Overhead.RunAsync(quick));
+        }
+        if (wanted.Contains("deployments"))
+        {
+            md.Append(await DeploymentsBench.RunAsync(quick));
         }
         if (all || wanted.Contains("scale"))
         {

@@ -185,4 +185,20 @@ public sealed class ArgumentParserTests
     [Fact]
     public void A_negative_number_is_read_as_a_value_not_an_option() =>
         Assert.Contains("(was '-1')", Error("--max-tokens", "-1"));
+
+    [Fact]
+    public void Deployments_takes_a_count_from_2_to_4()
+    {
+        Assert.Equal(2, Ok("--deployments", "2").Deployments);
+        Assert.Equal(4, Ok("--deployments=4").Deployments);
+        Assert.Null(Ok().Deployments);
+        Assert.Contains("--deployments N", ArgumentParser.Usage);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("5")]
+    [InlineData("two")]
+    public void Deployments_out_of_range_is_refused_naming_the_range(string value) =>
+        Assert.Equal($"Option --deployments must be a whole number from 2 to 4 (was '{value}').", ArgumentParser.Parse(["--deployments", value]).Error);
 }

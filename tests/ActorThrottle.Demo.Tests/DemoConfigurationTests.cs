@@ -239,4 +239,27 @@ public sealed class DemoConfigurationTests
         Assert.Equal("sk-beta", settings.ForModel("beta")!.Route.ApiKey!.Reveal());
         Assert.Equal(settings.ApiKey, settings.ForModel("alpha")!.Route.ApiKey);
     }
+
+    [Fact]
+    public void Deployments_run_one_model_over_simulated_deployments_the_first_configured_the_others_auto()
+    {
+        var c = Load(options: new DemoOptions { Deployments = 3 });
+
+        Assert.Equal(["gpt-4o-mini"], c.Models);
+        Assert.Equal([("sim-0", "gpt-4o-mini@sim-0", 20.0), ("sim-1", "gpt-4o-mini@sim-1", 5.0), ("sim-2", "gpt-4o-mini@sim-2", 10.0)],
+            c.Deployments.Select(d => (d.Name, d.SimulatorModel, d.RealLimit)));
+        Assert.Equal([20.0, 5.0, 10.0], c.Deployments.Select(d => c.Simulator[d.SimulatorModel].RequestsPerSecond));
+        var deployments = c.BuildSettings(new Uri("http://127.0.0.1:1/v1")).ForModel("gpt-4o-mini")!.Deployments;
+        Assert.Equal(["sim-0", "sim-1", "sim-2"], deployments.Select(d => d.Name));
+        Assert.Equal(["gpt-4o-mini@sim-0", "gpt-4o-mini@sim-1", "gpt-4o-mini@sim-2"], deployments.Select(d => d.Settings.ProviderModel));
+        Assert.Equal([false, true, true], deployments.Select(d => d.Settings.AutoRate));
+        Assert.Equal(20, deployments[0].Settings.RequestsPerSecond);
+    }
+
+    [Fact]
+    public void Deployments_need_the_simulator()
+    {
+        var e = Assert.Throws<DemoConfigurationException>(() => Load(options: new DemoOptions { Deployments = 2, Endpoint = new Uri("https://api.openai.com/v1") }));
+        Assert.Contains("--deployments", e.Message);
+    }
 }

@@ -226,4 +226,26 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(ExitCodes.Unreachable, exit);
         Assert.Contains($"127.0.0.1:{port}/v1 looks unreachable", errors.ToString());
     }
+
+    [Fact]
+    public async Task A_run_over_two_simulated_deployments_reports_each_deployments_share()
+    {
+        var config = Path.Combine(_dir, "fast.conf");
+        await File.WriteAllTextAsync(config, FastConfig);
+        var (console, output) = Console();
+        var errors = new StringWriter();
+        var runner = new DemoRunner(console, errors, live: false);
+
+        var exit = await runner.RunAsync(new DemoOptions { ConfigFile = config, Requests = 50, Models = ["fast-a"], Deployments = 2 });
+
+        Assert.True(exit == ExitCodes.Ok, $"exit {exit}; stderr: {errors}\n{output}");
+        var model = Assert.Single(runner.Report!.Models);
+        Assert.Equal(50, model.Successes);
+        Assert.Equal(25, model.RealLimit);
+        Assert.Equal(["sim-0", "sim-1"], model.Deployments!.Select(d => d.Name));
+        Assert.Equal(50, model.Deployments!.Sum(d => d.Successes));
+        Assert.Equal(1.0, model.Deployments!.Sum(d => d.Share), 2);
+        Assert.True(model.Attempts >= 50);   // counted under the deployments' ids, summed for the model
+        Assert.Contains("fast-a: deployments", output.ToString());
+    }
 }

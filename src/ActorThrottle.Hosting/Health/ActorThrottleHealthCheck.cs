@@ -59,7 +59,9 @@ internal sealed class ActorThrottleHealthCheck(IServiceProvider services, ActorT
         {
             if (seen.Add(id) && settings.ForModel(id) is { } model)
             {
-                yield return (id, model.Route);
+                // A model with deployments never calls its own endpoint; it can serve while one deployment has a key.
+                yield return (id, model.Deployments.Count == 0 ? model.Route
+                    : model.Deployments.Select(d => d.Settings.Route).FirstOrDefault(r => r.ApiKey is not null || r.AllowUnauthenticated) ?? model.Deployments[0].Settings.Route);
             }
         }
         if (settings.UnknownModels == UnknownModelPolicy.Create)

@@ -83,7 +83,8 @@ public sealed class ActorThrottleSettings
         foreach (var id in ModelIds(root))
         {
             var block = root.GetConfig($"models.{QuoteKey(id)}") ?? Config.Empty;
-            _configuredModels[id] = ReadModel(id, block);
+            var model = ReadModel(id, block);
+            _configuredModels[id] = model with { Deployments = ReadDeployments(model, block) };
         }
         CheckFallbacks(root);
 
@@ -204,17 +205,18 @@ public sealed class ActorThrottleSettings
         return UnknownModels == UnknownModelPolicy.Create ? Defaults with { ModelId = modelId } : null;
     }
 
-    private ModelSettings ReadModel(string id, Config block)
+    /// <param name="deployment">A deployment's block (merged over the model's block), read under <paramref name="deploymentPath"/>.</param>
+    private ModelSettings ReadModel(string id, Config block, Config? deployment = null, string? deploymentPath = null)
     {
-        var merged = block.WithFallback(_defaults);
-        string Describe(string key) => block.HasPath(key)
-            ? $"{RootPath}.models.{QuoteKey(id)}.{key}"
+        var merged = deployment is null ? block.WithFallback(_defaults) : deployment.WithFallback(block).WithFallback(_defaults);
+        string Describe(string key) => deployment is not null && deployment.HasPath(key) ? $"{deploymentPath}.{key}"
+            : block.HasPath(key) ? $"{RootPath}.models.{QuoteKey(id)}.{key}"
             : $"{RootPath}.defaults.{key}";
         var r = new HoconReader(merged, Describe);
 
         // A pair that conflicts is blamed on the key the model block sets (the defaults were validated alone), so
         // the error points at the line to change. min-burst/min-rate/max-delay are blamed when both or neither are.
-        bool InBlock(string key) => block.HasPath(key);
+        bool InBlock(string key) => (deployment ?? block).HasPath(key);
         var maxBurst = r.Int("max-burst", 1);
         var minBurst = r.Int("min-burst", 1);
         if (minBurst > maxBurst)
@@ -252,7 +254,7 @@ public sealed class ActorThrottleSettings
         return new ModelSettings
         {
             ModelId = id,
-            Route = ReadRoute(id, block),
+            Route = ReadRoute(id, block, deployment, deploymentPath),
             RequestTimeout = r.Has("request-timeout") ? r.Duration("request-timeout", TimeSpan.Zero, minExclusive: true) : RequestTimeout,
             RequestsPerSecond = rate,
             AutoRate = configuredRate is null,
@@ -353,7 +355,72 @@ public sealed class ActorThrottleSettings
         return new CredentialLevel(prefix, endpoint, key, allow, unset);
     }
 
-    private ModelRoute ReadRoute(string id, Config block)
+    /// <summary>Keys a deployment may not set: they belong to the model as a whole.</summary>
+    private static readonly IReadOnlyList<string> ModelOnlyKeys = ["fallbacks", "queue-size", "batch-share", "deployments"];
+
+    /// <summary>The keys a deployment block may hold beyond <see cref="ModelKeys"/> (less <see cref="ModelOnlyKeys"/>).</summary>
+    internal static readonly IReadOnlyList<string> DeploymentKeys = ["name", "weight", "priority"];
+
+    /// <summary>Reads <c>models."id".deployments</c>: each block merged over the model's block and the defaults.</summary>
+    private List<DeploymentSettings> ReadDeployments(ModelSettings model, Config block)
+    {
+        if (!block.HasPath("deployments"))
+        {
+            return [];
+        }
+        var id = model.ModelId;
+        var prefix = $"{RootPath}.models.{QuoteKey(id)}.deployments";
+        var value = block.GetValue("deployments");
+        if (value is null || !value.IsArray())
+        {
+            throw new ActorThrottleConfigurationException(prefix, null,
+                "expected a list of blocks: deployments = [ { endpoint = \"https://...\", requests-per-second = auto }, { ... } ].");
+        }
+        var items = value.GetArray();
+        if (items.Count == 0)
+        {
+            throw new ActorThrottleConfigurationException(prefix, "[]", "list at least one deployment, or leave deployments out (the model's own endpoint serves it).");
+        }
+        var list = new List<DeploymentSettings>(items.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"{prefix}[{i}]";
+            if (items[i] is not { } item || !item.IsObject())
+            {
+                throw new ActorThrottleConfigurationException(path, null, "expected a block { endpoint = \"https://...\", requests-per-second = ... }.");
+            }
+            var deployment = new Config(new HoconRoot(item));
+            foreach (var key in ModelOnlyKeys.Where(deployment.HasPath))
+            {
+                throw new ActorThrottleConfigurationException($"{path}.{key}", null, $"belongs to the model as a whole: set it in {RootPath}.models.{QuoteKey(id)}.{key}.");
+            }
+            var r = new HoconReader(deployment, key => $"{path}.{key}");
+            var name = r.Has("name") ? r.RawString("name").Trim() : i.ToString(CultureInfo.InvariantCulture);
+            if (name.Length == 0)
+            {
+                throw new ActorThrottleConfigurationException(r.Path("name"), "\"\"", "a deployment's name must not be blank.");
+            }
+            if (!names.Add(name))
+            {
+                throw new ActorThrottleConfigurationException(r.Path("name"), Quote(name), "another deployment of this model has that name; names must be unique.");
+            }
+            var weight = r.Has("weight") ? r.Double("weight", 0, minExclusive: true) : 1;
+            var priority = r.Has("priority") ? r.Int("priority", 0) : 0;
+            var settings = ReadModel(id, block, deployment, path);
+            list.Add(new DeploymentSettings(name, i, weight, priority, settings with
+            {
+                ModelId = $"{id}@{name}",
+                // The provider is asked for the model by its own name, not by the deployment's id.
+                ProviderModel = settings.ProviderModel ?? id,
+                Fallbacks = [],
+                IsDeployment = true,
+            }));
+        }
+        return list;
+    }
+
+    private ModelRoute ReadRoute(string id, Config block, Config? deployment = null, string? deploymentPath = null)
     {
         var levels = new List<CredentialLevel>(3);
         string endpointPrefix;
@@ -371,6 +438,15 @@ public sealed class ActorThrottleSettings
             endpoint = ownEndpoint ?? _defaultsLevel.Endpoint;
             endpointPrefix = ownEndpoint is not null ? prefix : _defaultsEndpointPrefix;
             levels.Add(ReadLevel(own, prefix, endpoint));
+            if (deployment is not null)
+            {
+                // A deployment is one more level inside the model: its key is bound to its own endpoint.
+                var mine = new HoconReader(deployment, key => $"{deploymentPath}.{key}");
+                var myEndpoint = mine.OptionalUrl("endpoint");
+                endpoint = myEndpoint ?? endpoint;
+                endpointPrefix = myEndpoint is not null ? deploymentPath! : endpointPrefix;
+                levels.Insert(0, ReadLevel(mine, deploymentPath!, endpoint));
+            }
         }
         levels.Add(_defaultsLevel);
         levels.Add(_globalLevel);
@@ -381,7 +457,8 @@ public sealed class ActorThrottleSettings
         }
         else
         {
-            _routeOrigins[id] = origin;
+            // Deployment routes are keyed by their HOCON path, which no model id can equal.
+            _routeOrigins[deployment is null ? id : deploymentPath!] = origin;
         }
         var (key, allow) = Credentials.Resolve(endpoint, levels, _environment);
         return new ModelRoute(endpoint, key) { AllowUnauthenticated = allow };
@@ -390,7 +467,12 @@ public sealed class ActorThrottleSettings
     private List<ConfigurationFinding> FindStartupProblems()
     {
         var findings = new List<ConfigurationFinding>();
-        var routes = _configuredModels.Values.Select(m => (Id: m.ModelId, m.Route, Origin: _routeOrigins[m.ModelId], IsDefaults: false)).ToList();
+        // A model with deployments never calls its own endpoint: its deployments' routes are the ones to check.
+        var routes = _configuredModels.Values.SelectMany(m => m.Deployments.Count == 0
+                ? [(Id: m.ModelId, m.Route, Origin: _routeOrigins[m.ModelId], IsDefaults: false)]
+                : m.Deployments.Select(d => (Id: d.Settings.ModelId, d.Settings.Route,
+                    Origin: _routeOrigins[$"{RootPath}.models.{QuoteKey(m.ModelId)}.deployments[{d.Index}]"], IsDefaults: false)))
+            .ToList();
         if (UnknownModels == UnknownModelPolicy.Create)
         {
             routes.Add((DefaultsId, Defaults.Route, _defaultsOrigin!, true));
@@ -438,12 +520,12 @@ public sealed class ActorThrottleSettings
         {
             endpoints.Add(($"{RootPath}.defaults.endpoint", _defaultsLevel.Endpoint, Defaults.Route.ApiKey is not null));
         }
-        foreach (var model in _configuredModels.Values)
+        foreach (var (_, route, origin, _) in routes.Where(r => !r.IsDefaults))
         {
-            var prefix = _routeOrigins[model.ModelId].EndpointPrefix;
+            var prefix = origin.EndpointPrefix;
             if (prefix != RootPath && prefix != _defaultsLevel.Prefix)
             {
-                endpoints.Add(($"{prefix}.endpoint", model.Route.Endpoint, model.Route.ApiKey is not null));
+                endpoints.Add(($"{prefix}.endpoint", route.Endpoint, route.ApiKey is not null));
             }
         }
         foreach (var (path, endpoint, hasKey) in endpoints.DistinctBy(e => e.Path))
@@ -529,18 +611,27 @@ public sealed class ActorThrottleSettings
             {
                 foreach (var (id, block) in value.GetObject().Items)
                 {
-                    AddUnknownModelKeys(block, $"{RootPath}.models.{QuoteKey(id)}", modelKeys, unknown);
+                    AddUnknownModelKeys(block, $"{RootPath}.models.{QuoteKey(id)}", modelKeys, unknown, isModel: true);
+                    if (block.IsObject() && block.GetObject().Items.TryGetValue("deployments", out var deployments) && deployments.IsArray())
+                    {
+                        var deploymentKeys = new HashSet<string>(modelKeys.Concat(DeploymentKeys), StringComparer.Ordinal);
+                        var list = deployments.GetArray();
+                        for (var i = 0; i < list.Count; i++)
+                        {
+                            AddUnknownModelKeys(list[i], $"{RootPath}.models.{QuoteKey(id)}.deployments[{i}]", deploymentKeys, unknown);
+                        }
+                    }
                 }
             }
         }
         return unknown;
     }
 
-    private static void AddUnknownModelKeys(HoconValue block, string prefix, HashSet<string> modelKeys, List<string> unknown)
+    private static void AddUnknownModelKeys(HoconValue block, string prefix, HashSet<string> modelKeys, List<string> unknown, bool isModel = false)
     {
         foreach (var leaf in HoconText.LeafPaths(block, ""))
         {
-            if (leaf.Length > 0 && !modelKeys.Contains(leaf) && !modelKeys.Any(k => k.StartsWith(leaf + ".", StringComparison.Ordinal)))
+            if (leaf.Length > 0 && !(isModel && leaf == "deployments") && !modelKeys.Contains(leaf) && !modelKeys.Any(k => k.StartsWith(leaf + ".", StringComparison.Ordinal)))
             {
                 unknown.Add($"{prefix}.{leaf}");
             }

@@ -62,4 +62,20 @@ public sealed record ModelSettings
         : TokensBurst > 0 ? TokensBurst
         : Math.Max(1, (long)Math.Ceiling(TokensPerMinute * DefaultTokensBurstSeconds / 60.0));
     public required AdaptSettings Adapt { get; init; }
+
+    /// <summary>
+    /// <c>deployments</c>: the endpoints serving this model, each with its own throttle (empty: the model has one
+    /// deployment, its own endpoint). Callers still ask for <see cref="ModelId"/>; the reply names the deployment.
+    /// </summary>
+    public IReadOnlyList<DeploymentSettings> Deployments
+    {
+        get => _deployments.Items ?? [];
+        init => _deployments = new Messages.ValueList<DeploymentSettings>(value);
+    }
+
+    // Compared by content, so two readings of one configuration are equal settings.
+    private readonly Messages.ValueList<DeploymentSettings> _deployments = new(null);
+
+    /// <summary>One deployment of a model (its supervisor reports each attempt to the model's balancer).</summary>
+    internal bool IsDeployment { get; init; }
 }

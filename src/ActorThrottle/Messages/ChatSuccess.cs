@@ -20,6 +20,12 @@ public sealed record ChatSuccess(
     private readonly ValueList<ToolCall> _toolCalls = new(null);
 
     /// <summary>
+    /// For a model with several <c>deployments</c>: the name of the deployment that answered (<c>name</c>, default its
+    /// index in the list); null for a model with one endpoint.
+    /// </summary>
+    public string? Deployment { get; init; }
+
+    /// <summary>
     /// The functions the model asks the caller to run (<c>choices[0].message.tool_calls</c>), in order; null when it called
     /// none. Run them, then send the conversation again with <c>ChatMessage.Assistant(ToolCalls, Content)</c> and one
     /// <see cref="ChatMessage.Tool"/> result per call. Compared by content.

@@ -30,4 +30,11 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
     /// honoured (429s with no rate header that come only at high in-flight levels). 0 when not known.
     /// </summary>
     public int InFlightLimit { get; init; }
+
+    /// <summary>
+    /// A model with <c>deployments</c>: each deployment's state, in the order of the list (then <see cref="Rate"/> is the
+    /// sum of the available deployments' rates and <see cref="Pending"/> counts the model's queue and what they hold);
+    /// null for a model with one endpoint.
+    /// </summary>
+    public IReadOnlyList<DeploymentStatus>? Deployments { get; init; }
 }

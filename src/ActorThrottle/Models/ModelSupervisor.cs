@@ -17,7 +17,7 @@ namespace ActorThrottle.Models;
 /// restarted ModelActor loses nothing; receives every outcome as a message; schedules jittered retries within
 /// attempts, budget and deadline; and runs AIMD on the throttle.
 /// </summary>
-internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
+internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
 {
     private const string DeadlineTimer = "deadline";
     private const string GraceTimer = "shutdown-grace";
@@ -82,6 +82,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         Receive<ShutdownModel>(_ => BeginShutdown());
         Receive<HandOffModel>(_ => BeginHandOff());
         Receive<QueueDrained>(Drained);
+        Receive<Deployments.ReclaimQueued>(_ => Reclaim());
         Receive<ShutdownGraceOver>(_ => FinishShutdown("The actor system is shutting down; the call did not finish within shutdown-grace."));
         Receive<Terminated>(t => t.ActorRef.Equals(_modelActor), _ => StartModelActor());
     }
@@ -288,6 +289,7 @@ internal sealed class ModelSupervisor : ReceiveActor, IWithTimers
         _recent.RecordAttempt(now, response.Kind, response.StatusCode is not null);
         _metrics.RecordAttempt(_settings, item, response, outcome.StartedAt, outcome.Elapsed);
         LogAttempt(entry, item, response, outcome.Elapsed);
+        ReportAttempt(response, now, outcome.Elapsed);
         var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders || response.RateLimits.RetryAfter is not null, outcome.StartedAt, now);
         if (concurrency.Changed)
         {

@@ -12,7 +12,7 @@ namespace ActorThrottle.Routing;
 /// <see cref="ModelSupervisor"/>, creating it on first use from the model's HOCON block merged over defaults.
 /// Unknown models follow <c>unknown-models</c>.
 /// </summary>
-internal sealed class ThrottleRouter : ReceiveActor
+internal sealed partial class ThrottleRouter : ReceiveActor
 {
     private readonly ActorThrottleSettings _settings;
     private readonly ThrottleEnvironment _environment;
@@ -135,10 +135,10 @@ internal sealed class ThrottleRouter : ReceiveActor
                 replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.UnknownModel, UnknownModelMessage(request.Model, nearMiss), priorAttempts));
                 return;
             }
-            IChatBackend backend;
+            Props props;
             try
             {
-                backend = _backends.Create(modelSettings);
+                props = ModelProps(modelSettings);
             }
             catch (Exception e)
             {
@@ -147,9 +147,7 @@ internal sealed class ThrottleRouter : ReceiveActor
                     $"Could not create the backend for model '{request.Model}': {e.GetType().Name}: {e.Message}", priorAttempts));
                 return;
             }
-            model = Context.ActorOf(
-                ModelSupervisor.Props(modelSettings, _environment, backend, _metrics, _settings.ShutdownGrace),
-                ActorName(request.Model));
+            model = Context.ActorOf(props, ActorName(request.Model));
             _models.Add(request.Model, model);
         }
         model.Tell(message, replyTo);

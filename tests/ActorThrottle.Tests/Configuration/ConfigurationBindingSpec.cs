@@ -270,6 +270,29 @@ public sealed class ConfigurationBindingSpec
         Assert.Equal(9, settings.Defaults.MaxInFlight);
     }
 
+    [Fact]
+    public void Deployments_bind_from_a_json_array_of_objects_and_a_bad_one_is_named_in_both_notations()
+    {
+        var settings = FromSection(Section("""
+            { "ActorThrottle": { "Models": { "gpt-4o-mini": { "Deployments": [
+              { "Name": "east", "Endpoint": "http://127.0.0.1:9/v1", "AllowUnauthenticated": true, "RequestsPerSecond": 20 },
+              { "Endpoint": "http://127.0.0.1:8/v1", "AllowUnauthenticated": true, "RequestsPerSecond": "auto", "Priority": 1 }
+            ] } } } }
+            """));
+        var deployments = settings.ForModel("gpt-4o-mini")!.Deployments;
+        Assert.Equal(["east", "1"], deployments.Select(d => d.Name));
+        Assert.Equal(20, deployments[0].Settings.RequestsPerSecond);
+        Assert.True(deployments[1].Settings.AutoRate);
+        Assert.Equal(1, deployments[1].Priority);
+
+        var section = Section("""{ "ActorThrottle": { "Models": { "m": { "Deployments": [ { "AllowUnauthenticated": true }, { "Weight": 0 } ] } } } }""");
+        var error = Find(Record.Exception(() => FromSection(section)));
+        Assert.NotNull(error);
+        Assert.Equal("actor-throttle.models.\"m\".deployments[1].weight", error!.Path);
+        var (_, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
+        Assert.Equal("ActorThrottle:Models:m:Deployments:1:Weight", ActorThrottleConfigurationBinder.WithConfigurationPath(error, paths, "ActorThrottle").ConfigurationPath);
+    }
+
     private static ActorThrottleConfigurationException? Find(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
