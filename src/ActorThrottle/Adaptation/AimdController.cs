@@ -219,6 +219,16 @@ internal sealed class AimdController
     /// <summary>Forgets the learned rate: it was read while the rate was still ramping (slow start), so growth above it need not be slow.</summary>
     public void ForgetLearned() => _learnedRate = null;
 
+    /// <summary>
+    /// Successes before an additive step: <c>increase-after</c>, but never more than about one second's worth at
+    /// <paramref name="rate"/> (and never under 3, nor above increase-after): at 2.5 requests/s twenty successes take 8 s
+    /// a step, and a model cut at a low rate would need most of a minute to grow back.
+    /// </summary>
+    public static int IncreaseAfter(double rate, int configured) =>
+        Math.Clamp((int)Math.Ceiling(rate), Math.Min(MinIncreaseAfter, configured), configured);
+
+    private const int MinIncreaseAfter = 3;
+
     /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()
     {
@@ -232,7 +242,7 @@ internal sealed class AimdController
         // Above the rate learned from the provider, probe slowly (a 429 there only costs a settle step); below it,
         // grow back at the normal pace.
         var probing = _learnedRate is { } learned && rate >= learned;
-        if (++_successRun < _limits.IncreaseAfter * (probing ? ProbeSlowdown : 1))
+        if (++_successRun < IncreaseAfter(rate, _limits.IncreaseAfter) * (probing ? ProbeSlowdown : 1))
         {
             return false;
         }

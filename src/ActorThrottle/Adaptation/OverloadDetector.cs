@@ -59,6 +59,28 @@ internal sealed class OverloadDetector
         }
     }
 
+    /// <summary>
+    /// How far apart the 429s counted were sent (zero with fewer than two). 429s of attempts all sent in one release of the
+    /// throttle's burst say the burst was too large for the provider's bucket, not that the rate is: the caller asks for a
+    /// span of a few intervals at its rate before it calls them an overload.
+    /// </summary>
+    public TimeSpan RejectedSendSpan
+    {
+        get
+        {
+            DateTimeOffset? earliest = null, latest = null;
+            foreach (var (_, rejected, sentAt) in _outcomes)
+            {
+                if (rejected)
+                {
+                    earliest = earliest is null || sentAt < earliest ? sentAt : earliest;
+                    latest = latest is null || sentAt > latest ? sentAt : latest;
+                }
+            }
+            return earliest is { } e && latest is { } l ? l - e : TimeSpan.Zero;
+        }
+    }
+
     /// <summary>An attempt sent at <paramref name="sentAt"/> (default: <paramref name="at"/>) was answered at <paramref name="at"/>: a 429 (<paramref name="rejected"/>) or a success.</summary>
     public void Record(DateTimeOffset at, bool rejected, DateTimeOffset? sentAt = null)
     {

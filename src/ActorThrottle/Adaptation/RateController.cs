@@ -35,6 +35,8 @@ internal sealed class RateController
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
     private int _overloadPauses;
+    // When the model's first answer came: attempts sent before it went out blind, in the opening burst.
+    private DateTimeOffset? _firstAnswerAt;
     // The most a bucket without a window (limit, remaining, reset) was seen holding: its burst tolerance, when below its limit.
     private long? _maxRemaining;
     private DateTimeOffset _lastBurstCap = DateTimeOffset.MinValue;
@@ -77,6 +79,7 @@ internal sealed class RateController
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var now = outcome.AnsweredAt;
+        _firstAnswerAt ??= now;
         var before = Settings;
         var pauses = new List<RatePause>();
         if (RateLimitPause.Until(outcome.Headers, now, _settings.Retry.MaxRetryAfter, outcome.Cost) is { } headerPause)
@@ -306,6 +309,16 @@ internal sealed class RateController
     /// before that pause (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the
     /// pause when their retry-after ends later.
     /// </summary>
+    /// <summary>
+    /// Whether 429s sent <paramref name="span"/> apart came from the rate rather than one burst: sent over at least
+    /// <see cref="OverloadDetector.MinRejections"/> intervals of the current rate. An opening burst of 10 into a bucket
+    /// holding 4 draws six 429s sent in the same millisecond; that is the burst's fault (the 429 step shrinks it), and
+    /// calling it an overload halved the rate of a model configured right (virtual time: 20/s against a 20/s bucket of 4
+    /// ran at 0.59 for its first 10 s).
+    /// </summary>
+    private bool SpreadOverTheRate(TimeSpan span) =>
+        span.TotalSeconds * _aimd.State.Rate >= OverloadDetector.MinRejections - 1;
+
     private (RateChangeReason, string) RateLimited(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses)
     {
         var sentAt = outcome.SentAt;
@@ -331,6 +344,14 @@ internal sealed class RateController
         {
             return BurstRejected(pace, now);
         }
+        if (_firstAnswerAt is { } first && sentAt < first && outcome.Cause != RateLimitedBy.Tokens && _aimd.State.Burst > _settings.MinBurst)
+        {
+            // Sent before any answer came back: the opening burst was larger than the provider's bucket. That says nothing
+            // about the rate; the 429 step shrinks the burst, slow start and header seeds go on (virtual time: auto against
+            // a 20/s bucket holding 4 ended slow start on its opening burst and crept up from 5/s by one a second).
+            _aimd.OnRateLimited(now);
+            return (RateChangeReason.RateLimited, "429 of the opening burst: the burst shrinks, the rate stays");
+        }
         _seenRateLimited = true;
         var endsSlowStart = _slowStart is { Active: true };
         _slowStart?.End("a 429");
@@ -338,7 +359,7 @@ internal sealed class RateController
         var onTokens = _tokens is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
         var onRequests = !onTokens || by == RateLimitedBy.Both;
         _overload.Record(now, rejected: true, sentAt);
-        if (_overload.IsOverloaded(now))
+        if (_overload.IsOverloaded(now) && SpreadOverTheRate(_overload.RejectedSendSpan))
         {
             var share = (double)_overload.Rejected / _overload.Counted;
             var since = _overload.EarliestRejectedSentAt ?? sentAt;

@@ -74,41 +74,92 @@ public sealed class RateControllerReplaySpec
         var controller = new RateController(Settings());
         var recorded = Successes(40, 0, 100)
             .Append(RateOutcome.RateLimited(Ms(3950), Ms(4000)))
-            // Within the cool-down: held back. After it: a run of 20 successes grows the rate back by increase-step,
-            // capped at the configured 10; five times as many are needed above the learned 9.7 (probing).
-            .Concat(Successes(300, 4300, 100));
+            // Within the cool-down: held back. After it: a run of successes grows the rate back by increase-step, capped at
+            // the configured 10. At 10/s a step takes one second's worth (10, not increase-after's 20), five times as many
+            // above the learned 9.7 (probing).
+            .Concat(Successes(150, 4300, 100));
         var changes = Changes(Replay(controller, recorded));
 
         Assert.Equal([RateChangeReason.RateLimited, RateChangeReason.Probe, RateChangeReason.Probe, RateChangeReason.Probe], changes.Select(c => c.Reason));
         Assert.Equal([9.7, 10, 10, 10], changes.Select(c => Math.Round(c.After.Rate, 3)));
         Assert.Equal([5, 5, 6, 7], changes.Select(c => c.After.Burst));
-        // At the learned rate growth probes: each step needs 5 x increase-after = 100 successes (sent from 4300 ms, answered 50 ms later).
-        Assert.Equal(Ms(4300 + 99 * 100 + 50), changes[1].At);
-        Assert.Equal(Ms(4300 + 199 * 100 + 50), changes[2].At);
+        // At the learned rate growth probes: each step needs 5 x 10 = 50 successes (sent from 4300 ms, answered 50 ms later).
+        Assert.Equal(Ms(4300 + 49 * 100 + 50), changes[1].At);
+        Assert.Equal(Ms(4300 + 99 * 100 + 50), changes[2].At);
     }
+
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(2.5, 3)]
+    [InlineData(9.2, 10)]
+    [InlineData(20, 20)]
+    [InlineData(500, 20)]
+    public void An_additive_step_waits_for_about_one_seconds_worth_of_successes_at_most_increase_after(double rate, int expected) =>
+        Assert.Equal(expected, AimdController.IncreaseAfter(rate, configured: 20));
+
+    [Fact]
+    public void A_configured_increase_after_below_three_is_kept() =>
+        Assert.Equal(2, AimdController.IncreaseAfter(0.5, configured: 2));
+
+    /// <summary>
+    /// One success answered at 10 ms, then eight attempts sent at the configured 10/s (every 100 ms from 100 ms) and each
+    /// answered 800 ms later, all 429 with <paramref name="headers"/>: sent at the rate after the first answer, so neither
+    /// the opening burst nor one burst's 429s.
+    /// </summary>
+    private static List<RateOutcome> RejectedAtTheRate(RateLimitInfo headers) =>
+        [RateOutcome.Success(Ms(0), Ms(10)), .. Enumerable.Range(1, 8).Select(i => RateOutcome.RateLimited(Ms(i * 100), Ms(i * 100 + 800), headers: headers))];
 
     [Fact]
     public void An_overload_pauses_the_model_with_an_emptied_throttle_and_cuts_from_the_rate_the_429s_were_sent_at()
     {
         var controller = new RateController(Settings());
         var retryAfter = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(2) };
-        // Eight attempts sent in 14 ms, all 429: the fourth answer makes an overload (at least four 429s, more than half of
-        // the attempts counted); the four answered after it were sent before the pause: echoes, which only extend it.
-        var recorded = Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(i * 2), Ms(30 + i * 5), headers: retryAfter)).ToList();
-        var decisions = Replay(controller, recorded);
+        // The fourth 429 (answered at 1200 ms) makes an overload: four 429s, more than half of the five attempts counted,
+        // sent over three intervals of the rate. The four answered after it were sent before the pause: echoes, which
+        // only extend it.
+        var decisions = Replay(controller, RejectedAtTheRate(retryAfter));
         var changes = Changes(decisions);
 
         Assert.Equal([RateChangeReason.RateLimited, RateChangeReason.Overload], changes.Select(c => c.Reason));
         // The 429 step halved the burst (10 -> 5); the overload cuts from before that step: burst 5, rate 10 * 0.5.
         Assert.Equal(new ThrottleSettings(10, 5, 0), changes[1].Before);
         Assert.Equal(new ThrottleSettings(5, 5, 0), changes[1].After);
-        Assert.Equal(Ms(45), changes[1].At);
+        Assert.Equal(Ms(1200), changes[1].At);
         var overload = decisions.Single(d => d.Change?.Reason == RateChangeReason.Overload);
         var pause = Assert.Single(overload.Pauses);
         Assert.True(pause.Empty);
-        Assert.Equal(Ms(45) + TimeSpan.FromSeconds(2), pause.Until);
-        Assert.Equal([50, 55, 60, 65], decisions.Skip(4).Select(d => (Assert.Single(d.Pauses).Until - T0 - TimeSpan.FromSeconds(2)).TotalMilliseconds));
-        Assert.Contains("100 %", changes[1].Detail);
+        Assert.Equal(Ms(1200) + TimeSpan.FromSeconds(2), pause.Until);
+        Assert.Equal([1300, 1400, 1500, 1600], decisions.Skip(5).Select(d => (Assert.Single(d.Pauses).Until - T0 - TimeSpan.FromSeconds(2)).TotalMilliseconds));
+        Assert.Contains("80 %", changes[1].Detail);
+    }
+
+    [Fact]
+    public void Eight_429s_of_attempts_sent_together_are_one_bursts_fault_not_an_overload()
+    {
+        var controller = new RateController(Settings());
+        var retryAfter = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(2) };
+        // After a first answer, eight attempts sent within 14 ms (one release of the burst at 10/s) all draw 429s: the burst
+        // shrinks once per cool-down; the rate stays and the model does not pause.
+        var decisions = Replay(controller, [RateOutcome.Success(Ms(0), Ms(10)), .. Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(100 + i * 2), Ms(130 + i * 5), headers: retryAfter))]);
+
+        var change = Assert.Single(Changes(decisions));
+        Assert.Equal(RateChangeReason.RateLimited, change.Reason);
+        Assert.Equal(new ThrottleSettings(10, 5, 0), change.After);
+        Assert.All(decisions, d => Assert.DoesNotContain(d.Pauses, p => p.Empty));
+    }
+
+    [Fact]
+    public void The_opening_bursts_429s_shrink_the_burst_and_leave_the_rate_and_slow_start()
+    {
+        var controller = new RateController(Settings("requests-per-second = auto"));
+        var start = controller.Settings;
+        // Ten sent blind at the start (burst 10) into a bucket holding four: six 429s, answered before the first success.
+        var decisions = Replay(controller, Enumerable.Range(0, 6).Select(i => RateOutcome.RateLimited(Ms(i * 0.1), Ms(2 + i * 0.1))));
+
+        Assert.Equal(start.Rate, controller.Settings.Rate);
+        Assert.Equal(start.Burst / 2, controller.Settings.Burst);
+        Assert.True(controller.InSlowStart);
+        Assert.Contains("opening burst", Assert.Single(Changes(decisions)).Detail);
     }
 
     [Fact]
@@ -116,17 +167,17 @@ public sealed class RateControllerReplaySpec
     {
         var controller = new RateController(Settings());
         var twoSeconds = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(2) };
-        Replay(controller, Enumerable.Range(0, 8).Select(i => RateOutcome.RateLimited(Ms(i * 2), Ms(30 + i * 5), headers: twoSeconds)));
+        Replay(controller, RejectedAtTheRate(twoSeconds));
         var before = controller.Settings;
 
         var echoes = Replay(controller, [
-            RateOutcome.RateLimited(Ms(30), Ms(100), headers: twoSeconds), // ends later than the pause: extends it
-            RateOutcome.RateLimited(Ms(30), Ms(100), headers: new RateLimitInfo { RetryAfter = TimeSpan.FromMilliseconds(100) }), // earlier: nothing
+            RateOutcome.RateLimited(Ms(850), Ms(1700), headers: twoSeconds), // ends later than the pause: extends it
+            RateOutcome.RateLimited(Ms(850), Ms(1700), headers: new RateLimitInfo { RetryAfter = TimeSpan.FromMilliseconds(100) }), // earlier: nothing
         ]);
 
         Assert.Equal(before, controller.Settings);
         Assert.All(echoes, d => Assert.Null(d.Change));
-        Assert.Equal(Ms(100) + TimeSpan.FromSeconds(2), Assert.Single(echoes[0].Pauses).Until);
+        Assert.Equal(Ms(1700) + TimeSpan.FromSeconds(2), Assert.Single(echoes[0].Pauses).Until);
         Assert.Empty(echoes[1].Pauses);
     }
 

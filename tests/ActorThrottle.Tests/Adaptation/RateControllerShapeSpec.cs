@@ -31,6 +31,28 @@ public sealed class RateControllerShapeSpec(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("requests-per-second = 20", 20, 4)]
+    [InlineData("requests-per-second = 10", 10, 2)]
+    [InlineData("requests-per-second = auto", 20, 4)]
+    public void A_low_rate_bucket_holding_less_than_the_opening_burst_runs_at_its_rate_from_the_first_seconds(string rate, double limit, double burst)
+    {
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            // The deployments benchmark's buckets (a fifth of a second's worth): the opening burst of 10 draws 429s sent
+            // together, before any answer. They shrink the burst; the rate stays (it halved before, and at 20/s growing back
+            // at 20 successes a step took 15 s).
+            var loop = new VirtualShapeLoop(new RateController(RateControllerReplaySpec.Settings(rate)), new HeaderlessTokenBucketShape(limit, burst), (50, 80), seed);
+            loop.Run(30);
+            output.WriteLine($"{rate}, seed {seed}: {loop.Describe()}");
+
+            Assert.True(loop.Goodput(0, 10) >= 0.95 * limit, $"goodput in the first 10 s {loop.Goodput(0, 10):0.#}: {loop.Describe()}");
+            Assert.True(loop.Goodput(10, 30) >= 0.97 * limit, $"goodput after 10 s {loop.Goodput(10, 30):0.#}: {loop.Describe()}");
+            Assert.True(loop.RejectedShare(10, 30) <= 0.02, loop.Describe());
+            Assert.DoesNotContain(loop.Changes, c => c.Reason == RateChangeReason.Overload);
+        }
+    }
+
+    [Theory]
     [InlineData("requests-per-second = auto", 0, 2)]
     [InlineData("requests-per-second = auto", 100, 300)]
     [InlineData("requests-per-second = 100", 0, 2)]

@@ -36,6 +36,24 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
 
     private async Task<Models.ModelStatus> StatusAsync(ActorThrottleEngine engine) => await engine.GetStatusAsync("m");
 
+    /// <summary>
+    /// Sends the requests 2 ms apart of virtual time (each once its call was made; no advance after the last): 429s of
+    /// attempts sent together are one burst's, not an overload, which needs them spread over a few intervals of the rate.
+    /// </summary>
+    private async Task SendSpreadAsync(ActorThrottleEngine engine, ScriptedBackend backend, params string[] ids)
+    {
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (i > 0)
+            {
+                Advance(TimeSpan.FromMilliseconds(2));
+            }
+            _ = engine.CompleteAsync(Request(id: ids[i]));
+            var id = ids[i];
+            await AwaitConditionAsync(() => Task.FromResult(backend.CallsFor(id) == 1));
+        }
+    }
+
     [Fact]
     public async Task A_429_on_the_token_limit_lowers_the_token_rate_and_leaves_the_request_rate()
     {
@@ -107,13 +125,11 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
     public async Task When_most_attempts_are_rejected_the_whole_model_pauses_for_the_retry_after_and_both_burst_and_rate_are_cut()
     {
         var calls = 0;
-        var backend = new ScriptedBackend((r, _) => Interlocked.Increment(ref calls) <= 4 ? TooMany(RequestTooMany, TimeSpan.FromSeconds(30)) : ScriptedBackend.Success(r));
+        var backend = new ScriptedBackend((r, _) => r.RequestId != "w" && Interlocked.Increment(ref calls) <= 4 ? TooMany(RequestTooMany, TimeSpan.FromSeconds(30)) : ScriptedBackend.Success(r));
         var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry.max-retry-after = 60s }");
+        Assert.IsType<ChatSuccess>(await engine.CompleteAsync(Request(id: "w")));
+        await SendSpreadAsync(engine, backend, "a", "b", "c", "d");
         var start = _scheduler.Now;
-        foreach (var id in new[] { "a", "b", "c", "d" })
-        {
-            _ = engine.CompleteAsync(Request(id: id));
-        }
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
         var status = await StatusAsync(engine);
         Assert.Equal(start + TimeSpan.FromSeconds(30), status.PausedUntil);
@@ -137,11 +153,8 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
     {
         var backend = new ScriptedBackend((_, _) => TooMany(RequestTooMany));
         var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry { base-delay = 20s, max-delay = 40s } }");
+        await SendSpreadAsync(engine, backend, "a", "b", "c", "d");
         var start = _scheduler.Now;
-        foreach (var id in new[] { "a", "b", "c", "d" })
-        {
-            _ = engine.CompleteAsync(Request(id: id));
-        }
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
         Assert.Equal(start + TimeSpan.FromSeconds(20), (await StatusAsync(engine)).PausedUntil);
     }
@@ -150,17 +163,19 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
     public async Task A_429_of_an_attempt_sent_before_the_pause_changes_no_rate_but_extends_the_pause_to_its_retry_after()
     {
         var late = new TaskCompletionSource<BackendResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var backend = new ScriptedBackend((r, _, _) => r.RequestId == "late"
-            ? late.Task
-            : Task.FromResult(TooMany(RequestTooMany, TimeSpan.FromSeconds(30))));
+        var backend = new ScriptedBackend((r, _, _) => r.RequestId switch
+        {
+            "late" => late.Task,
+            "w" => Task.FromResult(ScriptedBackend.Success(r)),
+            _ => Task.FromResult(TooMany(RequestTooMany, TimeSpan.FromSeconds(30))),
+        });
         var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry.max-retry-after = 60s }");
-        var start = _scheduler.Now;
+        Assert.IsType<ChatSuccess>(await engine.CompleteAsync(Request(id: "w")));
         _ = engine.CompleteAsync(Request(id: "late"));
         await AwaitConditionAsync(() => Task.FromResult(backend.CallsFor("late") == 1));
-        foreach (var id in new[] { "a", "b", "c", "d" })
-        {
-            _ = engine.CompleteAsync(Request(id: id));
-        }
+        Advance(TimeSpan.FromMilliseconds(2));
+        await SendSpreadAsync(engine, backend, "a", "b", "c", "d");
+        var start = _scheduler.Now;
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
         var paused = await StatusAsync(engine);
         Assert.Equal(start + TimeSpan.FromSeconds(30), paused.PausedUntil);
