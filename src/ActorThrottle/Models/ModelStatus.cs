@@ -30,4 +30,10 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
     /// honoured (429s with no rate header that come only at high in-flight levels). 0 when not known.
     /// </summary>
     public int InFlightLimit { get; init; }
+
+    /// <summary>
+    /// The limits in force (configured, or set at run time with <c>SetLimitsAsync</c> / a configuration reload), every
+    /// field filled; null when not known.
+    /// </summary>
+    public Limits.ModelLimits? Limits { get; init; }
 }

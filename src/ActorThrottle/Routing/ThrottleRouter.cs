@@ -12,7 +12,7 @@ namespace ActorThrottle.Routing;
 /// <see cref="ModelSupervisor"/>, creating it on first use from the model's HOCON block merged over defaults.
 /// Unknown models follow <c>unknown-models</c>.
 /// </summary>
-internal sealed class ThrottleRouter : ReceiveActor
+internal sealed partial class ThrottleRouter : ReceiveActor
 {
     private readonly ActorThrottleSettings _settings;
     private readonly ThrottleEnvironment _environment;
@@ -86,6 +86,7 @@ internal sealed class ThrottleRouter : ReceiveActor
                 Sender.Tell(new ModelStatus(g.Model ?? "", 0, 0, 0, null, 0));
             }
         });
+        Receive<Limits.SetModelLimits>(SetLimits);
         Receive<ShutdownThrottle>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(m =>
         {

@@ -1,0 +1,66 @@
+using ActorThrottle.Backend;
+using ActorThrottle.Limits;
+using ActorThrottle.Models;
+using Akka.Actor;
+
+namespace ActorThrottle.Routing;
+
+/// <summary>Limits set at run time: routed like the model's other messages; answered here when the model cannot take them.</summary>
+internal sealed partial class ThrottleRouter
+{
+    private void SetLimits(SetModelLimits message)
+    {
+        var model = message.Model ?? "";
+        if (string.IsNullOrWhiteSpace(message.Model))
+        {
+            Sender.Tell(new ModelLimitsRejected(model, "model", "SetModelLimits.Model is blank."));
+            return;
+        }
+        if (message.Limits is null)
+        {
+            Sender.Tell(new ModelLimitsRejected(model, "limits", "SetModelLimits.Limits is null."));
+            return;
+        }
+        if (message.Limits.Validate() is { } invalid)
+        {
+            Sender.Tell(new ModelLimitsRejected(model, invalid.Field, invalid.Message));
+            return;
+        }
+        if (_shuttingDown)
+        {
+            Sender.Tell(new ModelLimitsRejected(model, "model", "The actor system is shutting down."));
+            return;
+        }
+        if (_models.TryGetValue(model, out var running))
+        {
+            running.Forward(message);
+            return;
+        }
+        var modelSettings = _settings.ForModel(model);
+        if (modelSettings is null)
+        {
+            Sender.Tell(new ModelLimitsRejected(model, "model", UnknownModelMessage(model, NearMiss.Find(model, _settings.ConfiguredModels.Keys))));
+            return;
+        }
+        if (_shardRegion is not null)
+        {
+            _shardRegion.Forward(message);
+            return;
+        }
+        // Not started yet: start it now, so the limits hold from its first request (a later request would otherwise
+        // create it from the configuration and the limits would be lost).
+        IChatBackend backend;
+        try
+        {
+            backend = _backends.Create(modelSettings);
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new ModelLimitsRejected(model, "model", $"Could not create the backend for model '{model}': {e.GetType().Name}: {e.Message}"));
+            return;
+        }
+        running = Context.ActorOf(ModelSupervisor.Props(modelSettings, _environment, backend, _metrics, _settings.ShutdownGrace), ActorName(model));
+        _models.Add(model, running);
+        running.Forward(message);
+    }
+}
