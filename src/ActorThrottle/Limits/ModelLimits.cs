@@ -42,6 +42,30 @@ public sealed record ModelLimits
     /// </summary>
     public int? QueueSize { get; init; }
 
+    /// <summary>
+    /// The limits that take <paramref name="from"/> to <paramref name="to"/>: only the fields that differ are set (null when
+    /// none do). What differs outside these fields (endpoint, retry, adapt, …) is not here: it cannot change live.
+    /// </summary>
+    public static ModelLimits? Between(ModelSettings from, ModelSettings to)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        var limits = new ModelLimits
+        {
+            RequestsPerSecond = !to.AutoRate && (from.AutoRate || !Same(from.RequestsPerSecond, to.RequestsPerSecond)) ? to.RequestsPerSecond : null,
+            AutoRate = to.AutoRate && !from.AutoRate,
+            TokensPerMinute = from.TokensPerMinute != to.TokensPerMinute || from.AutoTokens != to.AutoTokens ? to.TokensPerMinute : null,
+            MaxBurst = from.MaxBurst != to.MaxBurst ? to.MaxBurst : null,
+            MinBurst = from.MinBurst != to.MinBurst ? to.MinBurst : null,
+            MinRate = !Same(from.MinRate, to.MinRate) ? to.MinRate : null,
+            MaxInFlight = from.MaxInFlight != to.MaxInFlight ? to.MaxInFlight : null,
+            QueueSize = from.QueueSize != to.QueueSize ? to.QueueSize : null,
+        };
+        return limits.IsEmpty ? null : limits;
+    }
+
+    private static bool Same(double a, double b) => Math.Abs(a - b) <= 1e-9;
+
     /// <summary>True when no field is set.</summary>
     public bool IsEmpty => RequestsPerSecond is null && !AutoRate && TokensPerMinute is null && MaxBurst is null && MinBurst is null
         && MinRate is null && MaxInFlight is null && QueueSize is null;

@@ -63,4 +63,12 @@ internal sealed partial class ThrottleRouter
         _models.Add(model, running);
         running.Forward(message);
     }
+
+    private void ReplaceSettings(ReplaceSettings message)
+    {
+        _settings = message.Settings;
+        // Unknown ids were judged against the old configuration; judge them again.
+        _unknownIds.Clear();
+        Sender.Tell(new RunningModels(_models.Keys.ToList(), _shardRegion is not null));
+    }
 }

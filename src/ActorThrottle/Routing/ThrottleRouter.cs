@@ -14,7 +14,8 @@ namespace ActorThrottle.Routing;
 /// </summary>
 internal sealed partial class ThrottleRouter : ReceiveActor
 {
-    private readonly ActorThrottleSettings _settings;
+    // Not readonly: a configuration reload replaces it (ThrottleRouter.Limits.cs), so models started later use the new settings.
+    private ActorThrottleSettings _settings;
     private readonly ThrottleEnvironment _environment;
     private readonly IChatBackendFactory _backends;
     private readonly ActorThrottleMetrics _metrics;
@@ -87,6 +88,7 @@ internal sealed partial class ThrottleRouter : ReceiveActor
             }
         });
         Receive<Limits.SetModelLimits>(SetLimits);
+        Receive<ReplaceSettings>(ReplaceSettings);
         Receive<ShutdownThrottle>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(m =>
         {
