@@ -53,7 +53,7 @@ public sealed class WebApiSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task It_listens_on_loopback_and_talks_to_the_in_process_simulator()
+    public void It_listens_on_loopback_and_talks_to_the_in_process_simulator()
     {
         Assert.StartsWith("http://127.0.0.1:", _app.Urls.Single());
         Assert.DoesNotContain(":0", _app.Urls.Single()[^2..]);
