@@ -39,6 +39,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         Receive<ChatChunk>(PassChunk);
         Receive<CancelRequest>(c => _region.Tell(c, Self));
         Receive<GetModelStatus>(g => _region.Forward(g));
+        Receive<Limits.SetModelLimits>(l => _region.Forward(l));
         Receive<RequestAccepted>(a =>
         {
             if (_pending.TryGetValue(a.RequestId, out var p))

@@ -20,6 +20,7 @@ internal sealed class ModelMessageExtractor(int numberOfShards) : HashCodeMessag
         FallbackRequest f => f.Request?.Model,
         CancelRequest c => c.Model,
         GetModelStatus g => g.Model,
+        Limits.SetModelLimits l => l.Model,
         _ => null,
     };
 }

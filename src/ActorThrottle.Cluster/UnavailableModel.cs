@@ -15,6 +15,7 @@ internal sealed class UnavailableModel : ReceiveActor
         Receive<ClusterRequest>(r => Sender.Tell(new ChatFailure(r.Request.RequestId, reason, message, 0)));
         Receive<FallbackRequest>(f => f.ReplyTo.Tell(new ChatFailure(f.Request.RequestId, reason, message, f.PriorAttempts)));
         Receive<GetModelStatus>(_ => Sender.Tell(new ModelStatus(model, 0, 0, 0, null, 0)));
+        Receive<Limits.SetModelLimits>(l => Sender.Tell(new Limits.ModelLimitsRejected(model, "model", message)));
         Receive<HandOffModel>(_ => Context.Stop(Self));
         ReceiveAny(_ => { });
     }

@@ -38,9 +38,12 @@ public static partial class ActorThrottleConfigurationBinder
     {
         ArgumentNullException.ThrowIfNull(error);
         ArgumentNullException.ThrowIfNull(configurationPaths);
-        var configurationPath = configurationPaths.TryGetValue(Normalise(error.Path), out var known) ? known : ToConfigurationPath(error.Path, sectionPath);
-        return new ActorThrottleConfigurationException(error, configurationPath);
+        return new ActorThrottleConfigurationException(error, ConfigurationPathOf(error.Path, configurationPaths, sectionPath));
     }
+
+    /// <summary>The configuration path of a HOCON path: the one the section gave when the value came from it, else the key spelt under <paramref name="sectionPath"/>.</summary>
+    internal static string ConfigurationPathOf(string hoconPath, IReadOnlyDictionary<string, string> configurationPaths, string sectionPath) =>
+        configurationPaths.TryGetValue(Normalise(hoconPath), out var known) ? known : ToConfigurationPath(hoconPath, sectionPath);
 
     /// <summary>A HOCON path under <c>actor-throttle</c> spelt as a configuration path: <c>Section:Defaults:Retry:MaxAttempts</c>.</summary>
     public static string ToConfigurationPath(string hoconPath, string sectionPath)

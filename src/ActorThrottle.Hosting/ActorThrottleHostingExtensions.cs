@@ -109,6 +109,13 @@ public static class ActorThrottleHostingExtensions
             }
             var engine = start(system, settings, environment, options.ActorName);
             registry.Register<ActorThrottleRouter>(engine.Router);
+            if (options.ConfigurationSection is not null)
+            {
+                // IOptionsMonitor over the bound section: a changed limit reaches the running models.
+                var reload = new ActorThrottleConfigurationReload(options, system, engine.Router, settings, environment.ResolveLogger());
+                // The system holds the reload (through this callback) for as long as it runs.
+                system.RegisterOnTermination(reload.Dispose);
+            }
         });
     }
 

@@ -77,14 +77,31 @@ public sealed class ActorThrottleOptions
     {
         ArgumentNullException.ThrowIfNull(section);
         var (hocon, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
-        return new ActorThrottleOptions { ConfigurationHocon = hocon, ConfigurationPaths = paths, ConfigurationSectionPath = section.Path };
+        return new ActorThrottleOptions { ConfigurationHocon = hocon, ConfigurationPaths = paths, ConfigurationSectionPath = section.Path, ConfigurationSection = section };
     }
 
+    /// <summary>
+    /// A copy of these options with the bound section read again (a configuration reload): what was set in code is
+    /// shared and still wins over the section.
+    /// </summary>
+    internal ActorThrottleOptions WithSectionReread()
+    {
+        var section = ConfigurationSection ?? throw new InvalidOperationException("No configuration section is bound.");
+        var (hocon, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
+        var copy = (ActorThrottleOptions)MemberwiseClone();
+        copy.ConfigurationHocon = hocon;
+        copy.ConfigurationPaths = paths;
+        return copy;
+    }
+
+    /// <summary>The bound section (null when none): watched for changes while the host runs.</summary>
+    internal Microsoft.Extensions.Configuration.IConfigurationSection? ConfigurationSection { get; private init; }
+
     /// <summary>The HOCON of the bound configuration section, under <see cref="Hocon"/>; null when none was bound.</summary>
-    internal string? ConfigurationHocon { get; private init; }
+    internal string? ConfigurationHocon { get; private set; }
 
     /// <summary>For each value the section set, its configuration path by HOCON path (for errors naming both).</summary>
-    internal IReadOnlyDictionary<string, string>? ConfigurationPaths { get; private init; }
+    internal IReadOnlyDictionary<string, string>? ConfigurationPaths { get; private set; }
 
     internal string? ConfigurationSectionPath { get; private init; }
 

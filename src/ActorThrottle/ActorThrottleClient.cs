@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using ActorThrottle.Diagnostics;
+using ActorThrottle.Limits;
 using ActorThrottle.Messages;
 using ActorThrottle.Models;
 using Akka.Actor;
@@ -124,4 +125,29 @@ public sealed class ActorThrottleClient
     public async Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) =>
         await (await RouterAsync(CancellationToken.None).ConfigureAwait(false))
             .Ask<ModelStatus>(new GetModelStatus(model), timeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+
+    /// <summary>
+    /// Changes a running model's limits (<see cref="ModelLimits"/>; fields left null keep their value) without losing a
+    /// request it holds, and returns its status once they apply. A configured model not started yet is started with them.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// Nothing was applied: an unknown model (<c>ParamName</c> <c>model</c>), an invalid value, or a value that cannot change
+    /// while the model runs (<c>ParamName</c> is the HOCON key, e.g. <c>max-burst</c>; the message names the field and why).
+    /// </exception>
+    /// <example><code>
+    /// var status = await client.SetLimitsAsync("gpt-4o-mini", new ModelLimits { RequestsPerSecond = 20, MaxBurst = 5 });
+    /// await client.SetLimitsAsync("gpt-4o-mini", new ModelLimits { AutoRate = true });   // requests-per-second = auto
+    /// </code></example>
+    public async Task<ModelStatus> SetLimitsAsync(string model, ModelLimits limits, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        var router = await RouterAsync(CancellationToken.None).ConfigureAwait(false);
+        var reply = await router.Ask<ModelLimitsReply>(new SetModelLimits(model, limits), timeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        return reply switch
+        {
+            ModelLimitsSet set => set.Status,
+            ModelLimitsRejected rejected => throw new ArgumentException(rejected.Message, rejected.Field),
+            _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to SetModelLimits."),
+        };
+    }
 }

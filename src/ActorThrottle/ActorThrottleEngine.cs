@@ -116,4 +116,7 @@ public sealed class ActorThrottleEngine
 
     /// <inheritdoc cref="ActorThrottleClient.GetStatusAsync"/>
     public Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) => Client.GetStatusAsync(model, timeout);
+
+    /// <inheritdoc cref="ActorThrottleClient.SetLimitsAsync"/>
+    public Task<ModelStatus> SetLimitsAsync(string model, Limits.ModelLimits limits, TimeSpan? timeout = null) => Client.SetLimitsAsync(model, limits, timeout);
 }

@@ -15,7 +15,8 @@ internal sealed class AimdController
     // after 16, so a slow model (10/s) learns in its first seconds rather than after 64.
     private const int EstimatorSamples = 64;
     private const int EstimatorMinSamples = 16;
-    private readonly AimdLimits _limits;
+    // Not readonly: SetLimits replaces it when a model's limits change at run time.
+    private AimdLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
     // The 429 steps since the last overload cut, with the state before each: what an overload cuts from.
@@ -263,5 +264,34 @@ internal sealed class AimdController
         }
         State = new AimdState(burst, rate);
         return true;
+    }
+
+    /// <summary>
+    /// New bounds (limits set at run time). A rate or burst at its old ceiling follows the new one, up or down, as a
+    /// configured model starts at its ceiling; one held below it by 429s stays and grows towards the new ceiling at the
+    /// normal pace. Both are then clamped into the new bounds. Returns true when the state changed.
+    /// </summary>
+    public bool SetLimits(AimdLimits limits)
+    {
+        var old = _limits;
+        _limits = limits;
+        _successRun = 0;
+        var (burst, rate) = State;
+        if (rate >= old.MaxRate && !double.IsPositiveInfinity(limits.MaxRate))
+        {
+            rate = limits.MaxRate;
+        }
+        if (burst >= old.MaxBurst)
+        {
+            burst = limits.MaxBurst;
+        }
+        if (_learnedRate > limits.MaxRate)
+        {
+            _learnedRate = limits.MaxRate;
+        }
+        var next = new AimdState(Math.Clamp(burst, limits.MinBurst, limits.MaxBurst), Math.Clamp(rate, limits.MinRate, limits.MaxRate));
+        var changed = next != State;
+        State = next;
+        return changed;
     }
 }

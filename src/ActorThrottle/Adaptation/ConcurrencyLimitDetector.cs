@@ -33,7 +33,8 @@ internal sealed class ConcurrencyLimitDetector
     /// <summary>Successes with the gate full, in multiples of the limit, before the limit grows by one.</summary>
     public const int IncreaseAfterRounds = 10;
 
-    private readonly int _max;
+    // Not readonly: SetMax changes it when max-in-flight is set at run time.
+    private int _max;
     private readonly Queue<(DateTimeOffset SentAt, int InFlight, bool Rejected)> _recent = new();
     private int _fullSuccesses;
     // The lowest level a cap's 429 was seen at: a headerless 429 at or above it is that cap again (the limit's probe meeting
@@ -118,5 +119,19 @@ internal sealed class ConcurrencyLimitDetector
         // Without successes at concurrency (at least half this level) there is no evidence of a cap: a rate limit rejects a
         // first burst before any success has come back.
         return level >= MinimumCapLevel && highestSuccess >= level / 2 && level >= highestSuccess && lowestRejection >= highestSuccess;
+    }
+
+    /// <summary>
+    /// A new <c>max-in-flight</c> (set at run time): a limit at the old maximum follows it; one lowered for a concurrency
+    /// cap stays (the cap is the provider's) unless the new maximum is lower. Returns true when the limit changed.
+    /// </summary>
+    public bool SetMax(int maxInFlight)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1, nameof(maxInFlight));
+        var before = Limit;
+        Limit = Limit >= _max ? maxInFlight : Math.Min(Limit, maxInFlight);
+        _max = maxInFlight;
+        _fullSuccesses = 0;
+        return Limit != before;
     }
 }

@@ -15,4 +15,6 @@ internal enum RateChangeReason
     Probe,
     /// <summary>A seed or a probe reached the configured number, which the rate never exceeds.</summary>
     ConfiguredCeiling,
+    /// <summary>The model's limits were set at run time (SetModelLimits, a configuration reload): new ceilings or bounds.</summary>
+    LimitsSet,
 }

@@ -12,9 +12,10 @@ namespace ActorThrottle.Adaptation;
 /// (<see cref="OverloadDetector"/>, <see cref="OverloadPause"/>) and the header pause (<see cref="RateLimitPause"/>).
 /// Pure state machine: time comes in with the outcomes, so a recorded sequence replays to the same decisions.
 /// </summary>
-internal sealed class RateController
+internal sealed partial class RateController
 {
-    private readonly ModelSettings _settings;
+    // Not readonly: SetLimits (RateController.Limits.cs) replaces it when a model's limits change at run time.
+    private ModelSettings _settings;
     private readonly AimdController _aimd;
     private TokenRateController? _tokens;
     // requests-per-second = auto, nothing advertised yet: multiplicative growth per round of successes; null with a configured rate.

@@ -17,7 +17,8 @@ internal sealed class TokenRateController
     private const double CostSmoothing = 1.0 / 16;
     private static readonly TimeSpan EstimateMaxAge = TimeSpan.FromSeconds(30);
 
-    private readonly TokenRateLimits _limits;
+    // Not readonly: SetLimits replaces it when a model's limits change at run time.
+    private TokenRateLimits _limits;
     private readonly AcceptRateEstimator _accepted = new(EstimatorSamples, EstimatorMinSamples);
     private DateTimeOffset? _lastDecrease;
     private readonly StepHistory<double> _steps = new();
@@ -137,6 +138,26 @@ internal sealed class TokenRateController
         {
             _learned = l;
         }
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
+    }
+
+    /// <summary>
+    /// New bounds (limits set at run time): a token rate at its old ceiling follows the new one; one held below it by 429s
+    /// stays and grows towards it. Then clamped into the new bounds. Returns true when the rate changed.
+    /// </summary>
+    public bool SetLimits(TokenRateLimits limits)
+    {
+        var old = _limits;
+        _limits = limits;
+        _successRun = 0;
+        var next = TokensPerMinute >= old.MaxTokensPerMinute ? limits.MaxTokensPerMinute : TokensPerMinute;
+        if (_learned > limits.MaxTokensPerMinute)
+        {
+            _learned = limits.MaxTokensPerMinute;
+        }
+        next = Math.Clamp(next, limits.MinTokensPerMinute, limits.MaxTokensPerMinute);
         var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
         TokensPerMinute = next;
         return changed;

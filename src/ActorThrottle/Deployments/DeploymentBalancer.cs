@@ -91,6 +91,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         Receive<ModelStatus>(Reported);
         Receive<CancelRequest>(Cancel);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
+        Receive<Limits.SetModelLimits>(m => Sender.Tell(Routing.ThrottleRouter.DeploymentsRefuseLimits(m.Model)));
         Receive<BalancerTick>(_ => Tick());
         Receive<ShutdownModel>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(_ =>

@@ -120,6 +120,7 @@ public sealed class ActorThrottleMetrics : IDisposable
         Adaptation.RateChangeReason.SlowStart => "slow_start",
         Adaptation.RateChangeReason.Probe => "probe",
         Adaptation.RateChangeReason.ConfiguredCeiling => "configured_ceiling",
+        Adaptation.RateChangeReason.LimitsSet => "limits_set",
         _ => reason.ToString(),
     };
 

@@ -37,4 +37,10 @@ public sealed record ModelStatus(string Model, int Pending, int Burst, double Ra
     /// null for a model with one endpoint.
     /// </summary>
     public IReadOnlyList<DeploymentStatus>? Deployments { get; init; }
+
+    /// <summary>
+    /// The limits in force (configured, or set at run time with <c>SetLimitsAsync</c> / a configuration reload), every
+    /// field filled; null when not known.
+    /// </summary>
+    public Limits.ModelLimits? Limits { get; init; }
 }

@@ -22,7 +22,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     private const string DeadlineTimer = "deadline";
     private const string GraceTimer = "shutdown-grace";
 
-    private readonly ModelSettings _settings;
+    // Not readonly: limits set at run time (ModelSupervisor.Limits.cs) replace it. _pipeline is what the ModelActor's
+    // stream is built with (its queue capacity and parallelism), fixed for the supervisor's life.
+    private ModelSettings _settings;
+    private readonly ModelSettings _pipeline;
     private readonly TimeSpan _shutdownGrace;
     private readonly IChatBackend _backend;
     private readonly TimeProvider _time;
@@ -56,6 +59,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         AimdState? start = null, Action<object, IActorRef>? redeliver = null)
     {
         _settings = settings;
+        _pipeline = settings;
         _shutdownGrace = shutdownGrace;
         _backend = backend;
         _time = environment.Time;
@@ -79,6 +83,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         Receive<DeadlineDue>(_ => ExpireDeadlines());
         Receive<ModelActorStarted>(Started);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
+        Receive<Limits.SetModelLimits>(SetLimits);
         Receive<ShutdownModel>(_ => BeginShutdown());
         Receive<HandOffModel>(_ => BeginHandOff());
         Receive<QueueDrained>(Drained);
@@ -113,7 +118,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         // The stream starts from what AIMD holds now (the configured values, a conservative start, or what it has
         // learned before a restart), so no burst larger than that can leave before the first ApplyAimd.
         var state = _rate.Settings;
-        _modelActor = Context.ActorOf(ModelActor.Props(_settings with { MaxBurst = state.Burst, RequestsPerSecond = state.Rate }, _backend, _time), "model");
+        _modelActor = Context.ActorOf(ModelActor.Props(_settings with { MaxBurst = state.Burst, RequestsPerSecond = state.Rate, MaxInFlight = _pipeline.MaxInFlight, QueueSize = _pipeline.QueueSize }, _backend, _time), "model");
         Context.Watch(_modelActor);
     }
 
@@ -655,6 +660,11 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             {
                 throttle.SetTokensPerMinute(state.TokensPerMinute);
             }
+            else if (state.TokensPerMinute == 0 && current.TokensPerMinute > 0 && _limitsSet)
+            {
+                // Only a limit set at run time removes a token limit (tokens-per-minute = 0); rate control never does.
+                throttle.SetTokensPerMinute(0);
+            }
         }
         PublishGauges();
     }
@@ -682,6 +692,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             RateFoundBy = Describe(_rate.Origin),
             RateChanges = _rateChanges,
             InFlightLimit = _concurrency.Limit,
+            Limits = LimitsInForce(),
         };
     }
 

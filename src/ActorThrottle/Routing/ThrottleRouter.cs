@@ -14,7 +14,8 @@ namespace ActorThrottle.Routing;
 /// </summary>
 internal sealed partial class ThrottleRouter : ReceiveActor
 {
-    private readonly ActorThrottleSettings _settings;
+    // Not readonly: a configuration reload replaces it (ThrottleRouter.Limits.cs), so models started later use the new settings.
+    private ActorThrottleSettings _settings;
     private readonly ThrottleEnvironment _environment;
     private readonly IChatBackendFactory _backends;
     private readonly ActorThrottleMetrics _metrics;
@@ -86,6 +87,8 @@ internal sealed partial class ThrottleRouter : ReceiveActor
                 Sender.Tell(new ModelStatus(g.Model ?? "", 0, 0, 0, null, 0));
             }
         });
+        Receive<Limits.SetModelLimits>(SetLimits);
+        Receive<ReplaceSettings>(ReplaceSettings);
         Receive<ShutdownThrottle>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(m =>
         {

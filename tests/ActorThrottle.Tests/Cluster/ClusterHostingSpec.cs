@@ -60,6 +60,12 @@ public sealed class ClusterHostingSpec
             Assert.Equal(2, status.Burst);
             Assert.Equal(1, status.Answered);
 
+            // Limits set at run time reach the sharded entity like the model's other messages.
+            Assert.Equal("gpt-4.1-mini", new ModelMessageExtractor(8).EntityId(new ActorThrottle.Limits.SetModelLimits("gpt-4.1-mini", new())));
+            var limited = await client.SetLimitsAsync("gpt-4.1-mini", new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 40 }, TimeSpan.FromSeconds(10));
+            Assert.Equal(40, limited.Rate);
+            Assert.Equal(40, (await client.GetStatusAsync("gpt-4.1-mini", TimeSpan.FromSeconds(10))).Limits!.RequestsPerSecond);
+
             var region = ClusterSharding.Get(system).ShardRegion(ActorThrottleCluster.TypeName);
             var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
             Assert.Contains("gpt-4.1-mini", state.Shards.SelectMany(s => s.EntityIds));

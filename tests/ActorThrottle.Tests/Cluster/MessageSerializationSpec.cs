@@ -175,4 +175,20 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
         Assert.Equal("s-1", RoundTrip(new ChatStreamRequest(request)).Request.RequestId);
         Assert.Equal(FailureReason.StreamInterrupted, RoundTrip(new ChatFailure("s-1", FailureReason.StreamInterrupted, "broke", 1)).Reason);
     }
+
+    [Fact]
+    public void Limits_set_at_run_time_and_their_replies_round_trip()
+    {
+        var limits = new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 12.5, TokensPerMinute = 90_000, MaxBurst = 4, MinBurst = 2, MinRate = 0.5, MaxInFlight = 3, QueueSize = 50 };
+        var set = RoundTrip(new ActorThrottle.Limits.SetModelLimits("gpt-4.1", limits));
+        Assert.Equal("gpt-4.1", set.Model);
+        Assert.Equal(limits, set.Limits);
+        Assert.Equal(new ActorThrottle.Limits.ModelLimits { AutoRate = true }, RoundTrip(new ActorThrottle.Limits.SetModelLimits("m", new() { AutoRate = true })).Limits);
+
+        var status = new ModelStatus("gpt-4.1", 3, 4, 12.5, null, 7) { Limits = limits, InFlightLimit = 3, RateFoundBy = "configured" };
+        var applied = RoundTrip(new ActorThrottle.Limits.ModelLimitsSet("gpt-4.1", status));
+        Assert.Equal(status with { Recent = applied.Status.Recent }, applied.Status);
+        var rejected = RoundTrip(new ActorThrottle.Limits.ModelLimitsRejected("gpt-4.1", "max-burst", "Invalid limit max-burst"));
+        Assert.Equal(new ActorThrottle.Limits.ModelLimitsRejected("gpt-4.1", "max-burst", "Invalid limit max-burst"), rejected);
+    }
 }

@@ -66,6 +66,22 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task Limits_set_at_run_time_are_refused_naming_deployments_before_and_after_the_model_started()
+    {
+        var a = ScriptedBackend.AlwaysSucceeds();
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), TwoDeployments);
+        var limits = new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 5 };
+
+        var before = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", limits));
+        await SendAll(engine, [Request(id: "first")], TimeSpan.FromSeconds(10));
+        var after = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", limits));
+
+        Assert.All(new[] { before, after }, e => Assert.Equal("deployments", e.ParamName));
+        Assert.All((await engine.GetStatusAsync("m")).Deployments!, d => Assert.Equal(100, d.Rate));
+    }
+
+    [Fact]
     public async Task A_faster_deployment_takes_the_larger_share()
     {
         var a = ScriptedBackend.AlwaysSucceeds();
