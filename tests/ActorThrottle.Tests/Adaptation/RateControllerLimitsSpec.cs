@@ -112,7 +112,9 @@ public sealed class RateControllerLimitsSpec
     {
         var settings = RateControllerReplaySpec.Settings();
         var controller = new RateController(settings);
-        controller.Observe(RateOutcome.RateLimited(Ms(0), Ms(10)));
+        // After the first answer: a 429 of the opening burst would leave slow start alone.
+        controller.Observe(RateOutcome.Success(Ms(0), Ms(5)));
+        controller.Observe(RateOutcome.RateLimited(Ms(10), Ms(20)));
 
         controller.SetLimits(With(settings, new ModelLimits { AutoRate = true }), Ms(100));
 

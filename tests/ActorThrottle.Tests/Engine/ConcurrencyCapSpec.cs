@@ -39,18 +39,22 @@ public sealed class ConcurrencyCapSpec : EngineSpecBase
         firstRelease.SetResult();
         Assert.All(await Task.WhenAll(first), r => Assert.IsType<ChatSuccess>(r));
 
-        // Three more held, then three over the cap: rejected at in-flight 4 to 6.
+        // Three more held, then three over the cap: rejected at in-flight 4 to 6 — or fewer, when the first 429 lowered the
+        // limit before the others passed the gate.
         var held = Enumerable.Range(0, 3).Select(i => engine.CompleteAsync(Request(id: "b" + i))).ToList();
         await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref inFlight) == 3));
         var over = Enumerable.Range(0, 3).Select(i => engine.CompleteAsync(Request(id: "c" + i))).ToList();
-        await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref rejected) == 3));
+        await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref rejected) >= 1));
         await AwaitConditionAsync(async () => (await engine.GetStatusAsync("m")).InFlightLimit == 3);
         var status = await engine.GetStatusAsync("m");
         Assert.Equal(1000, status.Rate);
         Assert.Equal(6, status.Burst);
         // The retries wait at the gate while three calls hold it: no further 429 reaches the provider.
         await Task.Delay(300);
-        Assert.Equal(3, Volatile.Read(ref rejected));
+        var rejectedAtTheCap = Volatile.Read(ref rejected);
+        Assert.InRange(rejectedAtTheCap, 1, 3);
+        await Task.Delay(300);
+        Assert.Equal(rejectedAtTheCap, Volatile.Read(ref rejected));
         secondRelease.SetResult();
         Assert.All(await Task.WhenAll(held.Concat(over)), r => Assert.IsType<ChatSuccess>(r));
         Assert.Equal(1000, (await engine.GetStatusAsync("m")).Rate);
