@@ -67,6 +67,7 @@ public sealed record ModelLimits
     private static bool Same(double a, double b) => Math.Abs(a - b) <= 1e-9;
 
     /// <summary>True when no field is set.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsEmpty => RequestsPerSecond is null && !AutoRate && TokensPerMinute is null && MaxBurst is null && MinBurst is null
         && MinRate is null && MaxInFlight is null && QueueSize is null;
 
