@@ -301,16 +301,6 @@ internal sealed partial class RateController
     }
 
     /// <summary>
-    /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
-    /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
-    /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
-    /// and resumes at a rate cut in one step from the rate those 429s were sent at
-    /// (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>), with an emptied throttle: a provider that
-    /// charges rejected requests against the limit only goes deeper into debt while we send. The 429s of attempts sent
-    /// before that pause (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the
-    /// pause when their retry-after ends later.
-    /// </summary>
-    /// <summary>
     /// Whether 429s sent <paramref name="span"/> apart came from the rate rather than one burst: sent over at least
     /// <see cref="OverloadDetector.MinRejections"/> intervals of the current rate. An opening burst of 10 into a bucket
     /// holding 4 draws six 429s sent in the same millisecond; that is the burst's fault (the 429 step shrinks it), and
@@ -320,6 +310,16 @@ internal sealed partial class RateController
     private bool SpreadOverTheRate(TimeSpan span) =>
         span.TotalSeconds * _aimd.State.Rate >= OverloadDetector.MinRejections - 1;
 
+    /// <summary>
+    /// A 429 rate-limit answer: lowers the rate of the limit it was about (<see cref="RateLimitCause"/>; the request rate
+    /// when nothing tells, or when the model has no token budget to lower). When most attempts of a cool-down were
+    /// rejected (<see cref="OverloadDetector"/>) the whole model pauses for the provider's retry-after (or a backoff)
+    /// and resumes at a rate cut in one step from the rate those 429s were sent at
+    /// (<see cref="AimdController.OnOverload(DateTimeOffset, DateTimeOffset)"/>), with an emptied throttle: a provider that
+    /// charges rejected requests against the limit only goes deeper into debt while we send. The 429s of attempts sent
+    /// before that pause (up to its instant) are echoes of the same overload: they change no rate, and only lengthen the
+    /// pause when their retry-after ends later.
+    /// </summary>
     private (RateChangeReason, string) RateLimited(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses)
     {
         var sentAt = outcome.SentAt;
@@ -339,9 +339,10 @@ internal sealed partial class RateController
             }
             return (RateChangeReason.Overload, "echo of the overload");
         }
+        var emptyBucketPace = RateLimitHints.EmptyBucketPace(headers);
         // At burst 1 no burst is left to blame: the rate is too high after all, whatever the lower bound read.
         if (outcome.Cause != RateLimitedBy.Tokens && _aimd.State.Burst > _settings.MinBurst
-            && RateLimitHints.EmptyBucketPace(headers) is { } pace && _aimd.State.Rate <= pace * (1 + SeedTolerance))
+            && emptyBucketPace is { } pace && _aimd.State.Rate <= pace * (1 + SeedTolerance))
         {
             return BurstRejected(pace, now);
         }
@@ -373,7 +374,7 @@ internal sealed partial class RateController
             {
                 var rateBefore = _aimd.State.Rate;
                 _aimd.OnOverload(now, since);
-                if (RateLimitHints.EmptyBucketPace(headers) is { } stated)
+                if (emptyBucketPace is { } stated)
                 {
                     // The provider states its refill pace: the cut goes to it, and no lower. A storm of 429s at or under it is
                     // bunching (a late timer, retries arriving together), which halving the rate does not cure (measured on
@@ -394,7 +395,7 @@ internal sealed partial class RateController
         {
             var rateBefore = _aimd.State.Rate;
             _aimd.OnRateLimited(now);
-            if (endsSlowStart && _slowStartAccepted is { } good && RateLimitHints.EmptyBucketPace(headers) is null)
+            if (endsSlowStart && _slowStartAccepted is { } good && emptyBucketPace is null)
             {
                 // The limit lies between the last round that was all accepted and this one. What was accepted since the
                 // doubling is no measure yet (a few hundred ms, with the provider's own burst in it), so back to the last
@@ -403,7 +404,7 @@ internal sealed partial class RateController
                 _aimd.SetRate(Math.Min(_aimd.State.Rate, good), learned: false);
                 _aimd.ForgetLearned();
             }
-            SettleAtPace(headers, rateBefore);
+            SettleAtPace(emptyBucketPace, rateBefore);
         }
         if (onTokens)
         {
@@ -421,9 +422,9 @@ internal sealed partial class RateController
     /// from the accepted-rate estimate, which latency jitter makes noisy (measured on virtual time: 0.84 of a 100/s GCRA at
     /// 100–300 ms). Only when the rate the 429 was sent at was above that pace: below it, the step stands.
     /// </summary>
-    private void SettleAtPace(RateLimitInfo headers, double rateBefore)
+    private void SettleAtPace(double? emptyBucketPace, double rateBefore)
     {
-        if (RateLimitHints.EmptyBucketPace(headers) is { } pace && pace < rateBefore)
+        if (emptyBucketPace is { } pace && pace < rateBefore)
         {
             _aimd.SetRate(pace, learned: true);
         }
