@@ -31,6 +31,7 @@ internal sealed partial class RateController
     // in flight — so seeds follow the median of the last readings, never one reading alone.
     private readonly MedianOfRecent _advertisedRates = new(SeedReadings, SeedMinReadings);
     private readonly MedianOfRecent _advertisedTokens = new(SeedReadings, SeedMinReadings);
+    private readonly BucketReadings _bucketReadings = new();
     private readonly OverloadDetector _overload;
     // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
@@ -152,7 +153,7 @@ internal sealed partial class RateController
     /// A limit the provider advertised (<see cref="RateLimitHints.Advertised"/>) seeds the rate the first time it is seen
     /// and whenever it moves by more than <see cref="SeedTolerance"/>: with auto to it, with a configured number to that
     /// number at most (the user's contract may be below the provider's limit). An exact figure (a policy's quota over its
-    /// window, a bucket read from millisecond resets) sets the rate either way and counts as learned, so growth above it
+    /// window, a bucket's refill rate once its readings show a bucket: <see cref="BucketReadings"/>) sets the rate either way and counts as learned, so growth above it
     /// probes slowly; any other reading only ever raises it, at most twofold per slow-start round. A seed ends slow start.
     /// </summary>
     private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now)
@@ -162,47 +163,15 @@ internal sealed partial class RateController
             return null;
         }
         (RateChangeReason, string)? result = null;
-        if (advertised.RequestsPerSecond is { } reading && reading > 0
-            && _advertisedRates.Add(reading) is { } rps && !Same(_seededRate, rps))
+        if (advertised.RequestsPerSecond is { } reading && reading > 0)
         {
-            // Only a policy's quota over its window is exact. A bucket read from one response ((limit - remaining) / reset)
-            // is a hint: on fixed windows the reset is the window's end, not a refill (measured: seeds from it held a known
-            // 100/s OpenAI token bucket at 0.75 and fixed 1 s windows at 0.33). So such a reading only raises the rate, at most
-            // doubling it per seed (slow start with a hint), and 429s do the rest.
-            var exact = advertised.Source.StartsWith("RateLimit-Policy", StringComparison.Ordinal);
-            var lowerBound = !exact;
-            var ceiling = _settings.RateCeiling;
-            var target = Math.Min(exact ? rps : Math.Min(rps, 2 * _aimd.State.Rate), ceiling);
-            // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
-            // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
-            // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
-            var raises = target > _aimd.State.Rate;
-            // A hint doubles at most once per slow-start round: every answer carries one, and doubling per answer took the
-            // rate from 5/s to thousands within a few answers (47 % 429s on fixed 1 s windows in the quick matrix).
-            var hintTooSoon = lowerBound && now - _lastHintRaise < SlowStart.RoundLength;
-            if ((!lowerBound || raises) && !(raises && _seenRateLimited) && !hintTooSoon)
+            var median = _advertisedRates.Add(reading);
+            // A bucket read exactly (millisecond resets, something remaining) whose readings agree while the deficit doubled
+            // or over half a reset is its refill rate, not a fixed window's count over the time left (BucketReadings).
+            var bucket = ExactBucketDeficit(headers) is { } deficit ? _bucketReadings.Add(reading, deficit, headers.ResetRequests!.Value, now) : null;
+            if ((bucket ?? median) is { } rps && !Same(_seededRate, rps))
             {
-                if (lowerBound)
-                {
-                    _lastHintRaise = now;
-                }
-                _seededRate = lowerBound ? target : rps;
-                var changed = _aimd.SetRate(target, learned: !lowerBound);
-                // A policy's quota over its window is the provider's own statement of the pace: probing above it only finds
-                // its 429s, and on a 10 s sliding-window counter they come late and in storms (benchmarks: swc-ietf-structured
-                // 7-13 % 429s under auto, probing to 1.09x in the first window and overloading in the next).
-                _aimd.CapRate(exact ? target : null);
-                _slowStart?.End("the provider advertised its limit");
-                if (rps <= ceiling || _settings.AutoRate)
-                {
-                    Origin = RateOrigin.SeededFromHeaders;
-                }
-                if (changed)
-                {
-                    result = rps > ceiling
-                        ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
-                        : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{advertised.Source}: {rps:0.###}/s"));
-                }
+                result = SeedRate(rps, advertised.Source, policy: advertised.Source.StartsWith("RateLimit-Policy", StringComparison.Ordinal), bucket is not null, now);
             }
         }
         if (advertised.TokensPerMinute is { } tokenReading && tokenReading > 0
@@ -240,6 +209,75 @@ internal sealed partial class RateController
         }
         return result;
     }
+
+    /// <summary>
+    /// Seeds the request rate from an advertised one (see <see cref="Seed"/>). <paramref name="policy"/>: an IETF policy's
+    /// quota over its window; <paramref name="bucket"/>: a bucket's refill rate its readings showed. Either is exact: it
+    /// sets the rate up or down (a configured number stays the ceiling) and caps growth; any other reading is a hint that
+    /// only raises it, at most twofold per slow-start round.
+    /// </summary>
+    private (RateChangeReason, string)? SeedRate(double rps, string source, bool policy, bool bucket, DateTimeOffset now)
+    {
+        // A bucket read from one response ((limit - remaining) / reset) is a hint unless its readings show a bucket: on
+        // fixed windows the reset is the window's end, not a refill (measured: seeds from single readings held a known 100/s
+        // OpenAI token bucket at 0.75 and fixed 1 s windows at 0.33). Hints only raise the rate, and 429s do the rest.
+        var exact = policy || bucket;
+        var lowerBound = !exact;
+        var ceiling = _settings.RateCeiling;
+        if (bucket)
+        {
+            source += string.Create(CultureInfo.InvariantCulture, $", a bucket: readings agree over {BucketReadings.DeficitSpread:0}x the deficit or half a reset");
+        }
+        // An exact bucket reading within the seed tolerance of the configured rate confirms it: (deficit - 1/2) / reset reads
+        // up to half a request low, and a known limit must not lose that.
+        // A hint never raises above a rate the provider stated exactly (the cap), nor more than twofold.
+        var target = bucket && rps >= ceiling * (1 - SeedTolerance) ? ceiling
+            : exact ? Math.Min(rps, ceiling) : Math.Min(Math.Min(rps, 2 * _aimd.State.Rate), _aimd.MaxRate);
+        // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
+        // never raise it (probing does that). Readings of a bucket from single responses can be far off (measured: 20x
+        // the limit on the simulator's 1,000/s OpenAI shape), and raising on them undid every decrease.
+        var raises = target > _aimd.State.Rate;
+        // A hint doubles at most once per slow-start round: every answer carries one, and doubling per answer took the
+        // rate from 5/s to thousands within a few answers (47 % 429s on fixed 1 s windows in the quick matrix).
+        var hintTooSoon = lowerBound && now - _lastHintRaise < SlowStart.RoundLength;
+        if ((lowerBound && !raises) || (raises && _seenRateLimited) || hintTooSoon)
+        {
+            return null;
+        }
+        if (lowerBound)
+        {
+            _lastHintRaise = now;
+        }
+        _seededRate = lowerBound ? target : rps;
+        var changed = _aimd.SetRate(target, learned: !lowerBound);
+        // The provider's own statement of its pace (a policy's quota over its window, a bucket's refill): probing above it
+        // only finds its 429s, and on a 10 s sliding-window counter they come late and in storms (benchmarks:
+        // swc-ietf-structured 7-13 % 429s under auto, probing to 1.09x in the first window and overloading in the next).
+        _aimd.CapRate(exact ? target : null);
+        _slowStart?.End("the provider advertised its limit");
+        if (rps <= ceiling || _settings.AutoRate)
+        {
+            Origin = RateOrigin.SeededFromHeaders;
+        }
+        if (!changed)
+        {
+            return null;
+        }
+        return rps > ceiling
+            ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{source}: {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
+            : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{source}: {rps:0.###}/s"));
+    }
+
+    /// <summary>
+    /// The deficit (limit − remaining) of a bucket read exactly from these headers: a limit, something remaining and a
+    /// millisecond reset, no window or policy, at least <see cref="RateLimitHints.MinimumDeficit"/> spent; null otherwise.
+    /// </summary>
+    private static double? ExactBucketDeficit(RateLimitInfo headers) =>
+        headers is { LimitRequests: { } limit and > 0, RemainingRequests: { } remaining and > 0, ResetRequests: { } reset, WindowRequests: null, Policies.Count: 0 }
+        && reset > TimeSpan.Zero && headers.ResetRequestsGranularity == TimeSpan.Zero && remaining < limit
+        && limit - remaining >= Math.Min(RateLimitHints.MinimumDeficit, limit)
+            ? limit - remaining
+            : null;
 
     /// <summary>Advertised readings a seed is the median of (the newest).</summary>
     public const int SeedReadings = 9;

@@ -172,8 +172,72 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         Assert.Equal(59.5, controller.Settings.Rate, 6);
     }
 
+    /// <summary>
+    /// OpenAI headers of a bucket of 100 refilled at 100/s holding <paramref name="remaining"/> and a half (remaining is
+    /// floored): the reset is until it is full, in ms.
+    /// </summary>
+    private static RateLimitInfo OpenAiBucket(long remaining) => new()
+    {
+        Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = remaining, ResetRequests = TimeSpan.FromMilliseconds(10 * (100 - remaining - 0.5)),
+    };
+
+    [Theory]
+    [InlineData("requests-per-second = 1000", 100)]
+    [InlineData("requests-per-second = 200", 100)]
+    [InlineData("requests-per-second = 105", 105)]
+    [InlineData("requests-per-second = 50", 50)]
+    public void A_bucket_its_readings_show_lowers_a_configured_number_to_its_refill_rate_and_caps_growth(string configured, double expected)
+    {
+        var ceiling = double.Parse(configured.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var controller = new RateController(RateControllerReplaySpec.Settings(configured));
+        // Drained at 10x its rate, answers 1 ms apart: the deficit goes 10, 11, ... 40.
+        var changes = Enumerable.Range(0, 31)
+            .SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i), Ms(i), headers: OpenAiBucket(90 - i))).Changes).ToList();
+
+        Assert.Equal(expected, controller.Settings.Rate, 6);
+        if (expected < ceiling)
+        {
+            var seed = Assert.Single(changes);
+            Assert.Equal(RateChangeReason.HeaderSeed, seed.Reason);
+            Assert.Contains("a bucket", seed.Detail, StringComparison.Ordinal);
+            Assert.Equal(RateOrigin.SeededFromHeaders, controller.Origin);
+            // Growth stops at the stated refill rate however long everything succeeds.
+            for (var i = 0; i < 2000; i++)
+            {
+                controller.Observe(RateOutcome.Success(Ms(100 + i * 10), Ms(100 + i * 10), headers: OpenAiBucket(90)));
+            }
+            Assert.Equal(expected, controller.Settings.Rate, 6);
+        }
+        else
+        {
+            Assert.Empty(changes);
+        }
+    }
+
     [Fact]
-    public void A_bucket_reading_below_a_configured_number_never_lowers_it()
+    public void Fixed_window_readings_with_the_same_headers_never_lower_a_configured_number()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 200"));
+        // 1 s windows of 100 on the clock, sent into at 200/s: count c at t into the window reads (c - 1/2) / (1 s - t).
+        var changes = new List<RateChange>();
+        for (var ms = 0; ms < 3000; ms += 5)
+        {
+            var t = ms % 1000;
+            var count = t / 5 + 1;
+            if (count >= 100)
+            {
+                continue;
+            }
+            var headers = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = 100 - count, ResetRequests = TimeSpan.FromMilliseconds(1000 - t) };
+            changes.AddRange(controller.Observe(RateOutcome.Success(Ms(ms), Ms(ms), headers: headers)).Changes);
+        }
+
+        Assert.DoesNotContain(changes, c => c.After.Rate < 200);
+        Assert.Equal(200, controller.Settings.Rate);
+    }
+
+    [Fact]
+    public void A_bucket_reading_that_never_shows_a_bucket_never_lowers_a_configured_number()
     {
         var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 2000"));
         var reading = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitRequests = 1000, RemainingRequests = 980, ResetRequests = TimeSpan.FromMilliseconds(20) };
