@@ -5,7 +5,7 @@ namespace ActorThrottle.Adaptation;
 /// (millisecond) reset, as OpenAI's <c>x-ratelimit-*-requests</c> do on either. On a bucket whose reset is the time until
 /// it is full again, (limit − remaining) ÷ reset is its refill rate whatever the deficit and whenever it is read; on a
 /// fixed window the same ratio is the count so far over the time left, which grows with the count and as the window
-/// ends. So readings that agree while the deficit they were read at doubled, or over half of the reset they imply, are
+/// ends. So readings that agree while the deficit they were read at doubled, or over a quarter of the reset they imply, are
 /// the bucket's refill rate, and the caller may take them as the provider's statement of its pace (lower a configured
 /// rate to it). Pure: readings come with their instants. Fixed memory.
 /// </summary>
@@ -22,6 +22,12 @@ internal sealed class BucketReadings
 
     /// <summary>Deficits this many times apart show the ratio does not grow with the count.</summary>
     public const double DeficitSpread = 2;
+
+    /// <summary>
+    /// Readings this share of their reset apart show it is a refill time, not a window's end: a window's count over the time
+    /// left rises by a third over a quarter of the time left, more than <see cref="Agreement"/> lets readings differ.
+    /// </summary>
+    public const double TimeSpread = 0.25;
 
     private readonly (double Rate, double Deficit, double ResetSeconds, DateTimeOffset At)[] _ring = new (double, double, double, DateTimeOffset)[Capacity];
     private readonly double[] _sorted = new double[Capacity];
@@ -82,7 +88,7 @@ internal sealed class BucketReadings
             last = r.At > last ? r.At : last;
         }
         var spreadOverDeficits = maxDeficit >= DeficitSpread * minDeficit;
-        var spreadOverTime = (last - first).TotalSeconds >= resets / _count / 2;
+        var spreadOverTime = (last - first).TotalSeconds >= resets / _count * TimeSpread;
         return spreadOverDeficits || spreadOverTime ? median : null;
     }
 

@@ -167,7 +167,7 @@ internal sealed partial class RateController
         {
             var median = _advertisedRates.Add(reading);
             // A bucket read exactly (millisecond resets, something remaining) whose readings agree while the deficit doubled
-            // or over half a reset is its refill rate, not a fixed window's count over the time left (BucketReadings).
+            // or over a quarter of a reset is its refill rate, not a fixed window's count over the time left (BucketReadings).
             var bucket = ExactBucketDeficit(headers) is { } deficit ? _bucketReadings.Add(reading, deficit, headers.ResetRequests!.Value, now) : null;
             if ((bucket ?? median) is { } rps && !Same(_seededRate, rps))
             {
@@ -226,7 +226,7 @@ internal sealed partial class RateController
         var ceiling = _settings.RateCeiling;
         if (bucket)
         {
-            source += string.Create(CultureInfo.InvariantCulture, $", a bucket: readings agree over {BucketReadings.DeficitSpread:0}x the deficit or half a reset");
+            source += string.Create(CultureInfo.InvariantCulture, $", a bucket: readings agree over {BucketReadings.DeficitSpread:0}x the deficit or a quarter of a reset");
         }
         // An exact bucket reading within the seed tolerance of the configured rate confirms it: (deficit - 1/2) / reset reads
         // up to half a request low, and a known limit must not lose that.

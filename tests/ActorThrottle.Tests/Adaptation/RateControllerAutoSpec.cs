@@ -237,15 +237,16 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_bucket_reading_that_never_shows_a_bucket_never_lowers_a_configured_number()
+    public void A_bucket_reading_lowers_a_configured_number_only_once_it_shows_a_bucket()
     {
         var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 2000"));
         var reading = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitRequests = 1000, RemainingRequests = 980, ResetRequests = TimeSpan.FromMilliseconds(20) };
-        var changes = Enumerable.Range(0, 9).SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i), Ms(i + 20), headers: reading)).Changes).ToList();
-
+        // One deficit, read over 4.5 ms: less than a quarter of the 20 ms reset, so as likely a window's end as a refill.
+        var changes = Enumerable.Range(0, 10).SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i / 2.0), Ms(i / 2.0 + 20), headers: reading)).Changes).ToList();
         Assert.Empty(changes);
         Assert.Equal(2000, controller.Settings.Rate);
-        Assert.Equal(RateOrigin.Configured, controller.Origin);
+        // The same reading 6 ms on (over a quarter of the reset) shows a bucket refilled at 975/s: the sender holds its deficit.
+        Assert.Equal(975, Assert.Single(controller.Observe(RateOutcome.Success(Ms(6), Ms(26), headers: reading)).Changes).After.Rate);
     }
 
     [Fact]
