@@ -29,6 +29,26 @@ public sealed class RateLimitPauseTests
     }
 
     [Fact]
+    public void An_OpenAI_429_whose_exact_retry_after_is_later_than_the_bucket_share_waits_for_it()
+    {
+        // A fixed 1 s window behind OpenAI's headers: the reset is the window's end, and the 429 says so exactly.
+        var window = Parse(("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "900ms"), ("retry-after-ms", "900"), ("retry-after", "1"));
+        Assert.Equal(TimeSpan.FromMilliseconds(900), Pause(window));
+        // A bucket whose next request's worth is back in 10 ms says so too: its share of the reset stands.
+        var bucket = Parse(("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "1s"), ("retry-after-ms", "10"), ("retry-after", "1"));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), Pause(bucket));
+        // A whole-second retry-after bounds a wait anywhere in the second before it: not taken.
+        var rough = Parse(("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "1s"), ("retry-after", "1"));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), Pause(rough));
+        // Tokens exhausted too: the retry-after may be this request's tokens, which a smaller request need not wait for.
+        var both = Parse(("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "1s"),
+            ("x-ratelimit-limit-tokens", "1000"), ("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "100ms"), ("retry-after-ms", "900"));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), Pause(both));
+        // A success carries no retry-after, and something remaining never pauses.
+        Assert.Null(Pause(Parse(("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "1"), ("x-ratelimit-reset-requests", "990ms"), ("retry-after-ms", "900"))));
+    }
+
+    [Fact]
     public void Draft7_reset_of_one_second_on_a_one_second_window_paces_one_slot_instead_of_idling_a_second() =>
         Assert.Equal(TimeSpan.FromMilliseconds(10), Pause(Parse(("RateLimit", "limit=100, remaining=0, reset=1"), ("RateLimit-Policy", "100;w=1"))));
 
