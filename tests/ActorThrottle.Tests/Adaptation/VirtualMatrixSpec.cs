@@ -14,6 +14,7 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
     /// <summary>
     /// Prints the whole quick matrix (or the shapes in <c>VIRTUAL_MATRIX_SHAPES=a,b</c>) as markdown, beside the real run's
     /// figures when <c>VIRTUAL_MATRIX_REAL</c> names a benchmark <c>results.md</c>; also to the file <c>VIRTUAL_MATRIX_OUT</c>.
+    /// <c>VIRTUAL_MATRIX_DETAIL=1</c> adds each cell's story by second (rate, burst, in-flight limit, accepted, 429s, changes).
     /// </summary>
     [Fact]
     [Trait("Category", "Long")]
@@ -31,6 +32,15 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
         var md = VirtualMatrix.Markdown(results, real);
         output.WriteLine($"{results.Count} cells in {clock.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine(md);
+        if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_DETAIL") is { Length: > 0 })
+        {
+            // Per cell: the controller's rate, burst and in-flight limit, accepted and 429s by second, and its rate changes.
+            foreach (var r in results)
+            {
+                output.WriteLine(r.Describe());
+                output.WriteLine("");
+            }
+        }
         if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_OUT") is { Length: > 0 } file)
         {
             File.WriteAllText(file, md);

@@ -318,7 +318,16 @@ internal sealed class VirtualPipeline
             var request = _gateWaiting.Dequeue();
             _inFlight++;
             var call = _provider.Send(request.SimulatorPromptTokens, request.MaxTokens);
-            _atProvider.Enqueue(new Flight(request, call, now, _inFlight), (call.AnswerAt, _sequence++));
+            var flight = new Flight(request, call, now, _inFlight);
+            if (call.AnswerAt <= now)
+            {
+                // Answered at once (a rejection, an outage, a success without latency): the simulator writes its headers
+                // before it decides the next request, so they show this decision's state, not the state after a whole burst.
+                _onTheWire.Enqueue((flight, _provider.Answer(call)), (now + Wire, _sequence++));
+                continue;
+            }
+
+            _atProvider.Enqueue(flight, (call.AnswerAt, _sequence++));
         }
     }
 
