@@ -295,31 +295,32 @@ internal sealed class SimulatorEndpoints
 
     private static async Task RateLimitedAsync(HttpContext context, string model, Decision decision, DateTimeOffset now)
     {
-        var admission = decision.Admission;
+        var (message, type, retryAfter) = RateLimitedAnswer(model, decision.Admission);
+        ResponseWriter.WriteRateLimitHeaders(context.Response, decision.HeaderMode, decision.Facts, retryAfter, now);
+        await ResponseWriter.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, message, type, "rate_limit_exceeded");
+    }
+
+    /// <summary>
+    /// The error message, error type and <c>retry-after</c> of a rejected request (the 429's code is always
+    /// <c>rate_limit_exceeded</c>); the virtual-time matrix of the tests answers with it too.
+    /// </summary>
+    internal static (string Message, string Type, TimeSpan? RetryAfter) RateLimitedAnswer(string model, Admission admission)
+    {
         var limit = admission.Limit.ToString("0.##", CultureInfo.InvariantCulture);
         var requested = admission.Requested.ToString("0.##", CultureInfo.InvariantCulture);
         var type = admission.RejectedBy == LimitKind.Tokens ? "tokens" : "requests";
-        string message;
-        TimeSpan? retryAfter;
         if (admission.TooLarge)
         {
-            message = $"Request too large for {model} on {admission.LimitName}: Limit {limit}, Requested {requested}. The input or output tokens must be reduced in order to run successfully.";
-            retryAfter = null;
-        }
-        else if (admission.RejectedBy == LimitKind.Concurrency)
-        {
-            // A concurrency cap cannot say when a slot frees up, and real ones do not try.
-            message = $"Too many concurrent requests for {model}: Limit {limit}. Please retry when an earlier request has finished.";
-            retryAfter = null;
-        }
-        else
-        {
-            message = $"Rate limit reached for {type} on {model} ({admission.LimitName}): Limit {limit}, Requested {requested}. Please try again in {GoDuration.FormatMilliseconds(admission.RetryAfter)}.";
-            retryAfter = admission.RetryAfter;
+            return ($"Request too large for {model} on {admission.LimitName}: Limit {limit}, Requested {requested}. The input or output tokens must be reduced in order to run successfully.", type, null);
         }
 
-        ResponseWriter.WriteRateLimitHeaders(context.Response, decision.HeaderMode, decision.Facts, retryAfter, now);
-        await ResponseWriter.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, message, type, "rate_limit_exceeded");
+        if (admission.RejectedBy == LimitKind.Concurrency)
+        {
+            // A concurrency cap cannot say when a slot frees up, and real ones do not try.
+            return ($"Too many concurrent requests for {model}: Limit {limit}. Please retry when an earlier request has finished.", type, null);
+        }
+
+        return ($"Rate limit reached for {type} on {model} ({admission.LimitName}): Limit {limit}, Requested {requested}. Please try again in {GoDuration.FormatMilliseconds(admission.RetryAfter)}.", type, admission.RetryAfter);
     }
 
     private async Task ModelsAsync(HttpContext context)

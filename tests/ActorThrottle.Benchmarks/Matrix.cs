@@ -31,6 +31,9 @@ public sealed record ProviderShape(string Key, string Title, string SeenAt, doub
 
     /// <summary>The request rate a user would configure when told the limit (the provider's stated request limit).</summary>
     public double? StatedRps { get; init; }
+
+    /// <summary>The zoo entry it was built from (backlog and cap rules).</summary>
+    public required ZooShape Zoo { get; init; }
 }
 
 /// <summary>One run of one baseline in one matrix cell.</summary>
@@ -51,88 +54,28 @@ public sealed record MatrixConfig(string Key, string Title, double? Factor)
 /// <summary>The provider zoo benchmark: every shape × configuration × latency, ActorThrottle and the baselines in one run.</summary>
 public static class Matrix
 {
-    private const double Rate = 100;
-
     /// <summary>Seconds of work at the real limit in a not-configured cell, and from when it is judged.</summary>
-    public const double NotConfiguredSeconds = 25, JudgedFrom = 10;
+    public const double NotConfiguredSeconds = ProviderZoo.NotConfiguredSeconds, JudgedFrom = ProviderZoo.JudgedFrom;
 
+    /// <summary>The provider zoo (<see cref="ProviderZoo.Shapes"/>, shared with the virtual-time matrix of the tests) as matrix shapes.</summary>
     public static IReadOnlyList<ProviderShape> Shapes() =>
-    [
-        new("tb-openai", "token bucket, OpenAI x-ratelimit-* headers", "OpenAI", Rate,
-            _ => Shape(RateLimitHeaderMode.Full, $"token-bucket:{Rate}/1s")),
-        new("tb-none", "token bucket with a small burst, no headers", "nginx limit_req burst=10 nodelay", Rate,
-            _ => Shape(RateLimitHeaderMode.None, $"token-bucket:{Rate}/1s,burst=10")),
-        new("tb-charged-openai", "token bucket, rejections charged, OpenAI headers", "providers that count 429s against the quota", Rate,
-            _ => Shape(RateLimitHeaderMode.Full, $"token-bucket:{Rate}/1s,charged")),
-        new("gcra-ietf-separate", "GCRA, burst 5, RateLimit-Limit/-Remaining/-Reset + retry-after", "throttled, redis-cell based gateways", Rate,
-            _ => Shape(RateLimitHeaderMode.IetfSeparate, $"gcra:{Rate}/1s,burst=5")),
-        new("gcra-queue-none", "leaky bucket with a 1 s queue (excess delayed, then rejected), no headers", "nginx limit_req without nodelay", Rate,
-            _ => Shape(RateLimitHeaderMode.None, $"gcra:{Rate}/1s,max-delay=1s")),
-        new("fw-clock-1s-openai", "fixed 1 s windows on the clock, OpenAI headers and retry-after-ms", "gateways with per-second quotas", Rate,
-            _ => Shape(RateLimitHeaderMode.Full, $"fixed-window:{Rate}/1s")),
-        new("fw-drift-1s-ietf7", "fixed 1 s windows from the first hit, every hit counted, IETF draft-7 RateLimit", "express-rate-limit (standardHeaders: draft-7)", Rate,
-            _ => Shape(RateLimitHeaderMode.IetfDraft7, $"fixed-window:{Rate}/1s,start=first-hit,charged")),
-        new("fw-clock-minute-openai", "per-minute fixed windows on the clock (60 s resets; 6 s in quick mode), OpenAI headers", "LiteLLM and gateways with RPM quotas", 20,
-            quick => Shape(RateLimitHeaderMode.Full, quick ? "fixed-window:120/6s" : "fixed-window:1200/60s"))
+        ProviderZoo.Shapes.Select(z => new ProviderShape(z.Key, z.Title, z.SeenAt, z.LimitRps, z.Settings)
         {
-            Backlog = (300, 3000),
-        },
-        new("sliding-log-date", "sliding log, retry-after as an HTTP date", "Redis sorted-set limiters", Rate,
-            _ => Shape(RateLimitHeaderMode.RetryAfterDate, $"sliding-log:{Rate}/1s")),
-        new("swc-ietf-structured", "sliding-window counter over 10 s, IETF structured RateLimit fields", "Kong, Cloudflare-style API gateways", Rate,
-            _ => Shape(RateLimitHeaderMode.IetfStructured, $"sliding-window:{Rate * 10}/10s")),
-        new("concurrency-none", "20 requests in flight at most, no headers (≈ 100/s at 200 ms mean latency)", "vLLM/Ollama behind a gateway's concurrency cap", Rate,
-            _ => Shape(RateLimitHeaderMode.None, "concurrency:20"))
-        {
-            NeedsLatency = true,
-        },
-        new("multi-azure", "per-10 s window plus a per-second spike cap, Azure headers (remaining only, retry-after-ms)", "Azure OpenAI", Rate,
-            _ => Shape(RateLimitHeaderMode.Azure, $"fixed-window:{Rate * 10}/10s", $"token-bucket:{Rate * 2}/1s,burst=20")),
-        new("tokens-anthropic", "requests and tokens at once (tokens bind), reconcile accounting, Anthropic headers", "Anthropic", Rate,
-            _ => Shape(RateLimitHeaderMode.Anthropic, $"token-bucket:{Rate * 2}/1s", $"token-bucket:{TokensPerMinute(Rate)}/1m,unit=tokens,burst={TokensPerMinute(Rate) / 60}") with
-            {
-                TokenAccounting = TokenAccounting.Reconcile,
-            })
-        {
-            RealTpm = TokensPerMinute(Rate),
-            StatedRps = Rate * 2,
-        },
-        new("schedule-529", "limit drops to 40 % and back, then an outage answering 529 overloaded_error; retry-after seconds", "Anthropic under load, any provider's bad day", Rate,
-            _ => Shape(RateLimitHeaderMode.RetryAfterOnly, $"token-bucket:{Rate}/1s"))
-        {
-            Schedule = quick => quick
-                ? [Step(2, 0.4), Step(4, 1), Outage(5, 529), Step(7, 1)]
-                : [Step(3, 0.4), Step(8, 1), Outage(10, 529), Step(40, 1)],
-            Backlog = (500, 4000),
-        },
-    ];
+            NeedsLatency = z.NeedsLatency,
+            Schedule = z.Schedule,
+            Backlog = z.Backlog,
+            RealTpm = z.RealTpm,
+            StatedRps = z.StatedRps,
+            Zoo = z,
+        }).ToList();
 
     /// <summary>Tokens per minute that bind at <paramref name="rps"/> requests per second of the matrix's requests (counted as the simulator counts them).</summary>
-    public static double TokensPerMinute(double rps) => Math.Round(rps * 60 * TokenCost.Mean(TokenProbe));
-
-    // The matrix's backlog (every cell builds the same prompts); TokenCost counts them as the simulator charges them.
-    private static readonly Scenario TokenProbe = new("matrix-token-probe", "", [new ModelSpec("m", 0, 0, 1200)]);
-
-    private static ScheduleStep Step(double at, double factor) => new() { At = TimeSpan.FromSeconds(at), Factor = factor };
-
-    private static ScheduleStep Outage(double at, int status) => new() { At = TimeSpan.FromSeconds(at), OutageStatus = status };
-
-    private static SimModelSettings Shape(RateLimitHeaderMode headers, params string[] limits) => new()
-    {
-        HeaderMode = headers,
-        Limits = limits.Select(LimitSyntax.ParseLimit).ToList(),
-        Seed = 42,
-    };
+    public static double TokensPerMinute(double rps) => ProviderZoo.TokensPerMinute(rps);
 
     /// <summary>One cell: the scenario that drives <paramref name="shape"/> configured as <paramref name="config"/> at a latency.</summary>
     public static Scenario Cell(ProviderShape shape, MatrixConfig config, bool latency, bool quick)
     {
-        var n = shape.Backlog is { } b ? (quick ? b.Quick : b.Full) : quick ? 400 : 1200;
-        if (config.Factor is null)
-        {
-            // Not configured: the engine must find the limit, judged after its first 10 s, so the backlog lasts 25 s at the limit.
-            n = Math.Max(n, (int)(shape.LimitRps * NotConfiguredSeconds));
-        }
+        var n = shape.Zoo.BacklogFor(configured: config.Factor is not null, quick);
         var stated = shape.StatedRps ?? shape.LimitRps;
         var model = new ModelSpec("m", shape.LimitRps, config.Factor is { } f ? stated * f : 0, n)
         {
@@ -140,19 +83,13 @@ public static class Matrix
             ConfiguredTpm = config.Factor is { } g ? shape.RealTpm * g : 0,
         };
         var schedule = shape.Schedule(quick);
-        var probe = new Scenario("probe", "", [model]) { Schedule = schedule };
-        var ideal = 0.0;
-        while (probe.LimitIntegral(model, ideal) < n && ideal < 3600)
-        {
-            ideal += 0.5;
-        }
 
         return new Scenario($"{shape.Key}.{config.Key}.{(latency ? "lat" : "lat0")}", $"{shape.Title} — {config.Title}, latency {(latency ? "100–300 ms" : "0")}", [model])
         {
             Latency = latency ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,
             LatencyJitter = latency ? TimeSpan.FromMilliseconds(200) : TimeSpan.Zero,
             Schedule = schedule,
-            CapSeconds = Math.Ceiling(1.5 * ideal + 8),
+            CapSeconds = shape.Zoo.CapSeconds(n, quick),
             Provider = _ => shape.Build(quick) with
             {
                 Latency = latency ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero,

@@ -129,7 +129,7 @@ public sealed record Scenario(string Key, string Title, IReadOnlyList<ModelSpec>
                 }
                 else
                 {
-                    list.Add(new WorkRequest(index++, m.Id, $"Say hello to request {i}.", 16));
+                    list.Add(new WorkRequest(index++, m.Id, ProviderZoo.Prompt(i), ProviderZoo.BacklogMaxTokens));
                 }
             }
         }
