@@ -270,12 +270,13 @@ internal sealed partial class RateController
 
     /// <summary>
     /// The deficit (limit − remaining) of a bucket read exactly from these headers: a limit, something remaining and a
-    /// millisecond reset, no window or policy, at least <see cref="RateLimitHints.MinimumDeficit"/> spent; null otherwise.
+    /// millisecond reset, no window or policy, at least twice <see cref="RateLimitHints.MinimumDeficit"/> spent (or the whole
+    /// limit less one, if smaller): whole-unit rounding is then within 2.5 %; null otherwise.
     /// </summary>
     private static double? ExactBucketDeficit(RateLimitInfo headers) =>
         headers is { LimitRequests: { } limit and > 0, RemainingRequests: { } remaining and > 0, ResetRequests: { } reset, WindowRequests: null, Policies.Count: 0 }
         && reset > TimeSpan.Zero && headers.ResetRequestsGranularity == TimeSpan.Zero && remaining < limit
-        && limit - remaining >= Math.Min(RateLimitHints.MinimumDeficit, limit)
+        && limit - remaining >= Math.Min(2 * RateLimitHints.MinimumDeficit, limit - 1)
             ? limit - remaining
             : null;
 

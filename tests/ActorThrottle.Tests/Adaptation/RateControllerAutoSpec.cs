@@ -190,8 +190,8 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     {
         var ceiling = double.Parse(configured.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
         var controller = new RateController(RateControllerReplaySpec.Settings(configured));
-        // Drained at 10x its rate, answers 1 ms apart: the deficit goes 10, 11, ... 40.
-        var changes = Enumerable.Range(0, 31)
+        // Drained at 10x its rate, answers 1 ms apart: the deficit goes 10, 11, ... 60.
+        var changes = Enumerable.Range(0, 51)
             .SelectMany(i => controller.Observe(RateOutcome.Success(Ms(i), Ms(i), headers: OpenAiBucket(90 - i))).Changes).ToList();
 
         Assert.Equal(expected, controller.Settings.Rate, 6);
