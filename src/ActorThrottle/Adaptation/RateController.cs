@@ -42,6 +42,13 @@ internal sealed partial class RateController
     // The most a bucket without a window (limit, remaining, reset) was seen holding: its burst tolerance, when below its limit.
     private long? _maxRemaining;
     private DateTimeOffset _lastBurstCap = DateTimeOffset.MinValue;
+    // The highest rate the provider was seen holding for HoldSpan without a 429, or stated exactly (null before); see Held.
+    private double? _heldRate;
+    // When an exact seed last lowered the rate: 429s of attempts sent before it change nothing.
+    private DateTimeOffset _exactSeedLoweredAt = DateTimeOffset.MinValue;
+    private DateTimeOffset? _cleanSince;
+    private double _cleanMinRate;
+    private int _cleanSuccesses;
 
     /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
     public RateController(ModelSettings settings, AimdState? start = null)
@@ -249,6 +256,16 @@ internal sealed partial class RateController
             _lastHintRaise = now;
         }
         _seededRate = lowerBound ? target : rps;
+        if (exact)
+        {
+            // The provider's own pace: storms at it are a window's end or bunching, not a rate it does not hold; and what was
+            // sent before it came down is answered by this seed, not by a step of its own.
+            _heldRate = target;
+            if (target < _aimd.State.Rate)
+            {
+                _exactSeedLoweredAt = now;
+            }
+        }
         var changed = _aimd.SetRate(target, learned: !lowerBound);
         // The provider's own statement of its pace (a policy's quota over its window, a bucket's refill): probing above it
         // only finds its 429s, and on a 10 s sliding-window counter they come late and in storms (benchmarks:
@@ -328,6 +345,7 @@ internal sealed partial class RateController
             reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
         }
         _tokens?.OnSuccess(now, sentAt, outcome.Cost);
+        Held(now, sentAt);
         if (sentAt > _overloadPausedAt)
         {
             _overload.Record(now, rejected: false, sentAt);
@@ -338,6 +356,33 @@ internal sealed partial class RateController
         }
         return reason;
     }
+
+    /// <summary>
+    /// A success sent at <paramref name="sentAt"/>: once <see cref="HoldSpan"/> of sends has passed without a 429, each
+    /// accepted, at about the rate in force all along (not a quiet model), the lowest rate in force then is one the provider
+    /// holds (<see cref="_heldRate"/>).
+    /// </summary>
+    private void Held(DateTimeOffset now, DateTimeOffset sentAt)
+    {
+        var rate = _aimd.State.Rate;
+        if (_cleanSince is not { } since)
+        {
+            _cleanSince = sentAt;
+            _cleanMinRate = rate;
+            _cleanSuccesses = 0;
+            return;
+        }
+        _cleanMinRate = Math.Min(_cleanMinRate, rate);
+        _cleanSuccesses++;
+        var span = (sentAt - since).TotalSeconds;
+        if (span >= HoldSpan.TotalSeconds && _cleanSuccesses >= 0.9 * _cleanMinRate * span && !(_heldRate >= _cleanMinRate))
+        {
+            _heldRate = _cleanMinRate;
+        }
+    }
+
+    /// <summary>Sends without a 429 for this long, at the rate, show the provider holds it.</summary>
+    public static readonly TimeSpan HoldSpan = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Whether 429s sent <paramref name="span"/> apart came from the rate rather than one burst: sent over at least
@@ -378,6 +423,12 @@ internal sealed partial class RateController
             }
             return (RateChangeReason.Overload, "echo of the overload");
         }
+        if (sentAt < _exactSeedLoweredAt)
+        {
+            // Sent at the rate an exact seed (a policy, a bucket's refill) has since brought down: that seed is the answer
+            // (virtual time: a charged bucket 10x too high, seeded to 100.2/s, then cut to 59 by the 429s of its earlier sends).
+            return (RateChangeReason.RateLimited, "429 of an attempt sent before the provider's stated pace was taken");
+        }
         var emptyBucketPace = RateLimitHints.EmptyBucketPace(headers);
         // At burst 1 no burst is left to blame: the rate is too high after all, whatever the lower bound read.
         if (outcome.Cause != RateLimitedBy.Tokens && _aimd.State.Burst > _settings.MinBurst
@@ -400,9 +451,14 @@ internal sealed partial class RateController
         var onTokens = _tokens is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
         var onRequests = !onTokens || by == RateLimitedBy.Both;
         _overload.Record(now, rejected: true, sentAt);
-        if (_overload.IsOverloaded(now) && SpreadOverTheRate(_overload.RejectedSendSpan))
+        // A rate the provider was seen holding has brief storms at a window's end or when sends bunch: only the old rule
+        // (most of the cool-down's attempts) calls those an overload. Above it, the storm's own count does.
+        var countStorm = !(_aimd.State.Rate <= _heldRate * (1 + SeedTolerance));
+        _cleanSince = null;
+        if (_overload.IsOverloaded(now, countStorm) && SpreadOverTheRate(_overload.RejectedSendSpan))
         {
-            var share = (double)_overload.Rejected / _overload.Counted;
+            var storm = _overload.Storm;
+            var share = (double)storm.Rejected / Math.Max(1, storm.Attempts);
             var since = _overload.EarliestRejectedSentAt ?? sentAt;
             // A whole-second retry-after from a bucket whose pace is known bounds a wait of one request's worth, not a second.
             var wait = OverloadPause.Length(RateLimitPause.RetryFloor(headers), ++_overloadPauses, _settings.Retry);
@@ -426,9 +482,9 @@ internal sealed partial class RateController
                 _tokens!.OnOverload(now, since);
             }
             // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
-            pauses.Add(new RatePause(_overloadPausedUntil, Empty: true, string.Create(CultureInfo.InvariantCulture, $"overload: {share:P0} of recent attempts rejected ({by} limit)")));
+            pauses.Add(new RatePause(_overloadPausedUntil, Empty: true, string.Create(CultureInfo.InvariantCulture, $"overload: {share:P0} of the attempts since the first 429 rejected ({by} limit)")));
             return (RateChangeReason.Overload, string.Create(CultureInfo.InvariantCulture,
-                $"{share:P0} of recent attempts rejected ({by} limit); paused {wait.TotalMilliseconds:0} ms"));
+                $"{share:P0} of the attempts since the first 429 rejected ({by} limit); paused {wait.TotalMilliseconds:0} ms"));
         }
         if (onRequests)
         {

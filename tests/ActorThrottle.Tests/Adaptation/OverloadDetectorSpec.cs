@@ -46,6 +46,33 @@ public sealed class OverloadDetectorSpec
     }
 
     [Fact]
+    public void A_storm_after_a_large_burst_counts_on_its_own_only_when_asked_and_from_sixteen_429s()
+    {
+        var detector = new OverloadDetector(CoolDown);
+        // A sliding log of a second's quota: 100 accepted within 100 ms at 1,000/s, then everything sent is refused.
+        var t = T0;
+        for (var i = 0; i < 100; i++)
+        {
+            detector.Record(t = T0 + TimeSpan.FromMilliseconds(i), rejected: false);
+        }
+        for (var i = 0; i < OverloadDetector.MinStormRejections - 1; i++)
+        {
+            detector.Record(t = T0 + TimeSpan.FromMilliseconds(100 + i), rejected: true);
+            // Fifteen 429s against a hundred successes: no overload by either rule (an opening burst spilling over is fewer).
+            Assert.False(detector.IsOverloaded(t, countStorm: true));
+        }
+        Assert.Equal((OverloadDetector.MinStormRejections - 1, OverloadDetector.MinStormRejections - 1), detector.Storm);
+        detector.Record(t += TimeSpan.FromMilliseconds(1), rejected: true);
+        Assert.True(detector.IsOverloaded(t, countStorm: true));
+        // The caller's rate is one the provider held: the storm alone is not an overload, the cool-down's share is not either.
+        Assert.False(detector.IsOverloaded(t));
+        // A success sent after the storm began counts against it.
+        detector.Record(t, rejected: false, sentAt: T0 + TimeSpan.FromMilliseconds(105));
+        Assert.Equal((OverloadDetector.MinStormRejections + 1, OverloadDetector.MinStormRejections), detector.Storm);
+        Assert.True(detector.IsOverloaded(t, countStorm: true));
+    }
+
+    [Fact]
     public void At_a_high_rate_only_the_last_cool_down_counts()
     {
         var detector = new OverloadDetector(CoolDown);

@@ -130,7 +130,62 @@ public sealed class RateControllerReplaySpec
         Assert.True(pause.Empty);
         Assert.Equal(Ms(1200) + TimeSpan.FromSeconds(2), pause.Until);
         Assert.Equal([1300, 1400, 1500, 1600], decisions.Skip(5).Select(d => (Assert.Single(d.Pauses).Until - T0 - TimeSpan.FromSeconds(2)).TotalMilliseconds));
-        Assert.Contains("80 %", changes[1].Detail);
+        // Every attempt since the first 429 was rejected (the success before it drew on the burst).
+        Assert.Contains("100 % of the attempts since the first 429", changes[1].Detail);
+    }
+
+    [Fact]
+    public void Ten_times_too_fast_into_a_sliding_log_the_storm_is_an_overload_at_its_sixteenth_429()
+    {
+        var controller = new RateController(Settings("requests-per-second = 1000"));
+        // A log of 100 a second: the first hundred, sent a millisecond apart, are accepted; everything after is refused.
+        var decisions = Replay(controller, [
+            .. Enumerable.Range(0, 100).Select(i => RateOutcome.Success(Ms(i), Ms(i))),
+            .. Enumerable.Range(100, 40).Select(i => RateOutcome.RateLimited(Ms(i), Ms(i))),
+        ]);
+        var overload = decisions.FindIndex(d => d.Change?.Reason == RateChangeReason.Overload);
+
+        // Counted with the hundred successes of the provider's burst, the 429s would have had to outnumber them.
+        Assert.Equal(100 + OverloadDetector.MinStormRejections - 1, overload);
+        Assert.Equal(500, decisions[overload].Change!.After.Rate);
+        Assert.Contains("100 % of the attempts since the first 429", decisions[overload].Change!.Detail);
+    }
+
+    [Fact]
+    public void At_a_rate_the_provider_held_for_a_second_a_storm_at_a_windows_end_is_not_an_overload()
+    {
+        var controller = new RateController(Settings("requests-per-second = 100"));
+        // 1.2 s of sends at 100/s, all accepted: the provider holds 100/s. Then a window's end: twenty 429s of attempts sent
+        // 2 ms apart (in flight together), fewer than the cool-down's successes.
+        var decisions = Replay(controller, [
+            .. Enumerable.Range(0, 120).Select(i => RateOutcome.Success(Ms(i * 10), Ms(i * 10 + 5))),
+            .. Enumerable.Range(0, 20).Select(i => RateOutcome.RateLimited(Ms(1200 + i * 2), Ms(1205 + i * 2))),
+        ]);
+
+        Assert.DoesNotContain(Changes(decisions), c => c.Reason == RateChangeReason.Overload);
+        // The same storm at a rate never held is one.
+        var fresh = new RateController(Settings("requests-per-second = 100"));
+        var early = Replay(fresh, [
+            .. Enumerable.Range(0, 50).Select(i => RateOutcome.Success(Ms(i * 10), Ms(i * 10 + 5))),
+            .. Enumerable.Range(0, 20).Select(i => RateOutcome.RateLimited(Ms(500 + i * 2), Ms(505 + i * 2))),
+        ]);
+        Assert.Contains(Changes(early), c => c.Reason == RateChangeReason.Overload);
+    }
+
+    [Fact]
+    public void The_429s_of_attempts_sent_before_an_exact_seed_lowered_the_rate_change_nothing()
+    {
+        var controller = new RateController(Settings("requests-per-second = 1000"));
+        var policy = new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))] };
+        // Three answers state 100 a second: the rate comes down to it at 50 ms.
+        var seeded = Replay(controller, Enumerable.Range(0, 3).Select(i => RateOutcome.Success(Ms(i), Ms(48 + i), headers: policy)));
+        Assert.Equal(100, Assert.Single(Changes(seeded)).After.Rate);
+        // The storm of what was sent at 1,000/s before that comes back: no step, no overload.
+        var echoes = Replay(controller, Enumerable.Range(0, 40).Select(i => RateOutcome.RateLimited(Ms(10 + i), Ms(60 + i), headers: policy)));
+        Assert.Empty(Changes(echoes));
+        Assert.Equal(new ThrottleSettings(100, 10, 0), controller.Settings);
+        // A 429 of an attempt sent after it counts.
+        Assert.Single(Changes(Replay(controller, [RateOutcome.RateLimited(Ms(60), Ms(110), headers: policy)])));
     }
 
     [Fact]
