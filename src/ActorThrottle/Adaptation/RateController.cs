@@ -42,8 +42,10 @@ internal sealed partial class RateController
     // The most a bucket without a window (limit, remaining, reset) was seen holding: its burst tolerance, when below its limit.
     private long? _maxRemaining;
     private DateTimeOffset _lastBurstCap = DateTimeOffset.MinValue;
-    // The highest rate the provider was seen holding for HoldSpan without a 429, or stated exactly (null before); see Held.
+    // The highest rate the provider was seen holding for HoldSpan without a 429 (null before, and after an overload); see Held.
     private double? _heldRate;
+    // The rate an exact seed last set: the provider's own statement of its pace.
+    private double? _statedRate;
     // When an exact seed last lowered the rate: 429s of attempts sent before it change nothing.
     private DateTimeOffset _exactSeedLoweredAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _cleanSince;
@@ -260,7 +262,7 @@ internal sealed partial class RateController
         {
             // The provider's own pace: storms at it are a window's end or bunching, not a rate it does not hold; and what was
             // sent before it came down is answered by this seed, not by a step of its own.
-            _heldRate = target;
+            _statedRate = target;
             if (target < _aimd.State.Rate)
             {
                 _exactSeedLoweredAt = now;
@@ -381,6 +383,30 @@ internal sealed partial class RateController
         }
     }
 
+    /// <summary>
+    /// A 429 step (not an overload) never takes the rate below one the provider held (<see cref="Held"/>) when it came while
+    /// probing above it: the accepted-rate estimate then mostly spans the sends at the held rate, so settling under it
+    /// ratcheted a slow model down by 3 % a probe (virtual time: an auto 5/s bucket went 4.7, 4.6, 4.4 … 3.9 over a minute).
+    /// A 429 at or under the held rate shows the provider may no longer hold it: the step stands, and the held rate follows
+    /// it down (a window's end keeps the storm rule off; a limit that dropped is not floored).
+    /// </summary>
+    private void KeepHeldRate(double rateBefore)
+    {
+        if (_heldRate is not { } held)
+        {
+            return;
+        }
+        if (rateBefore <= held * (1 + 1e-9))
+        {
+            _heldRate = Math.Min(held, _aimd.State.Rate);
+            return;
+        }
+        if (_aimd.State.Rate < held)
+        {
+            _aimd.SetRate(held, learned: true);
+        }
+    }
+
     /// <summary>Sends without a 429 for this long, at the rate, show the provider holds it.</summary>
     public static readonly TimeSpan HoldSpan = TimeSpan.FromSeconds(1);
 
@@ -453,7 +479,7 @@ internal sealed partial class RateController
         _overload.Record(now, rejected: true, sentAt);
         // A rate the provider was seen holding has brief storms at a window's end or when sends bunch: only the old rule
         // (most of the cool-down's attempts) calls those an overload. Above it, the storm's own count does.
-        var countStorm = !(_aimd.State.Rate <= _heldRate * (1 + SeedTolerance));
+        var countStorm = !(_aimd.State.Rate <= Math.Max(_heldRate ?? 0, _statedRate ?? 0) * (1 + SeedTolerance));
         _cleanSince = null;
         if (_overload.IsOverloaded(now, countStorm) && SpreadOverTheRate(_overload.RejectedSendSpan))
         {
@@ -469,6 +495,8 @@ internal sealed partial class RateController
             {
                 var rateBefore = _aimd.State.Rate;
                 _aimd.OnOverload(now, since);
+                // Most of what was sent is refused: whatever the provider held before, a hold must be shown again.
+                _heldRate = null;
                 if (emptyBucketPace is { } stated)
                 {
                     // The provider states its refill pace: the cut goes to it, and no lower. A storm of 429s at or under it is
@@ -500,6 +528,7 @@ internal sealed partial class RateController
                 _aimd.ForgetLearned();
             }
             SettleAtPace(emptyBucketPace, rateBefore);
+            KeepHeldRate(rateBefore);
         }
         if (onTokens)
         {
