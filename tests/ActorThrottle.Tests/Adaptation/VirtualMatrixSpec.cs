@@ -32,8 +32,15 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
         }
         if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_TRANSIT_MS") is { Length: > 0 } transit)
         {
-            var parts = transit.Split('-').Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            options = options with { TransitMsWithLatency = (parts[0], parts[^1]) };
+            options = options with { TransitMsWithLatency = Range(transit) };
+        }
+        if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_TIMER_LATE_MS") is { Length: > 0 } late)
+        {
+            options = options with { TimerLateMs = Range(late) };
+        }
+        if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_TRANSIT0_MS") is { Length: > 0 } transit0)
+        {
+            options = options with { TransitMs = Range(transit0) };
         }
         if (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_SEED") is { Length: > 0 } seed)
         {
@@ -68,6 +75,13 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
 
         Assert.NotEmpty(results);
         Assert.All(results, r => Assert.Equal(r.Requests, r.Successes + r.Failures.Values.Sum() + r.Unfinished));
+    }
+
+    // "5" or "1-30" (ms).
+    private static (int Low, int High) Range(string text)
+    {
+        var parts = text.Split('-').Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return (parts[0], parts[^1]);
     }
 
     /// <summary>

@@ -35,6 +35,7 @@ internal sealed class VirtualPipeline
     private readonly FakeTimeProvider _clock;
     private readonly Random _random;
     private readonly Func<TimeSpan> _transit;
+    private readonly Func<TimeSpan> _timerLate;
     private readonly RateController _rate;
     private readonly ConcurrencyLimitDetector _concurrency;
     private readonly RetryBudget _budget;
@@ -60,9 +61,11 @@ internal sealed class VirtualPipeline
     /// How long an answer takes from the provider's write to the engine's supervisor (HTTP, SDK, the stream, actor messages),
     /// drawn per answer; the provider's concurrency slot is free from the write on.
     /// </param>
-    public VirtualPipeline(EngineSettings settings, SimulatorShape provider, FakeTimeProvider clock, Random random, Func<TimeSpan> transit)
+    /// <param name="timerLate">How late a timer fires after its tick (a busy machine's scheduler thread), drawn per timer.</param>
+    public VirtualPipeline(EngineSettings settings, SimulatorShape provider, FakeTimeProvider clock, Random random, Func<TimeSpan> transit, Func<TimeSpan>? timerLate = null)
     {
         _transit = transit;
+        _timerLate = timerLate ?? (() => TimeSpan.Zero);
         Start = clock.GetUtcNow();
         _settings = settings;
         _provider = provider;
@@ -351,7 +354,7 @@ internal sealed class VirtualPipeline
 
         var ticks = (at - Start).Ticks;
         var grid = Tick.Ticks;
-        return Start + TimeSpan.FromTicks((ticks + grid - 1) / grid * grid);
+        return Start + TimeSpan.FromTicks((ticks + grid - 1) / grid * grid) + _timerLate();
     }
 
     private sealed record Flight(VirtualRequest Request, VirtualCall Call, DateTimeOffset StartedAt, int InFlightAtSend);
