@@ -88,10 +88,12 @@ internal sealed class SimulatorShape : IVirtualShape
 
     /// <summary>
     /// <see cref="IVirtualShape"/> for <see cref="VirtualShapeLoop"/>: the loop's latency draw is added to the simulator's own
-    /// (set its latency to zero to use the loop's), and a success's headers are those at arrival (the loop wants them now).
+    /// (set its latency to zero to use the loop's), a success's headers are those at arrival (the loop wants them now), and
+    /// the clock follows the loop's instants.
     /// </summary>
     public (bool Accepted, TimeSpan AnswerAfter, RateLimitInfo Headers) Arrive(DateTimeOffset now, TimeSpan latency)
     {
+        Follow(now);
         var call = Send(promptTokens: 0, maxTokens: 1);
         if (call.Decision.Outcome == Outcome.Success)
         {
@@ -110,10 +112,20 @@ internal sealed class SimulatorShape : IVirtualShape
 
     public void Tick(DateTimeOffset now)
     {
+        Follow(now);
         while (_holding.TryPeek(out var decision, out var at) && at <= now)
         {
             _holding.Dequeue();
             Runtime.Release(decision);
+        }
+    }
+
+    // The loop owns the time: the simulator's clock follows it.
+    private void Follow(DateTimeOffset now)
+    {
+        if (now > _clock.GetUtcNow())
+        {
+            _clock.SetUtcNow(now);
         }
     }
 

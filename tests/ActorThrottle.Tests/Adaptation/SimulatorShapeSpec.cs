@@ -69,4 +69,19 @@ public sealed class SimulatorShapeSpec
         Assert.Equal(OutcomeKind.Success, shape.Answer(held[0]).Kind);
         Assert.Equal(OutcomeKind.Success, shape.Answer(shape.Send(7, 16)).Kind);
     }
+
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(100, 300)]
+    public void As_a_virtual_shape_the_simulators_burst_5_gcra_is_run_at_its_rate_by_auto(int low, int high)
+    {
+        // The same provider as GcraIetfSeparateShape, but the simulator's own limiter and header writer.
+        var clock = new FakeTimeProvider(VirtualShapeLoop.T0);
+        var shape = new SimulatorShape(Zoo("gcra-ietf-separate").Settings(quick: true), clock);
+        var loop = new VirtualShapeLoop(new ActorThrottle.Adaptation.RateController(RateControllerReplaySpec.Settings("requests-per-second = auto")), shape, (low, high));
+        loop.Run(20);
+
+        Assert.True(loop.Goodput(10, 20) >= 0.95 * 100, $"goodput after 10 s {loop.Goodput(10, 20):0.#}: {loop.Describe()}");
+        Assert.True(loop.RejectedShare(10, 20) <= 0.03, loop.Describe());
+    }
 }
