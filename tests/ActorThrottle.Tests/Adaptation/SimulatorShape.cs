@@ -26,10 +26,17 @@ internal sealed class SimulatorShape : IVirtualShape
         settings.Validate();
         _clock = clock;
         _model = model;
-        Runtime = new ModelRuntime(model, settings, clock, clock.GetTimestamp(), historyCapacity: 1024);
+        // Statistics by whole second of the clock, as the HTTP simulator counts them (its epoch is a clock instant, the
+        // benchmark's start falls anywhere in a second): a run starting at 12:00:00.5 has its first bucket at t = -0.5.
+        var now = clock.GetUtcNow();
+        SecondOffset = (now - new DateTimeOffset(now.UtcTicks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero)).TotalSeconds;
+        Runtime = new ModelRuntime(model, settings, clock, clock.GetTimestamp() - (long)Math.Round(SecondOffset * clock.TimestampFrequency), historyCapacity: 1024);
     }
 
     public ModelRuntime Runtime { get; }
+
+    /// <summary>Seconds from the whole second the statistics count from to the start: bucket n covers [n − offset, n + 1 − offset).</summary>
+    public double SecondOffset { get; }
 
     /// <summary>A call arrives now: the simulator decides it; its answer is due at <see cref="VirtualCall.AnswerAt"/>.</summary>
     public VirtualCall Send(int promptTokens, int maxTokens)

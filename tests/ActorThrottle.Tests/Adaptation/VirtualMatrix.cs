@@ -54,6 +54,9 @@ internal sealed record VirtualCellResult(ZooShape Shape, VirtualMatrixConfig Con
     /// <summary>With several seeds: the lowest and highest goodput of the cell's runs (this one is the median).</summary>
     public (double Min, double Max) GoodputRange { get; init; } = (double.NaN, double.NaN);
 
+    /// <summary>Seconds from the whole second of the clock the buckets count from to t = 0.</summary>
+    public double SecondOffset { get; init; }
+
     /// <summary>Runs of the cell (seeds) this result is the median of.</summary>
     public int Runs { get; init; } = 1;
 
@@ -72,7 +75,7 @@ internal sealed record VirtualCellResult(ZooShape Shape, VirtualMatrixConfig Con
             return null;
         }
 
-        var allowed = buckets.Sum(p => Shape.LimitIntegral(p.Second + 1, Quick) - Shape.LimitIntegral(Math.Max(0, p.Second), Quick));
+        var allowed = buckets.Sum(p => Shape.LimitIntegral(T(p) + 1, Quick) - Shape.LimitIntegral(Math.Max(0, T(p)), Quick));
         return buckets.Sum(p => p.Counters.Accepted) / allowed;
     }
 
@@ -94,13 +97,17 @@ internal sealed record VirtualCellResult(ZooShape Shape, VirtualMatrixConfig Con
         var ci = CultureInfo.InvariantCulture;
         return OneLine() + "; rate/burst/in-flight by second: "
             + string.Join(" ", Pipeline.AtSecond.Select(s => $"{s.Rate.ToString("0.#", ci)}/{s.Burst}/{s.InFlightLimit}"))
-            + "; accepted by second: " + string.Join(" ", Seconds.Select(s => s.Counters.Accepted))
+            + $"; accepted by clock second (from t = {(-SecondOffset).ToString("0.0##", ci)} s): " + string.Join(" ", Seconds.Select(s => s.Counters.Accepted))
             + "; 429s by second: " + string.Join(" ", Seconds.Select(s => s.Counters.RateLimited))
             + "; changes: " + string.Join(" | ", Pipeline.Changes.Take(40).Select(c =>
                 $"{(c.At - Pipeline.Start).TotalSeconds.ToString("0.000", ci)}s {c.Before.Rate.ToString("0.#", ci)}->{c.After.Rate.ToString("0.#", ci)} b{c.After.Burst} {c.Reason}"));
     }
 
-    private List<SecondStats> Buckets(double from) => Seconds.Where(p => p.Second >= from && p.Second + 1 <= DrainSeconds - 2).ToList();
+    /// <summary>Where a bucket starts, in seconds from t = 0 (the benchmark's <c>SecondPoint.T</c>: buckets are whole seconds of the clock).</summary>
+    public double T(SecondStats bucket) => bucket.Second - SecondOffset;
+
+    // As Report.Steady: the full buckets from `from` on that end 2 s before the drain.
+    private List<SecondStats> Buckets(double from) => Seconds.Where(p => T(p) >= from && T(p) + 1 <= DrainSeconds - 2).ToList();
 
     internal static string Fmt(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "–";
 
@@ -153,7 +160,10 @@ internal static class VirtualMatrix
             totals.RateLimited,
             drain,
             stats.PerSecond,
-            pipeline);
+            pipeline)
+        {
+            SecondOffset = provider.SecondOffset,
+        };
     }
 
     /// <summary>
