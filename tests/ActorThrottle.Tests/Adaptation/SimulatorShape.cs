@@ -26,10 +26,17 @@ internal sealed class SimulatorShape : IVirtualShape
         settings.Validate();
         _clock = clock;
         _model = model;
-        Runtime = new ModelRuntime(model, settings, clock, clock.GetTimestamp(), historyCapacity: 1024);
+        // Statistics by whole second of the clock, as the HTTP simulator counts them (its epoch is a clock instant, the
+        // benchmark's start falls anywhere in a second): a run starting at 12:00:00.5 has its first bucket at t = -0.5.
+        var now = clock.GetUtcNow();
+        SecondOffset = (now - new DateTimeOffset(now.UtcTicks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero)).TotalSeconds;
+        Runtime = new ModelRuntime(model, settings, clock, clock.GetTimestamp() - (long)Math.Round(SecondOffset * clock.TimestampFrequency), historyCapacity: 1024);
     }
 
     public ModelRuntime Runtime { get; }
+
+    /// <summary>Seconds from the whole second the statistics count from to the start: bucket n covers [n − offset, n + 1 − offset).</summary>
+    public double SecondOffset { get; }
 
     /// <summary>A call arrives now: the simulator decides it; its answer is due at <see cref="VirtualCall.AnswerAt"/>.</summary>
     public VirtualCall Send(int promptTokens, int maxTokens)
@@ -88,10 +95,12 @@ internal sealed class SimulatorShape : IVirtualShape
 
     /// <summary>
     /// <see cref="IVirtualShape"/> for <see cref="VirtualShapeLoop"/>: the loop's latency draw is added to the simulator's own
-    /// (set its latency to zero to use the loop's), and a success's headers are those at arrival (the loop wants them now).
+    /// (set its latency to zero to use the loop's), a success's headers are those at arrival (the loop wants them now), and
+    /// the clock follows the loop's instants.
     /// </summary>
     public (bool Accepted, TimeSpan AnswerAfter, RateLimitInfo Headers) Arrive(DateTimeOffset now, TimeSpan latency)
     {
+        Follow(now);
         var call = Send(promptTokens: 0, maxTokens: 1);
         if (call.Decision.Outcome == Outcome.Success)
         {
@@ -110,10 +119,20 @@ internal sealed class SimulatorShape : IVirtualShape
 
     public void Tick(DateTimeOffset now)
     {
+        Follow(now);
         while (_holding.TryPeek(out var decision, out var at) && at <= now)
         {
             _holding.Dequeue();
             Runtime.Release(decision);
+        }
+    }
+
+    // The loop owns the time: the simulator's clock follows it.
+    private void Follow(DateTimeOffset now)
+    {
+        if (now > _clock.GetUtcNow())
+        {
+            _clock.SetUtcNow(now);
         }
     }
 

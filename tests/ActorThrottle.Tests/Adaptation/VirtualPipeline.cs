@@ -19,22 +19,23 @@ namespace ActorThrottle.Tests.Adaptation;
 /// to the <see cref="RateController"/> (unless a concurrency cap's 429), then a token refund (reconcile) or
 /// <see cref="RetryDelay"/> (never before retry-after, full jitter, <c>retry.max-attempts</c>, the retry budget for
 /// non-429s) with the retry timer on the same tick grid. The provider is a <see cref="SimulatorShape"/>; answers reach the
-/// engine <see cref="Wire"/> after the provider sends them.
+/// engine a transit time after the provider writes them.
 /// </summary>
 internal sealed class VirtualPipeline
 {
+    /// <summary>A whole minute: runs start here plus their phase (<see cref="VirtualMatrixOptions.Phase"/>).</summary>
     public static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>Akka's scheduler fires timers on a 10 ms tick grid: the throttle's release timer and the retry timers.</summary>
     public static readonly TimeSpan Tick = AdaptiveThrottle<object>.DefaultTick;
 
-    /// <summary>The loopback round trip of an answer (HTTP, SDK, actor messages), on top of the provider's latency.</summary>
-    public static readonly TimeSpan Wire = TimeSpan.FromMilliseconds(1);
 
     private readonly EngineSettings _settings;
     private readonly SimulatorShape _provider;
     private readonly FakeTimeProvider _clock;
     private readonly Random _random;
+    private readonly Func<TimeSpan> _transit;
+    private readonly Func<TimeSpan> _timerLate;
     private readonly RateController _rate;
     private readonly ConcurrencyLimitDetector _concurrency;
     private readonly RetryBudget _budget;
@@ -54,9 +55,18 @@ internal sealed class VirtualPipeline
     private long _sequence;
     private int _answered;
 
+    /// <param name="clock">The clock the provider reads; the run starts at its time (<see cref="Start"/>).</param>
     /// <param name="random">The supervisor's random (retry jitter); the benchmark's engine gets <c>new Random(17)</c>.</param>
-    public VirtualPipeline(EngineSettings settings, SimulatorShape provider, FakeTimeProvider clock, Random random)
+    /// <param name="transit">
+    /// How long an answer takes from the provider's write to the engine's supervisor (HTTP, SDK, the stream, actor messages),
+    /// drawn per answer; the provider's concurrency slot is free from the write on.
+    /// </param>
+    /// <param name="timerLate">How late a timer fires after its tick (a busy machine's scheduler thread), drawn per timer.</param>
+    public VirtualPipeline(EngineSettings settings, SimulatorShape provider, FakeTimeProvider clock, Random random, Func<TimeSpan> transit, Func<TimeSpan>? timerLate = null)
     {
+        _transit = transit;
+        _timerLate = timerLate ?? (() => TimeSpan.Zero);
+        Start = clock.GetUtcNow();
         _settings = settings;
         _provider = provider;
         _clock = clock;
@@ -71,6 +81,9 @@ internal sealed class VirtualPipeline
             settings.TokensPerMinute > 0 ? settings.TokenBucketCapacity : null);
         ApplySettings(clock.GetUtcNow());
     }
+
+    /// <summary>t = 0 of the run.</summary>
+    public DateTimeOffset Start { get; }
 
     public List<RateChange> Changes { get; } = [];
 
@@ -93,7 +106,7 @@ internal sealed class VirtualPipeline
         var end = (long)Math.Round(capSeconds * 1000);
         for (var ms = 0L; ms <= end && _answered < backlog.Count; ms++)
         {
-            var now = T0 + TimeSpan.FromMilliseconds(ms);
+            var now = Start + TimeSpan.FromMilliseconds(ms);
             _clock.SetUtcNow(now);
             var kick = Step(now);
             Release(now, kick);
@@ -119,7 +132,7 @@ internal sealed class VirtualPipeline
         while (_atProvider.TryPeek(out var flight, out var at) && at.Item1 <= now)
         {
             _atProvider.Dequeue();
-            _onTheWire.Enqueue((flight, _provider.Answer(flight.Call)), (now + Wire, _sequence++));
+            _onTheWire.Enqueue((flight, _provider.Answer(flight.Call)), (now + _transit(), _sequence++));
         }
 
         while (_onTheWire.TryPeek(out var arrived, out var at) && at.Item1 <= now)
@@ -208,7 +221,7 @@ internal sealed class VirtualPipeline
     private void Finish(VirtualRequest entry, string outcome, DateTimeOffset now)
     {
         entry.Outcome = outcome;
-        entry.End = (now - T0).TotalSeconds;
+        entry.End = (now - Start).TotalSeconds;
         _answered++;
     }
 
@@ -323,7 +336,7 @@ internal sealed class VirtualPipeline
             {
                 // Answered at once (a rejection, an outage, a success without latency): the simulator writes its headers
                 // before it decides the next request, so they show this decision's state, not the state after a whole burst.
-                _onTheWire.Enqueue((flight, _provider.Answer(call)), (now + Wire, _sequence++));
+                _onTheWire.Enqueue((flight, _provider.Answer(call)), (now + _transit(), _sequence++));
                 continue;
             }
 
@@ -332,16 +345,16 @@ internal sealed class VirtualPipeline
     }
 
     /// <summary>When a timer asked for <paramref name="at"/> fires: the first 10 ms tick at or after it (and after now).</summary>
-    private static DateTimeOffset OnTick(DateTimeOffset at, DateTimeOffset now)
+    private DateTimeOffset OnTick(DateTimeOffset at, DateTimeOffset now)
     {
         if (at <= now)
         {
             at = now + TimeSpan.FromMilliseconds(1);
         }
 
-        var ticks = (at - T0).Ticks;
+        var ticks = (at - Start).Ticks;
         var grid = Tick.Ticks;
-        return T0 + TimeSpan.FromTicks((ticks + grid - 1) / grid * grid);
+        return Start + TimeSpan.FromTicks((ticks + grid - 1) / grid * grid) + _timerLate();
     }
 
     private sealed record Flight(VirtualRequest Request, VirtualCall Call, DateTimeOffset StartedAt, int InFlightAtSend);
