@@ -36,7 +36,7 @@ public sealed class LowRateProbeSpec(ITestOutputHelper output)
             """, _ => null).ForModel("m")!;
         var clock = new FakeTimeProvider(VirtualPipeline.T0);
         var provider = new SimulatorShape(simulator, clock);
-        var pipeline = new VirtualPipeline(settings, provider, clock, new Random(17));
+        var pipeline = new VirtualPipeline(settings, provider, clock, new Random(17), () => TimeSpan.FromMilliseconds(1));
         var cost = RequestCost.Of(new ChatRequest("m", [ChatMessage.User("hi")]), settings);
         pipeline.Run(Enumerable.Range(0, limit * 70).Select(i => new VirtualRequest(i, cost, 5, 16)).ToList(), capSeconds: 60);
 
