@@ -52,7 +52,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     /// with their reply-to, as the message to re-send; null: they are answered ShuttingDown.
     /// </param>
     public DeploymentBalancer(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null)
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null)
     {
         _redeliver = redeliver;
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
@@ -69,7 +69,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             var deployment = settings.Deployments[i];
             var supervisor = Context.ActorOf(ModelSupervisor.Props(deployment.Settings, environment, backends[i], metrics, shutdownGrace),
                 "deployment-" + Uri.EscapeDataString(deployment.Name));
-            _slots[i] = new Slot(deployment, supervisor, new DeploymentHealth(health ?? DeploymentHealthOptions.Default));
+            _slots[i] = new Slot(deployment, supervisor, new DeploymentHealth(deployment.Settings.DeploymentCoolDown));
             _bySupervisor[supervisor] = _slots[i];
         }
 
@@ -104,8 +104,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null) =>
-        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, health, redeliver));
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null) =>
+        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver));
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).

@@ -154,6 +154,33 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         Assert.Equal(0, status.Pending);
     }
 
+    [Theory]
+    [InlineData("", 1)]
+    [InlineData("deployment-cool-down { failures-in-a-row = 1, first = 30s, max = 60s }", 0)]
+    public async Task The_cool_down_thresholds_of_a_deployment_come_from_its_configuration(string coolDown, int secondRequestCallsToA)
+    {
+        var a = new ScriptedBackend((_, _) => ScriptedBackend.ServerError());
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), $$"""
+            actor-throttle.defaults.retry.max-attempts = 1
+            actor-throttle.models.m { deployments = [ { name = a, priority = 0, {{coolDown}} }, { name = b, priority = 1 } ] }
+            """);
+
+        var first = await Ask<ChatSuccess>(engine, Request(id: "x"));
+        var second = await Ask<ChatSuccess>(engine, Request(id: "y"));
+
+        Assert.Equal(("b", "b"), (first.Deployment, second.Deployment));
+        Assert.Equal(1, a.CallsFor("x"));
+        // By default one failure is not a run (three are); with failures-in-a-row = 1 it took a out for 30 s.
+        Assert.Equal(secondRequestCallsToA, a.CallsFor("y"));
+        var deploymentA = (await engine.GetStatusAsync("m")).Deployments!.Single(d => d.Name == "a");
+        Assert.Equal(1 - secondRequestCallsToA, deploymentA.CoolDowns);
+        if (secondRequestCallsToA == 0)
+        {
+            Assert.True(deploymentA.UnavailableUntil > DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20), $"{deploymentA.UnavailableUntil:O}");
+        }
+    }
+
     [Fact]
     public async Task A_request_whose_retries_run_out_on_one_deployment_is_sent_to_the_next_with_its_attempts_counted()
     {
