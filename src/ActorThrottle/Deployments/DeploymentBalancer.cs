@@ -91,7 +91,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         Receive<ModelStatus>(Reported);
         Receive<CancelRequest>(Cancel);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
-        Receive<Limits.SetModelLimits>(m => Sender.Tell(Routing.ThrottleRouter.DeploymentsRefuseLimits(m.Model)));
+        Receive<Limits.SetModelLimits>(SetLimits);
         Receive<BalancerTick>(_ => Tick());
         Receive<ShutdownModel>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(_ =>
@@ -412,6 +412,37 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         p.CancelRequested = true;
         var slot = _slots[p.At];
         slot.Supervisor.Tell(cancel with { Model = slot.Deployment.Settings.ModelId });
+    }
+
+    /// <summary>
+    /// Limits for one deployment (<see cref="Limits.SetModelLimits.Deployment"/>): handed to its supervisor, which applies
+    /// them as a single model's and answers the caller once (its status, <c>model@name</c>); answered here when the message
+    /// names no deployment or an unknown one, sets the model-wide queue-size, or the model is stopping.
+    /// </summary>
+    private void SetLimits(Limits.SetModelLimits message)
+    {
+        if (message.Deployment is not { } name)
+        {
+            Sender.Tell(Routing.ThrottleRouter.DeploymentsRefuseLimits(_settings));
+            return;
+        }
+        if (_slots.FirstOrDefault(s => s.Deployment.Name == name) is not { } slot)
+        {
+            Sender.Tell(Routing.ThrottleRouter.UnknownDeployment(_settings, name));
+            return;
+        }
+        if (message.Limits?.QueueSize is not null)
+        {
+            Sender.Tell(new Limits.ModelLimitsRejected(_settings.ModelId, "queue-size",
+                $"queue-size belongs to model '{_settings.ModelId}' as a whole (its queue is the balancer's; a deployment holds about a second of its rate): leave QueueSize out when naming a deployment."));
+            return;
+        }
+        if (_shutdownRequester is not null)
+        {
+            Sender.Tell(new Limits.ModelLimitsRejected(_settings.ModelId, "model", "The actor system is shutting down."));
+            return;
+        }
+        slot.Supervisor.Forward(message with { Model = slot.Deployment.Settings.ModelId, Deployment = null });
     }
 
     /// <summary>Every deployment is exhausted: the model's next fallback takes the request (its supervisor answers), or it fails.</summary>

@@ -66,7 +66,7 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
-    public async Task Limits_set_at_run_time_are_refused_naming_deployments_before_and_after_the_model_started()
+    public async Task Limits_for_the_whole_model_are_refused_naming_its_deployments_before_and_after_it_started()
     {
         var a = ScriptedBackend.AlwaysSucceeds();
         var b = ScriptedBackend.AlwaysSucceeds();
@@ -77,8 +77,72 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         await SendAll(engine, [Request(id: "first")], TimeSpan.FromSeconds(10));
         var after = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", limits));
 
-        Assert.All(new[] { before, after }, e => Assert.Equal("deployments", e.ParamName));
+        Assert.All(new[] { before, after }, e =>
+        {
+            Assert.Equal("deployments", e.ParamName);
+            Assert.Contains("name the deployment", e.Message);
+            Assert.Contains("'a', 'b'", e.Message);
+        });
         Assert.All((await engine.GetStatusAsync("m")).Deployments!, d => Assert.Equal(100, d.Rate));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Limits_named_for_one_deployment_apply_to_it_alone_and_answer_once(bool startedFirst)
+    {
+        var a = ScriptedBackend.AlwaysSucceeds();
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), TwoDeployments);
+        if (startedFirst)
+        {
+            await SendAll(engine, [Request(id: "first")], TimeSpan.FromSeconds(10));
+        }
+        var probe = CreateTestProbe();
+
+        engine.Router.Tell(new ActorThrottle.Limits.SetModelLimits("m", new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 5, MaxBurst = 2 }, "b"), probe.Ref);
+
+        var set = await probe.ExpectMsgAsync<ActorThrottle.Limits.ModelLimitsSet>(TimeSpan.FromSeconds(10));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Assert.Equal("m@b", set.Status.Model);
+        Assert.Equal(5, set.Status.Rate);
+        Assert.Equal(5, set.Status.Limits!.RequestsPerSecond);
+        await AwaitConditionAsync(async () => (await engine.GetStatusAsync("m")).Deployments![1].Rate == 5, TimeSpan.FromSeconds(10));
+        Assert.Equal([100.0, 5.0], (await engine.GetStatusAsync("m")).Deployments!.Select(d => d.Rate));
+        // The client's overload says the same.
+        var status = await engine.SetLimitsAsync("m", "a", new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 50 });
+        Assert.Equal(("m@a", 50.0), (status.Model, status.Rate));
+    }
+
+    [Fact]
+    public async Task A_deployment_the_model_does_not_list_a_model_without_deployments_and_queue_size_are_refused_by_name()
+    {
+        var a = ScriptedBackend.AlwaysSucceeds();
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var single = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b, ["single"] = single }),
+            TwoDeployments + "\nactor-throttle.models.single { }");
+        var limits = new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 5 };
+
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", "c", limits));
+        Assert.Equal("deployment", unknown.ParamName);
+        Assert.Contains("no deployment 'c'", unknown.Message);
+        Assert.Contains("'a', 'b'", unknown.Message);
+
+        var queue = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", "a", new ActorThrottle.Limits.ModelLimits { QueueSize = 10 }));
+        Assert.Equal("queue-size", queue.ParamName);
+
+        // A model without deployments: not started, then running.
+        var notStarted = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("single", "a", limits));
+        await Ask<ChatSuccess>(engine, Request(model: "single", id: "s1"));
+        var running = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("single", "a", limits));
+        Assert.All(new[] { notStarted, running }, e =>
+        {
+            Assert.Equal("deployment", e.ParamName);
+            Assert.Contains("lists no deployments", e.Message);
+        });
+        Assert.Equal(100, (await engine.GetStatusAsync("m")).Deployments![0].Rate);
+        Assert.NotEqual(5, (await engine.GetStatusAsync("single")).Rate);
     }
 
     [Fact]
