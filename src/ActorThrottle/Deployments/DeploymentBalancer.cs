@@ -185,8 +185,28 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         return true;
     }
 
-    /// <summary>Hands queued requests, oldest first, to the deployment that can send each soonest, while one has room.</summary>
+    /// <summary>
+    /// Hands queued requests, oldest first, to the deployment that can send each soonest, while one has room; with the
+    /// queue empty, takes unsent work back from a deployment that would send it much later than another
+    /// (<see cref="DeploymentChoice.StealFrom"/>), so it comes back here and goes to the sooner one.
+    /// </summary>
     private void Dispatch()
+    {
+        DispatchQueued();
+        if (_shutdownRequester is not null || _lanes[0].Count > 0 || _lanes[1].Count > 0)
+        {
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (DeploymentChoice.StealFrom(Views(now), now) is { } index && _slots[index] is var slot && now - slot.LastStealAt >= TickInterval)
+        {
+            // At most one ask per tick: a source whose held requests are all in flight gives nothing back.
+            slot.LastStealAt = now;
+            TakeBack(slot);
+        }
+    }
+
+    private void DispatchQueued()
     {
         if (_shutdownRequester is not null)
         {
@@ -658,6 +678,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         public ModelStatus? Last { get; set; }
         public TimeSpan? Latency { get; set; }
         public bool ReclaimPending { get; set; }
+        /// <summary>When unsent work was last asked back for another deployment (<see cref="DeploymentChoice.StealFrom"/>).</summary>
+        public DateTimeOffset LastStealAt { get; set; } = DateTimeOffset.MinValue;
         public long Answered { get; set; }
         public long Successes { get; set; }
 

@@ -165,6 +165,42 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task At_the_end_of_a_backlog_what_a_slow_deployment_has_not_sent_goes_to_the_idle_fast_one()
+    {
+        var gate = new TaskCompletionSource();
+        var fast = new ScriptedBackend(async (r, _, ct) =>
+        {
+            await gate.Task.WaitAsync(ct);
+            return ScriptedBackend.Success(r);
+        });
+        var slow = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@fast"] = fast, ["m@slow"] = slow }), """
+            actor-throttle.models.m {
+              max-burst = 1
+              deployments = [ { name = fast, requests-per-second = 10 }, { name = slow, requests-per-second = 0.2 } ]
+            }
+            """);
+        var (collector, replies) = ReplyCollector.Start(Sys);
+        // fast holds its capacity (10, a second of its rate), held up by the gate; the last two go to slow, which sends one
+        // request per 5 s.
+        for (var i = 0; i < 12; i++)
+        {
+            engine.Router.Tell(Request(id: $"t{i}"), collector);
+        }
+        await AwaitConditionAsync(async () => (await engine.GetStatusAsync("m")).Deployments!.Select(d => d.Held).SequenceEqual([10, 2]), TimeSpan.FromSeconds(10));
+
+        gate.SetResult();
+
+        // Without the move t11 would wait about 5 s on slow; fast, idle once its ten are answered, takes it.
+        await AwaitConditionAsync(() => Task.FromResult(replies.Count == 12), TimeSpan.FromSeconds(4), TimeSpan.FromMilliseconds(20));
+        await Task.Delay(300);
+        Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(Assert.Single(r)));
+        Assert.Equal("fast", Assert.IsType<ChatSuccess>(Assert.Single(replies["t11"])).Deployment);
+        Assert.InRange(slow.TotalCalls, 0, 1);
+        Assert.Equal(12, fast.TotalCalls + slow.TotalCalls);
+    }
+
+    [Fact]
     public async Task A_lower_priority_number_takes_the_work_while_it_has_room()
     {
         var a = ScriptedBackend.AlwaysSucceeds();
