@@ -3,6 +3,7 @@ using ActorThrottle.Hosting.Health;
 using ActorThrottle.Limits;
 using ActorThrottle.Messages;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -96,12 +97,15 @@ public static class ChatApi
         };
     }
 
-    /// <summary>Live limits (in a real app, behind authorization): the model's status once they apply, or 400 naming the field.</summary>
-    private static async Task<IResult> SetLimitsAsync(string model, ModelLimits limits, ActorThrottleClient client)
+    /// <summary>
+    /// Live limits (in a real app, behind authorization): the model's status once they apply, or 400 naming the field. A
+    /// model with deployments takes them per deployment: <c>?deployment=name</c> (the answer is that deployment's status).
+    /// </summary>
+    private static async Task<IResult> SetLimitsAsync(string model, ModelLimits limits, ActorThrottleClient client, [FromQuery] string? deployment = null)
     {
         try
         {
-            return Results.Ok(await client.SetLimitsAsync(model, limits));
+            return Results.Ok(deployment is null ? await client.SetLimitsAsync(model, limits) : await client.SetLimitsAsync(model, deployment, limits));
         }
         catch (ArgumentException e)
         {

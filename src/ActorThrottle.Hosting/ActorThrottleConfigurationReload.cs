@@ -9,8 +9,11 @@ namespace ActorThrottle.Hosting;
 /// <summary>
 /// Watches the configuration section ActorThrottle was bound from (<c>WithActorThrottle(IConfigurationSection)</c>)
 /// through an <see cref="IOptionsMonitor{TOptions}"/> and applies changed limits to running models through the same
-/// path as <see cref="ActorThrottleClient.SetLimitsAsync"/>. A change that does not validate is logged as an error naming
-/// the key's configuration path and HOCON path, and nothing of it is applied (the old limits stay). A change to a key
+/// path as <see cref="ActorThrottleClient.SetLimitsAsync(string, ModelLimits, TimeSpan?)"/>; for a model that lists
+/// <c>deployments</c>, the changed limits of each deployment (<c>Deployments:N</c>, matched by name) go to that deployment
+/// (<see cref="ActorThrottleClient.SetLimitsAsync(string, string, ModelLimits, TimeSpan?)"/>). A change that does not
+/// validate is logged as an error naming the key's configuration path and HOCON path, and nothing of it is applied (the
+/// old limits stay). A change to a key
 /// that cannot change live (endpoint, key, retry, adapt, …) is logged as a warning: it applies after a restart. A key
 /// removed from the section keeps its value until a restart (the section is read over the configuration the system
 /// started with). Reloads are applied one at a time, in order.
@@ -26,7 +29,7 @@ internal sealed class ActorThrottleConfigurationReload : IDisposable
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly IDisposable? _subscription;
     private ActorThrottleSettings _current;
-    // Per model, the settings its limits were last brought to by a reload, when that differs from the configuration
+    // Per model (per deployment: its id, model@name), the settings its limits were last brought to by a reload, when that differs from the configuration
     // before the current one: a model that rejected a reload keeps its old baseline, so the next reload sends it every
     // change since, not only the newest.
     private readonly Dictionary<string, ModelSettings> _applied = new(StringComparer.Ordinal);
@@ -117,30 +120,83 @@ internal sealed class ActorThrottleConfigurationReload : IDisposable
             {
                 _log.Warning("Configuration reload: {Keys} of model {Model} changed; these apply after a restart", string.Join(", ", keys), model);
             }
-            var before = _applied.GetValueOrDefault(model) ?? configuredBefore;
-            if (ModelLimits.Between(before, after) is not { } limits)
+            if (configuredBefore.Deployments.Count > 0 || after.Deployments.Count > 0)
             {
-                _applied.Remove(model);
+                await ApplyToDeploymentsAsync(model, configuredBefore, after, next, changed).ConfigureAwait(false);
                 continue;
             }
-            try
-            {
-                var status = await _client.SetLimitsAsync(model, limits, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-                _applied.Remove(model);
-                _log.Information("Configuration reload: limits of {Model} now {Limits}", model, status.Limits);
-            }
-            catch (ArgumentException e)
-            {
-                _applied[model] = before;
-                var hoconPath = HoconPath(next, model, e.ParamName ?? "");
-                var configurationPath = ActorThrottleConfigurationBinder.ConfigurationPathOf(hoconPath, changed.ConfigurationPaths ?? new Dictionary<string, string>(), _sectionPath);
-                _log.Error("Configuration reload: limits of {Model} at '{ConfigurationPath}' (HOCON '{HoconPath}') rejected, the limits in force stay: {Error}",
-                    model, configurationPath, hoconPath, e.Message);
-            }
+            await ApplyAsync(model, null, configuredBefore, after, HoconPath(next, model, ""), changed).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Where a model's key is set: its own block when it is configured, else <c>defaults</c>.</summary>
+    /// <summary>
+    /// A model with deployments: each deployment present before and after (by name) gets its changed limits; a
+    /// deployment added, removed or renamed, or the list's order, weights or priorities changed, applies after a restart.
+    /// </summary>
+    private async Task ApplyToDeploymentsAsync(string model, ModelSettings configuredBefore, ModelSettings after, ActorThrottleSettings next, ActorThrottleOptions changed)
+    {
+        var shape = (IEnumerable<DeploymentSettings> list) => list.Select(d => (d.Name, d.Index, d.Weight, d.Priority));
+        if (!shape(configuredBefore.Deployments).SequenceEqual(shape(after.Deployments)))
+        {
+            _log.Warning("Configuration reload: the deployments of model {Model} (names, order, weight, priority) changed; the list applies after a restart", model);
+        }
+        foreach (var deployment in after.Deployments)
+        {
+            if (configuredBefore.Deployments.FirstOrDefault(d => d.Name == deployment.Name) is not { } old)
+            {
+                continue;
+            }
+            if (NotLive(old.Settings, deployment.Settings) is { Count: > 0 } keys)
+            {
+                _log.Warning("Configuration reload: {Keys} of deployment {Deployment} of model {Model} changed; these apply after a restart",
+                    string.Join(", ", keys), deployment.Name, model);
+            }
+            var prefix = $"{ActorThrottleSettings.RootPath}.models.{ActorThrottleSettings.QuoteKey(model)}.deployments[{deployment.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)}].";
+            await ApplyAsync(model, deployment.Name, old.Settings, deployment.Settings, prefix, changed).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends the limits that differ between <paramref name="configuredBefore"/> and <paramref name="after"/> (or since the last rejected reload).</summary>
+    /// <param name="hoconPrefix">The HOCON path a rejected key is named under (ends with a dot).</param>
+    private async Task ApplyAsync(string model, string? deployment, ModelSettings configuredBefore, ModelSettings after, string hoconPrefix, ActorThrottleOptions changed)
+    {
+        var key = deployment is null ? model : $"{model}@{deployment}";
+        var before = _applied.GetValueOrDefault(key) ?? configuredBefore;
+        if (ModelLimits.Between(before, after) is not { } limits)
+        {
+            _applied.Remove(key);
+            return;
+        }
+        if (deployment is not null && limits.QueueSize is not null)
+        {
+            // queue-size belongs to the model (its balancer's queue), whose own queue cannot change live with deployments.
+            _log.Warning("Configuration reload: queue-size of model {Model} changed; with deployments it applies after a restart", model);
+            limits = limits with { QueueSize = null };
+            if (limits.IsEmpty)
+            {
+                _applied.Remove(key);
+                return;
+            }
+        }
+        try
+        {
+            var status = deployment is null
+                ? await _client.SetLimitsAsync(model, limits, TimeSpan.FromSeconds(10)).ConfigureAwait(false)
+                : await _client.SetLimitsAsync(model, deployment, limits, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            _applied.Remove(key);
+            _log.Information("Configuration reload: limits of {Model} now {Limits}", key, status.Limits);
+        }
+        catch (ArgumentException e)
+        {
+            _applied[key] = before;
+            var hoconPath = hoconPrefix + (e.ParamName ?? "");
+            var configurationPath = ActorThrottleConfigurationBinder.ConfigurationPathOf(hoconPath, changed.ConfigurationPaths ?? new Dictionary<string, string>(), _sectionPath);
+            _log.Error("Configuration reload: limits of {Model} at '{ConfigurationPath}' (HOCON '{HoconPath}') rejected, the limits in force stay: {Error}",
+                key, configurationPath, hoconPath, e.Message);
+        }
+    }
+
+    /// <summary>Where a model's key is set: its own block when it is configured, else <c>defaults</c> (<paramref name="key"/> empty: the prefix, ending with a dot).</summary>
     private static string HoconPath(ActorThrottleSettings settings, string model, string key) =>
         settings.ConfiguredModels.ContainsKey(model)
             ? $"{ActorThrottleSettings.RootPath}.models.{ActorThrottleSettings.QuoteKey(model)}.{key}"
@@ -169,6 +225,7 @@ internal sealed class ActorThrottleConfigurationReload : IDisposable
         Check("stream-usage", before.StreamUsage == after.StreamUsage);
         Check("retry", before.Retry == after.Retry);
         Check("adapt", before.Adapt == after.Adapt);
+        Check("deployment-cool-down", before.DeploymentCoolDown == after.DeploymentCoolDown);
         return keys;
     }
 

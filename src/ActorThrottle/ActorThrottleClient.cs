@@ -138,11 +138,35 @@ public sealed class ActorThrottleClient
     /// var status = await client.SetLimitsAsync("gpt-4o-mini", new ModelLimits { RequestsPerSecond = 20, MaxBurst = 5 });
     /// await client.SetLimitsAsync("gpt-4o-mini", new ModelLimits { AutoRate = true });   // requests-per-second = auto
     /// </code></example>
-    public async Task<ModelStatus> SetLimitsAsync(string model, ModelLimits limits, TimeSpan? timeout = null)
+    public Task<ModelStatus> SetLimitsAsync(string model, ModelLimits limits, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
+        return SendLimitsAsync(new SetModelLimits(model, limits), timeout);
+    }
+
+    /// <summary>
+    /// Changes the limits of one deployment of a model that lists <c>deployments</c> (each has its own), as
+    /// <see cref="SetLimitsAsync(string, ModelLimits, TimeSpan?)"/> does for a model; returns that deployment's status
+    /// (its <c>Model</c> is <c>model@deployment</c>). <c>queue-size</c> belongs to the model and cannot be set here.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// Nothing was applied: as for a model, or a deployment the model does not list (<c>ParamName</c> <c>deployment</c>,
+    /// the message names the ones it has), or a model without deployments (<c>ParamName</c> <c>deployment</c>).
+    /// </exception>
+    /// <example><code>
+    /// await client.SetLimitsAsync("gpt-4o-mini", "azure-eu", new ModelLimits { RequestsPerSecond = 10 });
+    /// </code></example>
+    public Task<ModelStatus> SetLimitsAsync(string model, string deployment, ModelLimits limits, TimeSpan? timeout = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(deployment);
+        ArgumentNullException.ThrowIfNull(limits);
+        return SendLimitsAsync(new SetModelLimits(model, limits, deployment), timeout);
+    }
+
+    private async Task<ModelStatus> SendLimitsAsync(SetModelLimits message, TimeSpan? timeout)
+    {
         var router = await RouterAsync(CancellationToken.None).ConfigureAwait(false);
-        var reply = await router.Ask<ModelLimitsReply>(new SetModelLimits(model, limits), timeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        var reply = await router.Ask<ModelLimitsReply>(message, timeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         return reply switch
         {
             ModelLimitsSet set => set.Status,

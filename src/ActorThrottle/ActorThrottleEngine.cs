@@ -117,6 +117,10 @@ public sealed class ActorThrottleEngine
     /// <inheritdoc cref="ActorThrottleClient.GetStatusAsync"/>
     public Task<ModelStatus> GetStatusAsync(string model, TimeSpan? timeout = null) => Client.GetStatusAsync(model, timeout);
 
-    /// <inheritdoc cref="ActorThrottleClient.SetLimitsAsync"/>
+    /// <inheritdoc cref="ActorThrottleClient.SetLimitsAsync(string, Limits.ModelLimits, TimeSpan?)"/>
     public Task<ModelStatus> SetLimitsAsync(string model, Limits.ModelLimits limits, TimeSpan? timeout = null) => Client.SetLimitsAsync(model, limits, timeout);
+
+    /// <inheritdoc cref="ActorThrottleClient.SetLimitsAsync(string, string, Limits.ModelLimits, TimeSpan?)"/>
+    public Task<ModelStatus> SetLimitsAsync(string model, string deployment, Limits.ModelLimits limits, TimeSpan? timeout = null) =>
+        Client.SetLimitsAsync(model, deployment, limits, timeout);
 }

@@ -40,7 +40,7 @@ public static class Program
                 case "--plots": plotsDir = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix|deployments] [--shapes a,b] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix|deployments] [--shapes a,b (matrix shapes, or deployments cases 20+5,failing,charged)] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
                         """);
                     return 0;
                 default:
@@ -109,7 +109,7 @@ public static class Program
         }
         if (wanted.Contains("deployments"))
         {
-            md.Append(await DeploymentsBench.RunAsync(quick));
+            md.Append(await DeploymentsBench.RunAsync(quick, shapes));
         }
         if (all || wanted.Contains("scale"))
         {

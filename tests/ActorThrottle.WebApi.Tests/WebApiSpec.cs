@@ -37,6 +37,12 @@ public sealed class WebApiSpec : IAsyncLifetime
                 // Fast and roomy for a shared CI machine: the test checks the wiring, not the throttle.
                 ["Simulator:RequestsPerSecond"] = "1000",
                 ["Simulator:LatencyMs"] = "0",
+                // A model over two deployments, for the per-deployment limits.
+                ["ActorThrottle:Models:pool:ProviderModel"] = "gpt-4o-mini",
+                ["ActorThrottle:Models:pool:Deployments:0:Name"] = "east",
+                ["ActorThrottle:Models:pool:Deployments:0:RequestsPerSecond"] = "20",
+                ["ActorThrottle:Models:pool:Deployments:1:Name"] = "west",
+                ["ActorThrottle:Models:pool:Deployments:1:RequestsPerSecond"] = "10",
             });
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_spans));
             builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(_metrics));
@@ -122,5 +128,24 @@ public sealed class WebApiSpec : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var problem = await bad.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains("must be at least 1", problem.GetProperty("errors").GetProperty("max-burst")[0].GetString());
+    }
+
+    [Fact]
+    public async Task A_deployments_limits_are_set_with_the_deployment_in_the_query_and_the_model_alone_is_a_400_listing_them()
+    {
+        var set = await _http.PutAsJsonAsync("/admin/limits/pool?deployment=west", new { requestsPerSecond = 4 });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var status = await set.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("pool@west", status.GetProperty("model").GetString());
+        Assert.Equal(4, status.GetProperty("rate").GetDouble());
+
+        var whole = await _http.PutAsJsonAsync("/admin/limits/pool", new { requestsPerSecond = 4 });
+        Assert.Equal(HttpStatusCode.BadRequest, whole.StatusCode);
+        var problem = await whole.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("'east', 'west'", problem.GetProperty("errors").GetProperty("deployments")[0].GetString());
+
+        var unknown = await _http.PutAsJsonAsync("/admin/limits/pool?deployment=north", new { requestsPerSecond = 4 });
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("no deployment 'north'", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("deployment")[0].GetString());
     }
 }

@@ -31,6 +31,7 @@ public sealed class ActorThrottleSettings
         "retry.budget-window", "retry.budget-min-per-second",
         "adapt.decrease-factor", "adapt.increase-step", "adapt.increase-after", "adapt.cool-down", "adapt.pause-on-retry-after",
         "adapt.settle-fraction", "adapt.auto-start-rate",
+        "deployment-cool-down.failures-in-a-row", "deployment-cool-down.rate-limited-in-a-row", "deployment-cool-down.first", "deployment-cool-down.max",
     ];
 
     /// <summary>Every full path the settings read, with <c>models.&lt;id&gt;</c> left out (its keys are <see cref="ModelKeys"/>).</summary>
@@ -250,6 +251,14 @@ public sealed class ActorThrottleSettings
                 ? new ActorThrottleConfigurationException(r.Path("retry.base-delay"), r.RawString("retry.base-delay"), $"must not exceed retry.max-delay ({r.RawString("retry.max-delay")}).")
                 : new ActorThrottleConfigurationException(r.Path("retry.max-delay"), r.RawString("retry.max-delay"), $"must be at least retry.base-delay ({r.RawString("retry.base-delay")}).");
         }
+        var coolDownFirst = r.Duration("deployment-cool-down.first", TimeSpan.Zero, minExclusive: true);
+        var coolDownMax = r.Duration("deployment-cool-down.max", TimeSpan.Zero, minExclusive: true);
+        if (coolDownMax < coolDownFirst)
+        {
+            throw !InBlock("deployment-cool-down.max") && InBlock("deployment-cool-down.first")
+                ? new ActorThrottleConfigurationException(r.Path("deployment-cool-down.first"), r.RawString("deployment-cool-down.first"), $"must not exceed deployment-cool-down.max ({r.RawString("deployment-cool-down.max")}).")
+                : new ActorThrottleConfigurationException(r.Path("deployment-cool-down.max"), r.RawString("deployment-cool-down.max"), $"must be at least deployment-cool-down.first ({r.RawString("deployment-cool-down.first")}).");
+        }
 
         return new ModelSettings
         {
@@ -291,6 +300,11 @@ public sealed class ActorThrottleSettings
             {
                 AutoStartRate = autoStartRate,
             },
+            DeploymentCoolDown = new DeploymentCoolDownSettings(
+                FailuresInARow: r.Int("deployment-cool-down.failures-in-a-row", 1),
+                RateLimitedInARow: r.Int("deployment-cool-down.rate-limited-in-a-row", 1),
+                First: coolDownFirst,
+                Max: coolDownMax),
         };
     }
 

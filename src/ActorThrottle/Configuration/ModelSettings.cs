@@ -76,6 +76,12 @@ public sealed record ModelSettings
     // Compared by content, so two readings of one configuration are equal settings.
     private readonly Messages.ValueList<DeploymentSettings> _deployments = new(null);
 
+    /// <summary>
+    /// <c>deployment-cool-down</c>: when this deployment (of a model with <see cref="Deployments"/>) is taken out of the
+    /// rotation and for how long; a model without deployments ignores it.
+    /// </summary>
+    public DeploymentCoolDownSettings DeploymentCoolDown { get; init; } = DeploymentCoolDownSettings.Default;
+
     /// <summary>One deployment of a model (its supervisor reports each attempt to the model's balancer).</summary>
     internal bool IsDeployment { get; init; }
 }

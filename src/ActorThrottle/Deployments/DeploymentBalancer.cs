@@ -52,7 +52,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     /// with their reply-to, as the message to re-send; null: they are answered ShuttingDown.
     /// </param>
     public DeploymentBalancer(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null)
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null)
     {
         _redeliver = redeliver;
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
@@ -69,7 +69,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
             var deployment = settings.Deployments[i];
             var supervisor = Context.ActorOf(ModelSupervisor.Props(deployment.Settings, environment, backends[i], metrics, shutdownGrace),
                 "deployment-" + Uri.EscapeDataString(deployment.Name));
-            _slots[i] = new Slot(deployment, supervisor, new DeploymentHealth(health ?? DeploymentHealthOptions.Default));
+            _slots[i] = new Slot(deployment, supervisor, new DeploymentHealth(deployment.Settings.DeploymentCoolDown));
             _bySupervisor[supervisor] = _slots[i];
         }
 
@@ -91,7 +91,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         Receive<ModelStatus>(Reported);
         Receive<CancelRequest>(Cancel);
         Receive<GetModelStatus>(_ => Sender.Tell(Status()));
-        Receive<Limits.SetModelLimits>(m => Sender.Tell(Routing.ThrottleRouter.DeploymentsRefuseLimits(m.Model)));
+        Receive<Limits.SetModelLimits>(SetLimits);
         Receive<BalancerTick>(_ => Tick());
         Receive<ShutdownModel>(_ => BeginShutdown());
         Receive<ModelShutdownComplete>(_ =>
@@ -104,8 +104,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, DeploymentHealthOptions? health = null, Action<object, IActorRef>? redeliver = null) =>
-        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, health, redeliver));
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null) =>
+        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver));
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).
@@ -185,8 +185,28 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         return true;
     }
 
-    /// <summary>Hands queued requests, oldest first, to the deployment that can send each soonest, while one has room.</summary>
+    /// <summary>
+    /// Hands queued requests, oldest first, to the deployment that can send each soonest, while one has room; with the
+    /// queue empty, takes unsent work back from a deployment that would send it much later than another
+    /// (<see cref="DeploymentChoice.StealFrom"/>), so it comes back here and goes to the sooner one.
+    /// </summary>
     private void Dispatch()
+    {
+        DispatchQueued();
+        if (_shutdownRequester is not null || _lanes[0].Count > 0 || _lanes[1].Count > 0)
+        {
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (DeploymentChoice.StealFrom(Views(now), now) is { } index && _slots[index] is var slot && now - slot.LastStealAt >= TickInterval)
+        {
+            // At most one ask per tick: a source whose held requests are all in flight gives nothing back.
+            slot.LastStealAt = now;
+            TakeBack(slot);
+        }
+    }
+
+    private void DispatchQueued()
     {
         if (_shutdownRequester is not null)
         {
@@ -414,6 +434,37 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         slot.Supervisor.Tell(cancel with { Model = slot.Deployment.Settings.ModelId });
     }
 
+    /// <summary>
+    /// Limits for one deployment (<see cref="Limits.SetModelLimits.Deployment"/>): handed to its supervisor, which applies
+    /// them as a single model's and answers the caller once (its status, <c>model@name</c>); answered here when the message
+    /// names no deployment or an unknown one, sets the model-wide queue-size, or the model is stopping.
+    /// </summary>
+    private void SetLimits(Limits.SetModelLimits message)
+    {
+        if (message.Deployment is not { } name)
+        {
+            Sender.Tell(Routing.ThrottleRouter.DeploymentsRefuseLimits(_settings));
+            return;
+        }
+        if (_slots.FirstOrDefault(s => s.Deployment.Name == name) is not { } slot)
+        {
+            Sender.Tell(Routing.ThrottleRouter.UnknownDeployment(_settings, name));
+            return;
+        }
+        if (message.Limits?.QueueSize is not null)
+        {
+            Sender.Tell(new Limits.ModelLimitsRejected(_settings.ModelId, "queue-size",
+                $"queue-size belongs to model '{_settings.ModelId}' as a whole (its queue is the balancer's; a deployment holds about a second of its rate): leave QueueSize out when naming a deployment."));
+            return;
+        }
+        if (_shutdownRequester is not null)
+        {
+            Sender.Tell(new Limits.ModelLimitsRejected(_settings.ModelId, "model", "The actor system is shutting down."));
+            return;
+        }
+        slot.Supervisor.Forward(message with { Model = slot.Deployment.Settings.ModelId, Deployment = null });
+    }
+
     /// <summary>Every deployment is exhausted: the model's next fallback takes the request (its supervisor answers), or it fails.</summary>
     private void FailOrFallBack(Pending p, ChatFailure failure)
     {
@@ -627,6 +678,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         public ModelStatus? Last { get; set; }
         public TimeSpan? Latency { get; set; }
         public bool ReclaimPending { get; set; }
+        /// <summary>When unsent work was last asked back for another deployment (<see cref="DeploymentChoice.StealFrom"/>).</summary>
+        public DateTimeOffset LastStealAt { get; set; } = DateTimeOffset.MinValue;
         public long Answered { get; set; }
         public long Successes { get; set; }
 

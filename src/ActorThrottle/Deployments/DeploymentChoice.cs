@@ -49,6 +49,50 @@ internal static class DeploymentChoice
         return best?.Index;
     }
 
+    /// <summary>How much sooner (seconds) another deployment must be able to send a request before unsent work moves to it.</summary>
+    public const double StealMargin = 0.25;
+
+    /// <summary>
+    /// With the model's queue empty: the deployment to take unsent work back from, so that it goes to one that would send
+    /// it sooner — or null. At the end of a backlog a slow deployment (an <c>auto</c> one still low, one 429s slowed) may
+    /// hold a second of its rate while a fast one has nothing left (measured: the known 20/s deployment idle for the last
+    /// 0.7 s while the learning one sent its last 2–4 requests at 2.7/s). The source is the available deployment that
+    /// needs longest to drain what it holds (held ÷ rate × weight); the target the available one,
+    /// not probing, with room, of the same or a lower priority number, that could send one more soonest. Work moves when
+    /// the source's drain exceeds the target's by more than <see cref="StealMargin"/>. Only what the source has not sent
+    /// comes back, so a source whose held requests are all in flight gives nothing.
+    /// </summary>
+    public static int? StealFrom(IReadOnlyList<DeploymentView> deployments, DateTimeOffset now)
+    {
+        DeploymentView? source = null;
+        var longest = 0.0;
+        foreach (var d in deployments)
+        {
+            var drain = d.Held / Math.Max(1e-9, d.Rate * d.Weight);
+            if (!d.IsUnavailable(now) && d.Held > 0 && (source is null || drain > longest))
+            {
+                source = d;
+                longest = drain;
+            }
+        }
+        if (source is null)
+        {
+            return null;
+        }
+        foreach (var d in deployments)
+        {
+            if (d.Index == source.Index || d.IsUnavailable(now) || d.Probing || d.Room <= 0 || d.Priority > source.Priority)
+            {
+                continue;
+            }
+            if (longest - (d.Held + 1) / Math.Max(1e-9, d.Rate * d.Weight) > StealMargin)
+            {
+                return source.Index;
+            }
+        }
+        return null;
+    }
+
     /// <summary>
     /// True when no deployment outside <paramref name="excluded"/> is left for a request: every one has already exhausted
     /// its retries on it, so it goes to the model's fallbacks (or fails).

@@ -1,16 +1,17 @@
 using ActorThrottle.Backend;
+using ActorThrottle.Configuration;
 
 namespace ActorThrottle.Deployments;
 
 /// <summary>
 /// The cool-down rule of one deployment, on injected instants: a run of failures that are the deployment's (no HTTP
 /// answer, 5xx, 408, a bad key or URL) or a storm of 429s takes it out of the rotation for a while, so its queued
-/// requests go to the others. The first cool-down lasts <see cref="DeploymentHealthOptions.CoolDown"/>, each next one
-/// twice the last up to <see cref="DeploymentHealthOptions.MaxCoolDown"/>; after it the deployment is probed with one
+/// requests go to the others. The first cool-down lasts <see cref="DeploymentCoolDownSettings.First"/>, each next one
+/// twice the last up to <see cref="DeploymentCoolDownSettings.Max"/>; after it the deployment is probed with one
 /// request at a time until a success puts it back in full (and resets the doubling). A request's own fault (400, 422,
 /// too long) says nothing about the deployment.
 /// </summary>
-internal sealed class DeploymentHealth(DeploymentHealthOptions options)
+internal sealed class DeploymentHealth(DeploymentCoolDownSettings options)
 {
     private int _failures;
     private int _rateLimited;
@@ -63,7 +64,7 @@ internal sealed class DeploymentHealth(DeploymentHealthOptions options)
             return false;
         }
         var factor = Math.Pow(2, Math.Min(_coolDowns, 30));
-        var length = TimeSpan.FromTicks((long)Math.Min(options.MaxCoolDown.Ticks, options.CoolDown.Ticks * factor));
+        var length = TimeSpan.FromTicks((long)Math.Min(options.Max.Ticks, options.First.Ticks * factor));
         _coolDowns++;
         CoolDowns++;
         _failures = 0;

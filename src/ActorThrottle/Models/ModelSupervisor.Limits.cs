@@ -22,6 +22,12 @@ internal sealed partial class ModelSupervisor
             Sender.Tell(new ModelLimitsRejected(_settings.ModelId, "limits", "SetModelLimits.Limits is null."));
             return;
         }
+        if (message.Deployment is { } deployment)
+        {
+            // A balancer forwards with the deployment resolved (null): a name here reached a model without deployments.
+            Sender.Tell(Routing.ThrottleRouter.NoDeployments(_settings.ModelId, deployment));
+            return;
+        }
         var (next, error) = message.Limits.ApplyTo(_settings, _pipeline.MaxInFlight, _pipeline.QueueSize);
         if (error is { } invalid)
         {

@@ -58,6 +58,18 @@ public sealed class DeploymentsClusterSpec(ITestOutputHelper output)
             Assert.InRange(maxIn1s, 1, rate * 1.3 + burst);
         }
         Assert.Equal(600, successes.Count);
+
+        // Limits per deployment reach the one sharded balancer from either node; the model-level call is refused.
+        foreach (var node in cluster.Nodes)
+        {
+            var limits = new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 20 + cluster.Nodes.IndexOf(node) };
+            var set = await node.Engine.SetLimitsAsync("m", "b", limits, TimeSpan.FromSeconds(10));
+            Assert.Equal(("m@b", limits.RequestsPerSecond.Value), (set.Model, set.Rate));
+            var whole = await Assert.ThrowsAsync<ArgumentException>(() => node.Engine.SetLimitsAsync("m", limits, TimeSpan.FromSeconds(10)));
+            Assert.Equal("deployments", whole.ParamName);
+            var unknown = await Assert.ThrowsAsync<ArgumentException>(() => node.Engine.SetLimitsAsync("m", "c", limits, TimeSpan.FromSeconds(10)));
+            Assert.Equal("deployment", unknown.ParamName);
+        }
     }
 
     [Fact]

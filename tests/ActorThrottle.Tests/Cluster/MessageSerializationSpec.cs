@@ -184,6 +184,8 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
         Assert.Equal("gpt-4.1", set.Model);
         Assert.Equal(limits, set.Limits);
         Assert.Equal(new ActorThrottle.Limits.ModelLimits { AutoRate = true }, RoundTrip(new ActorThrottle.Limits.SetModelLimits("m", new() { AutoRate = true })).Limits);
+        Assert.Null(set.Deployment);
+        Assert.Equal("azure-eu", RoundTrip(new ActorThrottle.Limits.SetModelLimits("m", limits, "azure-eu")).Deployment);
 
         var status = new ModelStatus("gpt-4.1", 3, 4, 12.5, null, 7) { Limits = limits, InFlightLimit = 3, RateFoundBy = "configured" };
         var applied = RoundTrip(new ActorThrottle.Limits.ModelLimitsSet("gpt-4.1", status));

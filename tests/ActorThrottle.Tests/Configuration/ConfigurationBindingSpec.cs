@@ -56,7 +56,8 @@ public sealed class ConfigurationBindingSpec
               "Adapt": {
                 "DecreaseFactor": 0.7, "IncreaseStep": 2, "IncreaseAfter": 10, "CoolDown": "00:00:00.5",
                 "SettleFraction": 0.9, "PauseOnRetryAfter": "model", "AutoStartRate": 4
-              }
+              },
+              "DeploymentCoolDown": { "FailuresInARow": 4, "RateLimitedInARow": 12, "First": "00:00:01.5", "Max": "45s" }
             },
             "Models": {
               "gpt-4.1": { "Endpoint": "https://api.openai.com/v1", "ApiKey": "sk-json-2", "RequestsPerSecond": 3, "Fallbacks": [] },
@@ -100,6 +101,7 @@ public sealed class ConfigurationBindingSpec
             request-timeout = 30s
             retry { max-attempts = 3, base-delay = 500ms, max-delay = 20s, max-retry-after = 90s, budget = 0.3, budget-window = 5s, budget-min-per-second = 2 }
             adapt { decrease-factor = 0.7, increase-step = 2, increase-after = 10, cool-down = 500ms, settle-fraction = 0.9, pause-on-retry-after = model, auto-start-rate = 4 }
+            deployment-cool-down { failures-in-a-row = 4, rate-limited-in-a-row = 12, first = 1500ms, max = 45s }
           }
           models {
             "gpt-4.1" { endpoint = "https://api.openai.com/v1", api-key = "sk-json-2", requests-per-second = 3, fallbacks = [] }
@@ -143,6 +145,7 @@ public sealed class ConfigurationBindingSpec
         Assert.Empty(json.UnknownKeys);
         // Not the reference's values: the binding really carried them.
         Assert.Equal(0.7, json.Defaults.Adapt.DecreaseFactor);
+        Assert.Equal(new DeploymentCoolDownSettings(4, 12, TimeSpan.FromMilliseconds(1500), TimeSpan.FromSeconds(45)), json.Defaults.DeploymentCoolDown);
         Assert.Equal(TimeSpan.FromMinutes(2), json.ConfiguredModels["gpt-4o-mini"].RequestTimeout);
         Assert.Empty(json.ConfiguredModels["gpt-4.1"].Fallbacks);
         Assert.Equal(["gpt-4.1", "gpt-4o-mini"], json.ConfiguredModels["gpt-4.1-nano"].Fallbacks);
@@ -291,6 +294,24 @@ public sealed class ConfigurationBindingSpec
         Assert.Equal("actor-throttle.models.\"m\".deployments[1].weight", error!.Path);
         var (_, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
         Assert.Equal("ActorThrottle:Models:m:Deployments:1:Weight", ActorThrottleConfigurationBinder.WithConfigurationPath(error, paths, "ActorThrottle").ConfigurationPath);
+    }
+
+    [Fact]
+    public void The_deployment_cool_down_binds_from_the_section_and_a_bad_value_is_named_in_both_notations()
+    {
+        var settings = FromSection(Section("""
+            { "ActorThrottle": { "Defaults": { "DeploymentCoolDown": { "FailuresInARow": 5, "RateLimitedInARow": 10, "First": "00:00:03", "Max": "90s" } },
+              "Models": { "m": { "Deployments": [ { "Endpoint": "http://127.0.0.1:9/v1", "AllowUnauthenticated": true, "DeploymentCoolDown": { "FailuresInARow": 1 } } ] } } } }
+            """));
+        Assert.Equal(new DeploymentCoolDownSettings(5, 10, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(90)), settings.Defaults.DeploymentCoolDown);
+        Assert.Equal(1, settings.ForModel("m")!.Deployments[0].Settings.DeploymentCoolDown.FailuresInARow);
+
+        var section = Section("""{ "ActorThrottle": { "Defaults": { "DeploymentCoolDown": { "First": "2m", "Max": "1m" } } } }""");
+        var error = Find(Record.Exception(() => FromSection(section)));
+        Assert.NotNull(error);
+        Assert.Equal("actor-throttle.defaults.deployment-cool-down.max", error!.Path);
+        var (_, paths) = ActorThrottleConfigurationBinder.ToHocon(section);
+        Assert.Equal("ActorThrottle:Defaults:DeploymentCoolDown:Max", ActorThrottleConfigurationBinder.WithConfigurationPath(error, paths, "ActorThrottle").ConfigurationPath);
     }
 
     private static ActorThrottleConfigurationException? Find(Exception? e)

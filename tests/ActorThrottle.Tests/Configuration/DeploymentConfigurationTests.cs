@@ -82,6 +82,13 @@ public sealed class DeploymentConfigurationTests
     [InlineData("deployments = [ { queue-size = 3 } ]", "actor-throttle.models.\"m\".deployments[0].queue-size")]
     [InlineData("deployments = [ { min-burst = 99 } ]", "actor-throttle.models.\"m\".deployments[0].min-burst")]
     [InlineData("deployments = [ { api-key = \"k\", api-key-env = K } ]", "actor-throttle.models.\"m\".deployments[0].api-key-env")]
+    [InlineData("deployments = [ { deployment-cool-down.failures-in-a-row = 0 } ]", "actor-throttle.models.\"m\".deployments[0].deployment-cool-down.failures-in-a-row")]
+    [InlineData("deployments = [ {} ], deployment-cool-down.rate-limited-in-a-row = 0", "actor-throttle.models.\"m\".deployment-cool-down.rate-limited-in-a-row")]
+    [InlineData("deployments = [ {} ], deployment-cool-down.first = 0s", "actor-throttle.models.\"m\".deployment-cool-down.first")]
+    [InlineData("deployments = [ {} ], deployment-cool-down.first = 2", "actor-throttle.models.\"m\".deployment-cool-down.first")]
+    [InlineData("deployments = [ {} ], deployment-cool-down.first = 90s", "actor-throttle.models.\"m\".deployment-cool-down.first")]
+    [InlineData("deployments = [ {} ], deployment-cool-down.max = 1s", "actor-throttle.models.\"m\".deployment-cool-down.max")]
+    [InlineData("deployments = [ {} ], deployment-cool-down { first = 5s, max = 4s }", "actor-throttle.models.\"m\".deployment-cool-down.max")]
     public void A_bad_deployment_fails_naming_its_HOCON_path(string line, string path)
     {
         var error = TestConfig.ParseFails($$"""
@@ -108,6 +115,33 @@ public sealed class DeploymentConfigurationTests
     }
 
     [Fact]
+    public void Cool_down_thresholds_are_read_from_defaults_the_model_and_each_deployment()
+    {
+        var settings = TestConfig.Parse("""
+            actor-throttle {
+              defaults.deployment-cool-down { failures-in-a-row = 4, max = 30s }
+              models."m" {
+                endpoint = "http://127.0.0.1:9/v1", allow-unauthenticated = on
+                deployment-cool-down.rate-limited-in-a-row = 12
+                deployments = [ { name = a }, { name = b, deployment-cool-down { failures-in-a-row = 1, first = 500ms } } ]
+              }
+            }
+            """);
+
+        Assert.Equal(new DeploymentCoolDownSettings(4, 30, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30)), settings.Defaults.DeploymentCoolDown);
+        var deployments = settings.ForModel("m")!.Deployments;
+        Assert.Equal(new DeploymentCoolDownSettings(4, 12, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30)), deployments[0].Settings.DeploymentCoolDown);
+        Assert.Equal(new DeploymentCoolDownSettings(1, 12, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30)), deployments[1].Settings.DeploymentCoolDown);
+        Assert.Empty(settings.UnknownKeys);
+    }
+
+    [Fact]
+    public void The_reference_cool_down_is_the_documented_default()
+    {
+        Assert.Equal(DeploymentCoolDownSettings.Default, TestConfig.Parse("actor-throttle {}").Defaults.DeploymentCoolDown);
+    }
+
+    [Fact]
     public void A_model_without_deployments_has_none()
     {
         Assert.Empty(TestConfig.Parse(TwoDeployments, TestConfig.Environment(("OPENAI_API_KEY", "k"))).ForModel("gpt-4.1")!.Deployments);
@@ -116,23 +150,22 @@ public sealed class DeploymentConfigurationTests
     [Fact]
     public void The_example_of_reference_conf_parses_with_one_deployment_per_line()
     {
-        var settings = TestConfig.Parse("""
-            actor-throttle.models {
-              "gpt-4o-mini" {
-                fallbacks = ["gpt-4.1-nano"]
-                deployments = [
-                  { name = openai, endpoint = "https://api.openai.com/v1", requests-per-second = auto }
-                  { name = azure-eu, endpoint = "https://my-eu.openai.azure.com/openai/v1", api-key-env = AZURE_EU_KEY, requests-per-second = 20 }
-                  { name = spare, endpoint = "https://api.cometapi.com/v1", priority = 1 }
-                ]
-              }
-            }
-            """, TestConfig.Environment(("OPENAI_API_KEY", "o"), ("AZURE_EU_KEY", "a"), ("COMETAPI_KEY", "c")));
+        // The deployments example as reference.conf shows it (the comment block that lists deployments).
+        var lines = TestConfig.ReferenceText().Split('\n');
+        var list = Array.FindIndex(lines, l => l.TrimStart().StartsWith("#       deployments = [", StringComparison.Ordinal));
+        Assert.True(list > 0);
+        var start = Array.FindLastIndex(lines, list, l => l.TrimStart().StartsWith("#   models {", StringComparison.Ordinal));
+        var example = string.Join('\n', lines.Skip(start).TakeWhile(l => l.TrimStart().StartsWith('#')).Select(l => l.TrimStart().TrimStart('#')));
+
+        var settings = TestConfig.Parse($"actor-throttle {{ {example} }}",
+            TestConfig.Environment(("OPENAI_API_KEY", "o"), ("AZURE_EU_KEY", "a"), ("COMETAPI_KEY", "c")));
 
         var deployments = settings.ForModel("gpt-4o-mini")!.Deployments;
         Assert.Equal(["openai", "azure-eu", "spare"], deployments.Select(d => d.Name));
         Assert.Equal(["o", "a", "c"], deployments.Select(d => d.Settings.Route.ApiKey!.Reveal()));
         Assert.Equal([0, 0, 1], deployments.Select(d => d.Priority));
+        Assert.All(deployments, d => Assert.Equal(new DeploymentCoolDownSettings(5, 30, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)), d.Settings.DeploymentCoolDown));
         Assert.DoesNotContain(settings.StartupFindings, f => f.IsError);
+        Assert.Empty(settings.UnknownKeys);
     }
 }

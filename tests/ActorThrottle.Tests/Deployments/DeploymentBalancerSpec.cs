@@ -66,7 +66,7 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
     }
 
     [Fact]
-    public async Task Limits_set_at_run_time_are_refused_naming_deployments_before_and_after_the_model_started()
+    public async Task Limits_for_the_whole_model_are_refused_naming_its_deployments_before_and_after_it_started()
     {
         var a = ScriptedBackend.AlwaysSucceeds();
         var b = ScriptedBackend.AlwaysSucceeds();
@@ -77,8 +77,72 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         await SendAll(engine, [Request(id: "first")], TimeSpan.FromSeconds(10));
         var after = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", limits));
 
-        Assert.All(new[] { before, after }, e => Assert.Equal("deployments", e.ParamName));
+        Assert.All(new[] { before, after }, e =>
+        {
+            Assert.Equal("deployments", e.ParamName);
+            Assert.Contains("name the deployment", e.Message);
+            Assert.Contains("'a', 'b'", e.Message);
+        });
         Assert.All((await engine.GetStatusAsync("m")).Deployments!, d => Assert.Equal(100, d.Rate));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Limits_named_for_one_deployment_apply_to_it_alone_and_answer_once(bool startedFirst)
+    {
+        var a = ScriptedBackend.AlwaysSucceeds();
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), TwoDeployments);
+        if (startedFirst)
+        {
+            await SendAll(engine, [Request(id: "first")], TimeSpan.FromSeconds(10));
+        }
+        var probe = CreateTestProbe();
+
+        engine.Router.Tell(new ActorThrottle.Limits.SetModelLimits("m", new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 5, MaxBurst = 2 }, "b"), probe.Ref);
+
+        var set = await probe.ExpectMsgAsync<ActorThrottle.Limits.ModelLimitsSet>(TimeSpan.FromSeconds(10));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Assert.Equal("m@b", set.Status.Model);
+        Assert.Equal(5, set.Status.Rate);
+        Assert.Equal(5, set.Status.Limits!.RequestsPerSecond);
+        await AwaitConditionAsync(async () => (await engine.GetStatusAsync("m")).Deployments![1].Rate == 5, TimeSpan.FromSeconds(10));
+        Assert.Equal([100.0, 5.0], (await engine.GetStatusAsync("m")).Deployments!.Select(d => d.Rate));
+        // The client's overload says the same.
+        var status = await engine.SetLimitsAsync("m", "a", new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 50 });
+        Assert.Equal(("m@a", 50.0), (status.Model, status.Rate));
+    }
+
+    [Fact]
+    public async Task A_deployment_the_model_does_not_list_a_model_without_deployments_and_queue_size_are_refused_by_name()
+    {
+        var a = ScriptedBackend.AlwaysSucceeds();
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var single = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b, ["single"] = single }),
+            TwoDeployments + "\nactor-throttle.models.single { }");
+        var limits = new ActorThrottle.Limits.ModelLimits { RequestsPerSecond = 5 };
+
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", "c", limits));
+        Assert.Equal("deployment", unknown.ParamName);
+        Assert.Contains("no deployment 'c'", unknown.Message);
+        Assert.Contains("'a', 'b'", unknown.Message);
+
+        var queue = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("m", "a", new ActorThrottle.Limits.ModelLimits { QueueSize = 10 }));
+        Assert.Equal("queue-size", queue.ParamName);
+
+        // A model without deployments: not started, then running.
+        var notStarted = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("single", "a", limits));
+        await Ask<ChatSuccess>(engine, Request(model: "single", id: "s1"));
+        var running = await Assert.ThrowsAsync<ArgumentException>(() => engine.SetLimitsAsync("single", "a", limits));
+        Assert.All(new[] { notStarted, running }, e =>
+        {
+            Assert.Equal("deployment", e.ParamName);
+            Assert.Contains("lists no deployments", e.Message);
+        });
+        Assert.Equal(100, (await engine.GetStatusAsync("m")).Deployments![0].Rate);
+        Assert.NotEqual(5, (await engine.GetStatusAsync("single")).Rate);
     }
 
     [Fact]
@@ -98,6 +162,42 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         // 40:10 is 80 %; each holds about a second of its rate, so the split is close to the rates' even over 3 s.
         var share = a.TotalCalls / 150.0;
         Assert.InRange(share, 0.7, 0.9);
+    }
+
+    [Fact]
+    public async Task At_the_end_of_a_backlog_what_a_slow_deployment_has_not_sent_goes_to_the_idle_fast_one()
+    {
+        var gate = new TaskCompletionSource();
+        var fast = new ScriptedBackend(async (r, _, ct) =>
+        {
+            await gate.Task.WaitAsync(ct);
+            return ScriptedBackend.Success(r);
+        });
+        var slow = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@fast"] = fast, ["m@slow"] = slow }), """
+            actor-throttle.models.m {
+              max-burst = 1
+              deployments = [ { name = fast, requests-per-second = 10 }, { name = slow, requests-per-second = 0.2 } ]
+            }
+            """);
+        var (collector, replies) = ReplyCollector.Start(Sys);
+        // fast holds its capacity (10, a second of its rate), held up by the gate; the last two go to slow, which sends one
+        // request per 5 s.
+        for (var i = 0; i < 12; i++)
+        {
+            engine.Router.Tell(Request(id: $"t{i}"), collector);
+        }
+        await AwaitConditionAsync(async () => (await engine.GetStatusAsync("m")).Deployments!.Select(d => d.Held).SequenceEqual([10, 2]), TimeSpan.FromSeconds(10));
+
+        gate.SetResult();
+
+        // Without the move t11 would wait about 5 s on slow; fast, idle once its ten are answered, takes it.
+        await AwaitConditionAsync(() => Task.FromResult(replies.Count == 12), TimeSpan.FromSeconds(4), TimeSpan.FromMilliseconds(20));
+        await Task.Delay(300);
+        Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(Assert.Single(r)));
+        Assert.Equal("fast", Assert.IsType<ChatSuccess>(Assert.Single(replies["t11"])).Deployment);
+        Assert.InRange(slow.TotalCalls, 0, 1);
+        Assert.Equal(12, fast.TotalCalls + slow.TotalCalls);
     }
 
     [Fact]
@@ -152,6 +252,33 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         // After the switch a gets its three failing calls, the calls already under way and a probe per cool-down, not a share.
         Assert.InRange(a.TotalCalls - callsToABefore, 3, 20);
         Assert.Equal(0, status.Pending);
+    }
+
+    [Theory]
+    [InlineData("", 1)]
+    [InlineData("deployment-cool-down { failures-in-a-row = 1, first = 30s, max = 60s }", 0)]
+    public async Task The_cool_down_thresholds_of_a_deployment_come_from_its_configuration(string coolDown, int secondRequestCallsToA)
+    {
+        var a = new ScriptedBackend((_, _) => ScriptedBackend.ServerError());
+        var b = ScriptedBackend.AlwaysSucceeds();
+        var engine = StartEngine(new PerDeployment(new Dictionary<string, ScriptedBackend> { ["m@a"] = a, ["m@b"] = b }), $$"""
+            actor-throttle.defaults.retry.max-attempts = 1
+            actor-throttle.models.m { deployments = [ { name = a, priority = 0, {{coolDown}} }, { name = b, priority = 1 } ] }
+            """);
+
+        var first = await Ask<ChatSuccess>(engine, Request(id: "x"));
+        var second = await Ask<ChatSuccess>(engine, Request(id: "y"));
+
+        Assert.Equal(("b", "b"), (first.Deployment, second.Deployment));
+        Assert.Equal(1, a.CallsFor("x"));
+        // By default one failure is not a run (three are); with failures-in-a-row = 1 it took a out for 30 s.
+        Assert.Equal(secondRequestCallsToA, a.CallsFor("y"));
+        var deploymentA = (await engine.GetStatusAsync("m")).Deployments!.Single(d => d.Name == "a");
+        Assert.Equal(1 - secondRequestCallsToA, deploymentA.CoolDowns);
+        if (secondRequestCallsToA == 0)
+        {
+            Assert.True(deploymentA.UnavailableUntil > DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20), $"{deploymentA.UnavailableUntil:O}");
+        }
     }
 
     [Fact]

@@ -126,4 +126,53 @@ public sealed class DeploymentChoiceSpec
             Assert.All(candidates.Where(c => c.Priority == pick.Priority), c => Assert.True(wait <= (c.Held + 1) / (c.Rate * c.Weight)));
         }
     }
+
+    [Fact]
+    public void At_the_end_of_a_backlog_a_slow_deployments_unsent_work_goes_to_an_idle_fast_one()
+    {
+        // The deployments benchmark's tail: the known 20/s deployment idle, the learning one holding 3 at 2.7/s (1.1 s).
+        Assert.Equal(1, DeploymentChoice.StealFrom([D(0, 20), D(1, 2.7, held: 3)], Now));
+    }
+
+    [Theory]
+    [InlineData(20, 1, 2.7, 3, true)]     // 0.10 s against 1.11 s
+    [InlineData(20, 20, 2.7, 3, false)]   // the fast one is busy for 1.05 s: no sooner
+    [InlineData(20, 0, 20, 5, false)]     // equal rates: 0.05 s against 0.25 s, within the margin
+    [InlineData(20, 0, 20, 7, true)]      // 0.05 s against 0.35 s
+    [InlineData(20, 0, 0.2, 1, true)]     // one held for 5 s: it may be waiting for the slow one's next token
+    [InlineData(20, 0, 5, 1, false)]      // one held at 5/s: 0.2 s against 0.05 s, within the margin
+    public void Work_moves_only_when_another_deployment_would_send_it_sooner_by_the_margin(double fastRate, int fastHeld, double slowRate, int slowHeld, bool moves)
+    {
+        Assert.Equal(moves ? 1 : null, DeploymentChoice.StealFrom([D(0, fastRate, held: fastHeld), D(1, slowRate, held: slowHeld)], Now));
+    }
+
+    [Fact]
+    public void Work_never_moves_to_a_deployment_that_is_out_probing_full_or_of_a_higher_priority_number()
+    {
+        var slow = D(1, 2, held: 4);
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20, until: Now.AddSeconds(1)), slow], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20, probing: true), slow], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20, held: 5, capacity: 5), slow], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20, priority: 1), slow], Now));
+        Assert.Equal(1, DeploymentChoice.StealFrom([D(0, 20, priority: 1), slow with { Priority = 2 }], Now));
+    }
+
+    [Fact]
+    public void Work_is_taken_from_the_available_deployment_slowest_to_drain_and_never_from_one_that_is_out()
+    {
+        Assert.Equal(2, DeploymentChoice.StealFrom([D(0, 20), D(1, 4, held: 4), D(2, 2, held: 4)], Now));
+        // An unavailable one is the cool-down's business (its work is taken back whole, whatever the others hold).
+        Assert.Equal(1, DeploymentChoice.StealFrom([D(0, 20), D(1, 4, held: 4), D(2, 2, held: 4, until: Now.AddSeconds(2))], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20), D(1, 4, held: 1)], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20), D(1, 0.5)], Now));
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20)], Now));
+    }
+
+    [Fact]
+    public void A_weight_counts_in_the_drain_times()
+    {
+        // 4 held at 2/s is 2 s; with weight 8 it counts as 16/s (0.25 s, within the margin of 0.05 s), with weight 4 as 8/s (0.5 s).
+        Assert.Null(DeploymentChoice.StealFrom([D(0, 20), D(1, 2, held: 4, weight: 8)], Now));
+        Assert.Equal(1, DeploymentChoice.StealFrom([D(0, 20), D(1, 2, held: 4, weight: 4)], Now));
+    }
 }

@@ -1,3 +1,4 @@
+using ActorThrottle.Configuration;
 using ActorThrottle.Backend;
 using ActorThrottle.Deployments;
 using Xunit;
@@ -7,7 +8,7 @@ namespace ActorThrottle.Tests.Deployments;
 public sealed class DeploymentHealthSpec
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 7, 1, 0, 0, TimeSpan.Zero);
-    private static readonly DeploymentHealthOptions Options = new(3, 8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10));
+    private static readonly DeploymentCoolDownSettings Options = new(3, 8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10));
 
     private static DateTimeOffset At(double seconds) => T0.AddSeconds(seconds);
 

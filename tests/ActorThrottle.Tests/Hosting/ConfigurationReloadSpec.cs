@@ -151,6 +151,43 @@ public sealed class ConfigurationReloadSpec
     }
 
     [Fact]
+    public async Task A_reload_applies_a_deployments_changed_limits_to_that_deployment_and_names_a_bad_one_by_its_path()
+    {
+        var configuration = InMemory();
+        configuration["ActorThrottle:Models:pool:Deployments:0:Name"] = "a";
+        configuration["ActorThrottle:Models:pool:Deployments:0:RequestsPerSecond"] = "40";
+        configuration["ActorThrottle:Models:pool:Deployments:1:Name"] = "b";
+        configuration["ActorThrottle:Models:pool:Deployments:1:RequestsPerSecond"] = "30";
+        configuration.Reload();
+        using var host = StartHost(configuration, ScriptedBackend.AlwaysSucceeds());
+        await host.StartAsync();
+        try
+        {
+            var client = host.Services.GetRequiredService<ActorThrottleClient>();
+            Assert.IsType<ChatSuccess>(await client.CompleteAsync("pool", "hi").WaitAsync(TimeSpan.FromSeconds(20)));
+
+            configuration["ActorThrottle:Models:pool:Deployments:1:RequestsPerSecond"] = "12";
+            configuration.Reload();
+
+            var status = await WaitForStatusAsync(client, "pool", s => s.Deployments![1].Rate == 12);
+            Assert.Equal([40.0, 12.0], status.Deployments!.Select(d => d.Rate));
+            var applied = await WaitForLogAsync(host, r => r.Level == LogLevel.Information && r.Message.Contains("limits of pool@b now"));
+            Assert.DoesNotContain(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Level == LogLevel.Error);
+
+            // Valid as configuration, too wide for the pipeline deployment a runs: rejected by it, named by its key path.
+            configuration["ActorThrottle:Models:pool:Deployments:0:MaxInFlight"] = "9";
+            configuration.Reload();
+            var tooWide = await WaitForLogAsync(host, r => r.Level == LogLevel.Error && r.Message.Contains("max-in-flight"));
+            Assert.Contains("'ActorThrottle:Models:pool:Deployments:0:MaxInFlight' (HOCON 'actor-throttle.models.\"pool\".deployments[0].max-in-flight')", tooWide.Message);
+            Assert.Equal([40.0, 12.0], (await client.GetStatusAsync("pool")).Deployments!.Select(d => d.Rate));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task An_appsettings_json_file_with_reload_on_change_changes_a_running_models_limit()
     {
         var dir = Directory.CreateTempSubdirectory("actor-throttle-reload-");
