@@ -133,15 +133,7 @@ internal sealed class AimdController
     /// cut is from the state before the first 429 step taken since then (those attempts were sent at it), so a step
     /// that answered the same congestion is not compounded. Never up.
     /// </summary>
-    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince) => OnOverload(now, evidenceSince, acceptedShare: null);
-
-    /// <summary>
-    /// As <see cref="OnOverload(DateTimeOffset, DateTimeOffset)"/>, with the share of the storm's attempts the provider
-    /// accepted: the rate comes down to that share of the rate they were sent at — what it accepted — when that is lower
-    /// than the decrease factor, but never by more than <see cref="MaxOverloadCut"/> in one step. Sent at ten times the
-    /// limit, one in ten is accepted, and halving took three more overloads, each with its storm and pause.
-    /// </summary>
-    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince, double? acceptedShare)
+    public bool OnOverload(DateTimeOffset now, DateTimeOffset evidenceSince)
     {
         _successRun = 0;
         _holdGrowthUntil = now + _limits.CoolDown;
@@ -152,17 +144,13 @@ internal sealed class AimdController
         // of the limit: the next settle learns from what is accepted after the pause.
         _accepted.Clear();
         _acceptedSince = now;
-        var factor = acceptedShare is { } share ? Math.Clamp(share, 1 / MaxOverloadCut, _limits.DecreaseFactor) : _limits.DecreaseFactor;
         var next = new AimdState(
             Math.Min(State.Burst, Math.Max(_limits.MinBurst, (int)Math.Floor(from.Burst * _limits.DecreaseFactor))),
-            Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * factor)));
+            Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * _limits.DecreaseFactor)));
         var changed = next != State;
         State = next;
         return changed;
     }
-
-    /// <summary>The deepest one overload cuts the rate: to an eighth (a storm that accepted nothing says little about how much less).</summary>
-    public const double MaxOverloadCut = 8;
 
     private bool Decrease(DateTimeOffset now, bool cutRate)
     {
