@@ -7,12 +7,16 @@ internal static class OverloadPause
 {
     /// <summary>
     /// The provider's <c>retry-after</c> of the 429 that tipped it, capped at <c>retry.max-retry-after</c>; without one,
-    /// <c>retry.base-delay · 2^(n−1)</c> for the n-th pause in a row (no success in between), capped at
-    /// <c>retry.max-delay</c>. No jitter: the whole model waits, not a crowd of callers.
+    /// <c>first · 2^(n−1)</c> for the n-th pause in a row (no success in between), capped at <c>retry.max-delay</c>, where
+    /// <c>first</c> is the smaller of <c>retry.base-delay</c> and <paramref name="coolDown"/>: the rate was halved with the
+    /// pause, and a provider that says nothing is as often a bucket refilled in a fraction of a second as a window to wait
+    /// out (virtual matrix: a headerless 100/s bucket configured 10x too high sat out three 1 s pauses, 0.60 of its limit).
+    /// No jitter: the whole model waits, not a crowd of callers.
     /// </summary>
     /// <param name="retryAfter">The 429's retry-after; null when the provider sent none.</param>
     /// <param name="consecutive">1 for the first pause since a success, 2 for the next, …</param>
-    public static TimeSpan Length(TimeSpan? retryAfter, int consecutive, RetrySettings retry)
+    /// <param name="coolDown">adapt.cool-down: the first pause without a retry-after is at most this long.</param>
+    public static TimeSpan Length(TimeSpan? retryAfter, int consecutive, RetrySettings retry, TimeSpan coolDown)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(consecutive, 1);
         if (retryAfter is { } wait)
@@ -20,7 +24,8 @@ internal static class OverloadPause
             return wait <= TimeSpan.Zero ? TimeSpan.Zero : wait > retry.MaxRetryAfter ? retry.MaxRetryAfter : wait;
         }
         var doublings = Math.Min(consecutive - 1, 30);
-        var backoff = retry.BaseDelay.Ticks * Math.Pow(2, doublings);
+        var first = coolDown > TimeSpan.Zero && coolDown < retry.BaseDelay ? coolDown : retry.BaseDelay;
+        var backoff = first.Ticks * Math.Pow(2, doublings);
         return backoff >= retry.MaxDelay.Ticks ? retry.MaxDelay : TimeSpan.FromTicks((long)backoff);
     }
 }

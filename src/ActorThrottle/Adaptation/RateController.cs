@@ -487,7 +487,7 @@ internal sealed partial class RateController
             var share = (double)storm.Rejected / Math.Max(1, storm.Attempts);
             var since = _overload.EarliestRejectedSentAt ?? sentAt;
             // A whole-second retry-after from a bucket whose pace is known bounds a wait of one request's worth, not a second.
-            var wait = OverloadPause.Length(RateLimitPause.RetryFloor(headers), ++_overloadPauses, _settings.Retry);
+            var wait = OverloadPause.Length(RateLimitPause.RetryFloor(headers), ++_overloadPauses, _settings.Retry, _settings.Adapt.CoolDown);
             _overload.Reset();
             _overloadPausedAt = now;
             _overloadPausedUntil = now + wait;

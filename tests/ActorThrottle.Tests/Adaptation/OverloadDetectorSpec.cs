@@ -179,22 +179,32 @@ public sealed class OverloadDetectorSpec
     [InlineData(500, 9, 500)]         // whatever the count
     [InlineData(300_000, 1, 120_000)] // capped at max-retry-after
     [InlineData(0, 1, 0)]             // "now" means no pause
-    [InlineData(null, 1, 1_000)]      // none: base-delay, doubling
-    [InlineData(null, 2, 2_000)]
-    [InlineData(null, 5, 16_000)]
-    [InlineData(null, 6, 30_000)]     // capped at max-delay
+    [InlineData(null, 1, 250)]        // none: the cool-down (under base-delay), doubling
+    [InlineData(null, 2, 500)]
+    [InlineData(null, 5, 4_000)]
+    [InlineData(null, 8, 30_000)]     // capped at max-delay
     [InlineData(null, 1_000, 30_000)]
-    public void The_pause_is_the_retry_after_or_a_doubling_backoff(int? retryAfterMs, int consecutive, int expectedMs)
+    public void The_pause_is_the_retry_after_or_a_doubling_backoff_from_the_cool_down(int? retryAfterMs, int consecutive, int expectedMs)
     {
         var retry = new RetrySettings(6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), 0.2, TimeSpan.FromSeconds(10), 1);
         TimeSpan? retryAfter = retryAfterMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), OverloadPause.Length(retryAfter, consecutive, retry));
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), OverloadPause.Length(retryAfter, consecutive, retry, TimeSpan.FromMilliseconds(250)));
+    }
+
+    [Theory]
+    [InlineData(0, 1, 1_000)]          // no cool-down: base-delay
+    [InlineData(5_000, 1, 1_000)]      // a cool-down longer than base-delay: base-delay
+    [InlineData(5_000, 2, 2_000)]
+    public void Without_a_shorter_cool_down_the_first_pause_is_base_delay(int coolDownMs, int consecutive, int expectedMs)
+    {
+        var retry = new RetrySettings(6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), 0.2, TimeSpan.FromSeconds(10), 1);
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), OverloadPause.Length(null, consecutive, retry, TimeSpan.FromMilliseconds(coolDownMs)));
     }
 
     [Fact]
     public void A_pause_count_below_one_is_refused()
     {
         var retry = new RetrySettings(6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), 0.2, TimeSpan.FromSeconds(10), 1);
-        Assert.Throws<ArgumentOutOfRangeException>(() => OverloadPause.Length(null, 0, retry));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OverloadPause.Length(null, 0, retry, TimeSpan.FromMilliseconds(250)));
     }
 }

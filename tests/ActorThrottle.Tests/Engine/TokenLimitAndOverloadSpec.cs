@@ -149,14 +149,14 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
     }
 
     [Fact]
-    public async Task Without_a_retry_after_the_overload_pause_is_the_base_delay()
+    public async Task Without_a_retry_after_the_overload_pause_is_the_cool_down_or_the_base_delay_if_shorter()
     {
         var backend = new ScriptedBackend((_, _) => TooMany(RequestTooMany));
         var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry { base-delay = 20s, max-delay = 40s } }");
         await SendSpreadAsync(engine, backend, "a", "b", "c", "d");
         var start = _scheduler.Now;
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
-        Assert.Equal(start + TimeSpan.FromSeconds(20), (await StatusAsync(engine)).PausedUntil);
+        Assert.Equal(start + TimeSpan.FromSeconds(10), (await StatusAsync(engine)).PausedUntil);
     }
 
     [Fact]
