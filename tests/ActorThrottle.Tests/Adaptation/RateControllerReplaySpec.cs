@@ -173,6 +173,27 @@ public sealed class RateControllerReplaySpec
     }
 
     [Fact]
+    public void An_overload_at_or_under_the_pace_a_policy_states_pauses_but_does_not_cut_the_rate()
+    {
+        var controller = new RateController(Settings("requests-per-second = 200"));
+        var policy = new RateLimitInfo { Dialect = RateLimitDialect.IetfDraft7, Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))], RetryAfter = TimeSpan.FromSeconds(1) };
+        Replay(controller, Enumerable.Range(0, 3).Select(i => RateOutcome.Success(Ms(i), Ms(10 + i), headers: policy)));
+        Assert.Equal(100, controller.Settings.Rate);
+        // The window ran out early: at 100/s, every attempt of its last 200 ms refused, more than half of the cool-down's.
+        var decisions = Replay(controller, [
+            .. Enumerable.Range(0, 60).Select(i => RateOutcome.Success(Ms(200 + i * 10), Ms(210 + i * 10), headers: policy)),
+            .. Enumerable.Range(0, 25).Select(i => RateOutcome.RateLimited(Ms(800 + i * 10), Ms(810 + i * 10), headers: policy)),
+        ]);
+        var overload = Assert.Single(Changes(decisions), c => c.Reason == RateChangeReason.Overload);
+
+        // Not halved: the rate stays where the storm was sent (at or under the stated pace); the burst comes down.
+        Assert.Equal(overload.Before.Rate, overload.After.Rate);
+        Assert.InRange(overload.After.Rate, 50.01, 100);
+        Assert.True(overload.After.Burst < overload.Before.Burst);
+        Assert.Contains(decisions.SelectMany(d => d.Pauses), p => p.Empty);
+    }
+
+    [Fact]
     public void The_429s_of_attempts_sent_before_an_exact_seed_lowered_the_rate_change_nothing()
     {
         var controller = new RateController(Settings("requests-per-second = 1000"));
