@@ -230,15 +230,6 @@ internal sealed class AimdController
 
     private const int MinIncreaseAfter = 3;
 
-    /// <summary>
-    /// A probe above the learned rate: increase-step, but never more than <see cref="ProbeShare"/> of the rate (a step of 1
-    /// at 5/s is 20 %: each probe overshot and settled 3 % under a limit it could not get closer to).
-    /// </summary>
-    private double ProbeStep(double rate) => Math.Min(_limits.IncreaseStep, Math.Max(ProbeShare * rate, 1e-3));
-
-    /// <summary>The largest share of the rate one probe above the learned rate adds.</summary>
-    public const double ProbeShare = 0.05;
-
     /// <summary>A call succeeded (not counted towards the accepted-rate estimate nor held back). Returns true when the state changed.</summary>
     public bool OnSuccess()
     {
@@ -260,12 +251,12 @@ internal sealed class AimdController
         if (double.IsPositiveInfinity(maxRate))
         {
             // No ceiling (requests-per-second = auto): the rate never reaches one, so the burst grows back alongside it.
-            rate += probing ? ProbeStep(rate) : _limits.IncreaseStep;
+            rate += _limits.IncreaseStep;
             burst = Math.Min(MaxBurst, burst + 1);
         }
         else if (rate < maxRate)
         {
-            rate = Math.Min(maxRate, rate + (probing ? ProbeStep(rate) : _limits.IncreaseStep));
+            rate = Math.Min(maxRate, rate + _limits.IncreaseStep);
         }
         else
         {

@@ -12,7 +12,8 @@ namespace ActorThrottle.Tests.Adaptation;
 /// A slow provider (the deployments benchmark's 5/s bucket holding one, OpenAI headers) under <c>requests-per-second =
 /// auto</c>, on the simulator's own limiter and the engine's pipeline on virtual time (<see cref="VirtualPipeline"/>): once
 /// found, the rate holds at the limit. Probing above a held rate settled 3 % under an accepted-rate estimate that mostly
-/// spanned the held rate, so the rate ratcheted down a probe at a time (4.7, 4.6, 4.4 … 3.9 over a minute).
+/// spanned the held rate, so the rate ratcheted down a probe at a time (4.7, 4.6, 4.4 … 3.9 over a minute: 0.89 of 5/s
+/// after the first 10 s).
 /// </summary>
 public sealed class LowRateProbeSpec(ITestOutputHelper output)
 {
@@ -46,7 +47,8 @@ public sealed class LowRateProbeSpec(ITestOutputHelper output)
         var judged = seconds.Skip(10).Take(48).ToList();
         var accepted = judged.Sum(c => c.Accepted);
         var attempts = accepted + judged.Sum(c => c.RateLimited);
-        Assert.True(accepted >= 0.97 * limit * judged.Count, $"accepted {accepted} in {judged.Count} s after the first 10 s (limit {limit}/s)");
+        // A probe a step above costs a 429 and a second at 4 of 5 now and then: 0.96-0.97 of 5/s (0.89 when it ratcheted).
+        Assert.True(accepted >= 0.95 * limit * judged.Count, $"accepted {accepted} in {judged.Count} s after the first 10 s (limit {limit}/s)");
         // A probe costs a 429 now and then; what was rejected stays a small share.
         Assert.True(judged.Sum(c => c.RateLimited) <= 0.05 * attempts, $"{judged.Sum(c => c.RateLimited)} 429s of {attempts}");
         // After the first 10 s the rate never settles more than a probe step under the limit.
