@@ -44,8 +44,9 @@ internal sealed partial class RateController
     private DateTimeOffset _lastBurstCap = DateTimeOffset.MinValue;
     // The highest rate the provider was seen holding for HoldSpan without a 429 (null before, and after an overload); see Held.
     private double? _heldRate;
-    // The rate an exact seed last set: the provider's own statement of its pace.
+    // The rate an exact seed last set: the provider's own statement of its pace; by a policy (restated on every answer).
     private double? _statedRate;
+    private bool _statedByPolicy;
     // When an exact seed last lowered the rate: 429s of attempts sent before it change nothing.
     private DateTimeOffset _exactSeedLoweredAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _cleanSince;
@@ -263,6 +264,7 @@ internal sealed partial class RateController
             // The provider's own pace: storms at it are a window's end or bunching, not a rate it does not hold; and what was
             // sent before it came down is answered by this seed, not by a step of its own.
             _statedRate = target;
+            _statedByPolicy = policy;
             if (target < _aimd.State.Rate)
             {
                 _exactSeedLoweredAt = now;
@@ -504,12 +506,14 @@ internal sealed partial class RateController
                     // the loaded machine: a burst-5 GCRA under auto halved to 0.5 and crept back for 17 s).
                     _aimd.SetRate(Math.Max(_aimd.State.Rate, Math.Min(stated, rateBefore)), learned: true);
                 }
-                if (_statedRate is { } statedPace && rateBefore <= statedPace * (1 + SeedTolerance))
+                if (_statedByPolicy && _statedRate is { } statedPace && rateBefore <= statedPace * (1 + SeedTolerance))
                 {
                     // At or under the pace a policy states exactly, a storm is a window that ran out early (an opening
                     // burst spent part of it; every hit counted): the pause waits the window out, and halving the rate
                     // only left it crawling back by one a step (virtual matrix, fw-drift-1s-ietf7 2x at 100-300 ms: 0.53
-                    // on one seed in five, 0.53 in the real run of 05:04).
+                    // on one seed in five, 0.53 in the real run of 05:04). A policy is restated on every answer, so a
+                    // lower limit re-seeds it; a bucket's refill read earlier is not, and a limit that dropped under it
+                    // must still be cut (SimulatorScenarioSpec: 579 late 429s when it was not).
                     _aimd.SetRate(Math.Max(_aimd.State.Rate, Math.Min(statedPace, rateBefore)), learned: true);
                 }
             }
