@@ -107,8 +107,12 @@ internal sealed class OverloadDetector
         {
             return true;
         }
+        if (!countStorm || _rejected < MinStormRejections)
+        {
+            return false;
+        }
         var storm = Storm;
-        return countStorm && storm.Rejected >= MinStormRejections && IsOverload(storm.Rejected, storm.Attempts);
+        return IsOverload(storm.Rejected, storm.Attempts);
     }
 
     /// <summary>

@@ -238,9 +238,9 @@ internal sealed partial class RateController
         {
             source += string.Create(CultureInfo.InvariantCulture, $", a bucket: readings agree over {BucketReadings.DeficitSpread:0}x the deficit or a quarter of a reset");
         }
-        // An exact bucket reading within the seed tolerance of the configured rate confirms it: (deficit - 1/2) / reset reads
-        // up to half a request low, and a known limit must not lose that.
-        // A hint never raises above a rate the provider stated exactly (the cap), nor more than twofold.
+        // An exact bucket reading within the seed tolerance of the configured rate confirms it ((deficit - 1/2) / reset reads
+        // up to half a request low, and a known limit must not lose that); a hint never raises above a rate the provider
+        // stated exactly (the cap), nor more than twofold.
         var target = bucket && rps >= ceiling * (1 - SeedTolerance) ? ceiling
             : exact ? Math.Min(rps, ceiling) : Math.Min(Math.Min(rps, 2 * _aimd.State.Rate), _aimd.MaxRate);
         // 429s are the provider's own word and headers only a reading: once one has come, a seed may lower the rate but
