@@ -9,7 +9,8 @@ namespace ActorThrottle.Benchmarks;
 
 public static class Program
 {
-    public static readonly Serilog.Core.Logger SilentLogger = new LoggerConfiguration().MinimumLevel.Fatal().CreateLogger();
+    /// <summary>The engines' logger: silent, or Debug to a file with <c>--engine-log FILE</c> (why each rate changed).</summary>
+    public static Serilog.Core.Logger SilentLogger { get; private set; } = new LoggerConfiguration().MinimumLevel.Fatal().CreateLogger();
 
     public static async Task<int> Main(string[] args)
     {
@@ -38,9 +39,13 @@ public static class Program
                 case "--tuned": ActorThrottleBaseline.TunedKeys = args[++i]; break;
                 case "--out": outDir = args[++i]; break;
                 case "--plots": plotsDir = args[++i]; break;
+                case "--engine-log":
+                    SilentLogger = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.File(args[++i], outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}").CreateLogger();
+                    Log.Logger = SilentLogger;
+                    break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix|deployments] [--shapes a,b (matrix shapes, or deployments cases 20+5,failing,charged)] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR]
+                        usage: ActorThrottle.Benchmarks [--scenario all|rate|1a,1b,2,3,4,5,6,7|overhead|scale|matrix|deployments] [--shapes a,b (matrix shapes, or deployments cases 20+5,failing,charged)] [--configs known,2x,10x,none] [--latency 0|100-300|both] [--repeat N] [--baseline all|seed-5,seed-50,sdk-50,polly,at-default,at-tuned] [--quick] [--tuned \"HOCON keys under defaults\"] [--out DIR] [--plots DIR] [--report-from DIR] [--engine-log FILE (engine logs at Debug)]
                         """);
                     return 0;
                 default:

@@ -16,6 +16,9 @@ internal sealed class AcceptRateEstimator
     private int _next;
     private int _count;
 
+    /// <summary>Successes held (at most the ring's size).</summary>
+    public int Count => _count;
+
     /// <param name="samples">Successes the estimate spans once it has them.</param>
     /// <param name="minSamples">Successes needed before there is any estimate (default: all of <paramref name="samples"/>).</param>
     public AcceptRateEstimator(int samples, int? minSamples = null)

@@ -52,6 +52,8 @@ internal sealed partial class RateController
     private DateTimeOffset? _cleanSince;
     private double _cleanMinRate;
     private int _cleanSuccesses;
+    private double _lastHeldCheckRate;
+    private DateTimeOffset _rateRaisedAt = DateTimeOffset.MinValue;
 
     /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
     public RateController(ModelSettings settings, AimdState? start = null)
@@ -323,7 +325,10 @@ internal sealed partial class RateController
     {
         var sentAt = outcome.SentAt;
         var reason = (RateChangeReason.Probe, "a run of successes");
-        _aimd.OnSuccess(now, sentAt, onlyWhenUsed: _settings.AutoRate);
+        var rateBefore = _aimd.State.Rate;
+        // Slow start owns growth while it lasts: an additive step inside a round would blur what the round measures.
+        _aimd.OnSuccess(now, sentAt, onlyWhenUsed: _settings.AutoRate, grow: _slowStart is not { Active: true });
+        var steppedUp = _aimd.State.Rate > rateBefore;
         if (_slowStart is { Active: true } slowStart)
         {
             if (slowStart.OnSuccess(sentAt, now, _aimd.State.Rate) is { } grown)
@@ -349,7 +354,7 @@ internal sealed partial class RateController
             reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
         }
         _tokens?.OnSuccess(now, sentAt, outcome.Cost);
-        Held(now, sentAt);
+        Held(now, sentAt, steppedUp);
         if (sentAt > _overloadPausedAt)
         {
             _overload.Record(now, rejected: false, sentAt);
@@ -362,15 +367,31 @@ internal sealed partial class RateController
     }
 
     /// <summary>
-    /// A success sent at <paramref name="sentAt"/>: once <see cref="HoldSpan"/> of sends has passed without a 429, each
-    /// accepted, at about the rate in force all along (not a quiet model), the lowest rate in force then is one the provider
-    /// holds (<see cref="_heldRate"/>).
+    /// A success sent at <paramref name="sentAt"/>: once <see cref="HoldSpan"/> of sends has passed without a 429 and
+    /// without a raise, each accepted, at about the rate in force all along (not a quiet model), the lowest rate in force
+    /// then is one the provider holds (<see cref="_heldRate"/>).
     /// </summary>
-    private void Held(DateTimeOffset now, DateTimeOffset sentAt)
+    private void Held(DateTimeOffset now, DateTimeOffset sentAt, bool steppedUp)
     {
         var rate = _aimd.State.Rate;
+        if (rate > _lastHeldCheckRate)
+        {
+            // Raised since the last success (at the latest now): attempts sent from here on go at the new rate.
+            _rateRaisedAt = now;
+        }
+        _lastHeldCheckRate = rate;
         if (_cleanSince is not { } since)
         {
+            _cleanSince = sentAt;
+            _cleanMinRate = rate;
+            _cleanSuccesses = 0;
+            return;
+        }
+        if (rate > _cleanMinRate * (1 + 1e-9) && sentAt >= _rateRaisedAt)
+        {
+            // Raised since the span began (a probe step): the span restarts at the new rate, so each rate held for a
+            // HoldSpan counts, not the lowest since the last 429 (real deployments benchmark: an auto 5/s deployment probing
+            // 2.5, 3.5, 4.5 without a 429 held 2.5 only, and its 429 at 5.5 settled at 2.8, under an estimate spanning them all).
             _cleanSince = sentAt;
             _cleanMinRate = rate;
             _cleanSuccesses = 0;
@@ -379,8 +400,16 @@ internal sealed partial class RateController
         _cleanMinRate = Math.Min(_cleanMinRate, rate);
         _cleanSuccesses++;
         var span = (sentAt - since).TotalSeconds;
-        if (span >= HoldSpan.TotalSeconds && _cleanSuccesses >= 0.9 * _cleanMinRate * span && !(_heldRate >= _cleanMinRate))
+        // A growth step from the rate is a run of successes at it: half a HoldSpan then does (at 4.5/s a step comes after five
+        // successes, 0.9-1 s of sends, and the rate was never counted as held, whatever the run).
+        var longEnough = span >= (steppedUp ? HoldSpan.TotalSeconds / 2 : HoldSpan.TotalSeconds);
+        if (longEnough && _cleanSuccesses >= HeldShare * _cleanMinRate * span && !(_heldRate >= _cleanMinRate))
         {
+            if (_heldRate is { } before && _cleanMinRate > before * (1 + 1e-9) && _aimd.LearnedRate is { } learned && _cleanMinRate > learned * (1 + 1e-9))
+            {
+                // A probe above the learned rate held.
+                _aimd.ProbeHeld();
+            }
             _heldRate = _cleanMinRate;
         }
     }
@@ -405,9 +434,14 @@ internal sealed partial class RateController
         }
         if (_aimd.State.Rate < held)
         {
+            // The probe is given up: the limit lies between the held rate and it, so the next probe takes half the step.
             _aimd.SetRate(held, learned: true);
+            _aimd.ProbeFailed();
         }
     }
+
+    /// <summary>Accepted sends at this share of the rate over the span or more: the model was busy, not quiet (a late timer or the tick grid loses a few).</summary>
+    private const double HeldShare = 0.8;
 
     /// <summary>Sends without a 429 for this long, at the rate, show the provider holds it.</summary>
     public static readonly TimeSpan HoldSpan = TimeSpan.FromSeconds(1);

@@ -315,6 +315,102 @@ public sealed class AimdControllerSpec
         return true.ToProperty();
     }
 
+    // No ceiling (requests-per-second = auto), as RateController builds it.
+    private static readonly AimdLimits Auto = Limits with { MaxRate = double.PositiveInfinity, IncreaseAfter = 20 };
+
+    [Fact]
+    public void A_probe_that_a_429_gave_up_halves_the_next_step_down_to_a_sixteenth_and_one_that_held_doubles_it_back()
+    {
+        var aimd = new AimdController(Auto, new AimdState(1, 4.5));
+        aimd.SetRate(4.5, learned: true);
+        Assert.Equal(1, aimd.ProbeStep);
+        // Above the learned rate a step takes increase-after (5 at 4.5/s) times five successes.
+        Succeed(aimd, 25);
+        Assert.Equal(5.5, aimd.State.Rate, 9);
+
+        aimd.SetRate(4.5, learned: true);
+        aimd.ProbeFailed();
+        Succeed(aimd, 25);
+        Assert.Equal(5.0, aimd.State.Rate, 9);
+
+        aimd.SetRate(4.5, learned: true);
+        aimd.ProbeFailed();
+        Succeed(aimd, 25);
+        Assert.Equal(4.75, aimd.State.Rate, 9);
+
+        for (var i = 0; i < 10; i++)
+        {
+            aimd.ProbeFailed();
+        }
+        Assert.Equal(1.0 / 16, aimd.ProbeStep, 9);
+        aimd.ProbeHeld();
+        Assert.Equal(1.0 / 8, aimd.ProbeStep, 9);
+        for (var i = 0; i < 10; i++)
+        {
+            aimd.ProbeHeld();
+        }
+        Assert.Equal(1, aimd.ProbeStep);
+    }
+
+    [Fact]
+    public void Below_the_learned_rate_growth_takes_whole_steps_whatever_the_probe_step()
+    {
+        var aimd = new AimdController(Auto, new AimdState(1, 2));
+        aimd.SetRate(4.5, learned: true);
+        aimd.ProbeFailed();
+        aimd.ProbeFailed();
+        aimd.SetRate(2, learned: false);
+        // 2/s is under the learned 4.5: recovery at increase-after (3 at 2/s) successes a step of increase-step.
+        Succeed(aimd, 3);
+        Assert.Equal(3, aimd.State.Rate, 9);
+    }
+
+    [Fact]
+    public void Right_after_an_overload_a_busy_run_grows_the_rate_before_the_estimate_has_its_sixteen_successes()
+    {
+        var aimd = new AimdController(Auto, new AimdState(1, 5));
+        var t = T0;
+        aimd.OnOverload(t);
+        Assert.Equal(2.5, aimd.State.Rate, 9);
+        t += Auto.CoolDown;
+        // Sent at 2.5/s: increase-after at 2.5/s is 3 successes.
+        for (var i = 0; i < 3; i++, t += TimeSpan.FromMilliseconds(400))
+        {
+            aimd.OnSuccess(t + TimeSpan.FromMilliseconds(50), t, onlyWhenUsed: true);
+        }
+        Assert.Null(aimd.AcceptedRate(t));
+        Assert.Equal(3.5, aimd.State.Rate, 9);
+    }
+
+    [Fact]
+    public void Right_after_an_overload_a_quiet_run_does_not_grow_the_rate()
+    {
+        var aimd = new AimdController(Auto, new AimdState(1, 5));
+        var t = T0;
+        aimd.OnOverload(t);
+        t += Auto.CoolDown;
+        // One send every 2 s, against a rate of 2.5/s: under half of it in use.
+        for (var i = 0; i < 12; i++, t += TimeSpan.FromSeconds(2))
+        {
+            aimd.OnSuccess(t + TimeSpan.FromMilliseconds(50), t, onlyWhenUsed: true);
+        }
+        Assert.Equal(2.5, aimd.State.Rate, 9);
+    }
+
+    [Fact]
+    public void Successes_counted_while_something_else_grows_the_rate_do_not_step_it()
+    {
+        var aimd = new AimdController(Auto, new AimdState(1, 2.5));
+        var t = T0;
+        for (var i = 0; i < 20; i++, t += TimeSpan.FromMilliseconds(400))
+        {
+            aimd.OnSuccess(t + TimeSpan.FromMilliseconds(50), t, onlyWhenUsed: true, grow: false);
+        }
+        Assert.Equal(2.5, aimd.State.Rate, 9);
+        // They still count towards the estimate.
+        Assert.NotNull(aimd.AcceptedRate(t));
+    }
+
     private static void Succeed(AimdController aimd, int times)
     {
         for (var i = 0; i < times; i++)
