@@ -126,8 +126,10 @@ public static class Matrix
     }
 
     /// <summary>Runs the cells asked for, writes JSON per run and returns the report's markdown.</summary>
-    public static async Task<string> RunAsync(bool quick, ISet<string> shapes, ISet<string> configs, bool? latencyOnly, int repeat, string outDir, string plotsDir)
+    /// <param name="baselineNames">The baselines to run (<c>--baseline</c>: "all", or names such as <c>at-default,polly</c>); the peers' columns show "–" for those left out.</param>
+    public static async Task<string> RunAsync(bool quick, ISet<string> shapes, ISet<string> configs, bool? latencyOnly, int repeat, string outDir, string plotsDir, string baselineNames = "all")
     {
+        var wantedBaselines = baselineNames.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var md = new StringBuilder();
         var selected = Shapes().Where(s => shapes.Count == 0 || shapes.Contains(s.Key)).ToList();
         var latencies = latencyOnly is { } l ? [l] : new[] { false, true };
@@ -148,7 +150,7 @@ public static class Matrix
                 foreach (var config in MatrixConfig.All.Where(c => configs.Count == 0 || configs.Contains(c.Key)))
                 {
                     var scenario = Cell(shape, config, latency, quick);
-                    foreach (var baseline in BaselinesFor(config, quick))
+                    foreach (var baseline in BaselinesFor(config, quick).Where(b => wantedBaselines.Contains("all") || wantedBaselines.Contains(b.Name)))
                     {
                         for (var k = 0; k < repeat; k++)
                         {

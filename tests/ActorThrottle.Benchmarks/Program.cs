@@ -106,7 +106,7 @@ public static class Program
         }
         if (wanted.Contains("matrix"))
         {
-            md.Append(await Matrix.RunAsync(quick, shapes, configs, latencyOnly, repeat, outDir, plotsDir));
+            md.Append(await Matrix.RunAsync(quick, shapes, configs, latencyOnly, repeat, outDir, plotsDir, baselineArg));
         }
         if (all || wanted.Contains("overhead"))
         {

@@ -242,7 +242,8 @@ internal static class VirtualMatrix
         var md = new StringBuilder();
         md.AppendLine("## Provider zoo matrix on virtual time");
         md.AppendLine();
-        md.AppendLine("Quick mode, as `--scenario matrix --quick`: same shapes, backlogs, caps and engine settings (at-default); 1 ms steps, deterministic"
+        md.AppendLine((results.All(r => r.Quick) ? "Quick mode, as `--scenario matrix --quick`" : "Full mode, as `--scenario matrix` (1,200-request backlogs)")
+            + ": same shapes, backlogs, caps and engine settings (at-default); 1 ms steps, deterministic"
             + (results.Any(r => r.Runs > 1) ? $"; {results.Max(r => r.Runs)} supervisor seeds per cell, the median run by goodput shown with the range. " : ". ")
             + "Goodput = successes ÷ (real limit × time from the first send to the last reply); after 10 s = accepted ÷ allowed over the full seconds from t = 10 s to 2 s before the end; "
             + "rejected = 429 share of the attempts the provider saw."

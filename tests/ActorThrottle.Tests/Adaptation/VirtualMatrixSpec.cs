@@ -15,6 +15,7 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
     /// Prints the whole quick matrix (or the shapes in <c>VIRTUAL_MATRIX_SHAPES=a,b</c>), each cell run with 5 supervisor
     /// seeds (<c>VIRTUAL_MATRIX_SEEDS=n</c>; the median run by goodput shown with the range), as markdown, beside the real run's
     /// figures when <c>VIRTUAL_MATRIX_REAL</c> names a benchmark <c>results.md</c>; also to the file <c>VIRTUAL_MATRIX_OUT</c>.
+    /// <c>VIRTUAL_MATRIX_FULL=1</c> runs the full matrix's backlogs instead of the quick ones.
     /// <c>VIRTUAL_MATRIX_DETAIL=1</c> adds each cell's story by second (rate, burst, in-flight limit, accepted, 429s, changes).
     /// </summary>
     [Fact]
@@ -51,7 +52,9 @@ public sealed class VirtualMatrixSpec(ITestOutputHelper output)
         // goodput, of the cells with many 429s; the median run is shown with the range. VIRTUAL_MATRIX_SEEDS=1 is the fastest.
         var count = Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_SEEDS") is { Length: > 0 } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : 5;
         var seeds = Enumerable.Range(options.Seed, count).ToList();
-        var results = VirtualMatrix.RunAll(shapes, options, seeds: seeds);
+        // VIRTUAL_MATRIX_FULL=1: the full matrix's backlogs (three times the quick ones), where start-up weighs less.
+        var quick = Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_FULL") is not "1";
+        var results = VirtualMatrix.RunAll(shapes, options, quick, seeds);
         var real = Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_REAL") is { Length: > 0 } path
             ? RealMatrixFigures.Read(path, path)
             : null;
