@@ -553,7 +553,16 @@ internal sealed partial class RateController
             }
             if (onTokens)
             {
-                _tokens!.OnOverload(now, since);
+                var tokensBefore = _tokens!.BeforeStepsSince(since);
+                _tokens.OnOverload(now, since);
+                if (_seededTokens is { } statedTokens && tokensBefore <= statedTokens * (1 + SeedTolerance))
+                {
+                    // At or under the token limit the provider states (restated on every answer, as a policy is), a storm is a
+                    // bucket an opening burst emptied: the pause waits for it, and halving the token rate left it crawling back
+                    // a request's worth at a step (virtual matrix, tokens-anthropic configured 2x too high: 0.71 of the
+                    // known-limit run's goodput over the full backlog).
+                    _tokens.Restore(Math.Min(statedTokens, tokensBefore));
+                }
             }
             // Emptied too: the provider's own bucket was just emptied, a burst on resuming would meet an empty one.
             pauses.Add(new RatePause(_overloadPausedUntil, Empty: true, string.Create(CultureInfo.InvariantCulture, $"overload: {share:P0} of the attempts since the first 429 rejected ({by} limit)")));

@@ -51,6 +51,22 @@ internal sealed class TokenRateController
         return changed;
     }
 
+    /// <summary>
+    /// Back to <paramref name="tokensPerMinute"/> (clamped) after an overload at or under the limit the provider states:
+    /// the storm was its bucket emptied, not the rate. What was learned is left alone. True when it changed.
+    /// </summary>
+    public bool Restore(double tokensPerMinute)
+    {
+        var next = Math.Clamp(tokensPerMinute, _limits.MinTokensPerMinute, _limits.MaxTokensPerMinute);
+        _successRun = 0;
+        var changed = Math.Abs(next - TokensPerMinute) > 1e-9;
+        TokensPerMinute = next;
+        return changed;
+    }
+
+    /// <summary>The token rate before the first 429 step taken since <paramref name="since"/> (the rate now when none was): what an overload cuts from.</summary>
+    public double BeforeStepsSince(DateTimeOffset since) => _steps.BeforeFirstSince(since, TokensPerMinute);
+
     /// <summary>The token rate AIMD has chosen, in tokens per minute.</summary>
     public double TokensPerMinute { get; private set; }
 

@@ -287,6 +287,40 @@ public sealed class RateControllerReplaySpec
         Assert.Equal(58200, change.After.TokensPerMinute);
     }
 
+    /// <summary>
+    /// Ten successes 100 ms apart, then twenty 429s on the token limit sent 10 ms apart and answered after the last was sent
+    /// (a storm), all carrying <paramref name="headers"/>.
+    /// </summary>
+    private static IEnumerable<RateOutcome> TokenStorm(RateLimitInfo? headers) =>
+        Enumerable.Range(0, 10).Select(i => RateOutcome.Success(Ms(i * 100), Ms(i * 100 + 50), cost: 500, headers: headers))
+            .Concat(Enumerable.Range(0, 20).Select(i => RateOutcome.RateLimited(Ms(1000 + i * 10), Ms(1300 + i), cost: 500, headers: headers, cause: RateLimitedBy.Tokens)));
+
+    [Fact]
+    public void An_overload_on_the_token_limit_at_the_token_limit_the_provider_states_pauses_and_keeps_the_token_rate()
+    {
+        // Configured twice too high; every answer states 60,000 tokens a minute (Anthropic), which seeds the token rate.
+        var controller = new RateController(Settings("requests-per-second = 100\ntokens-per-minute = 120000"));
+        var stated = new RateLimitInfo { Dialect = RateLimitDialect.Anthropic, LimitTokens = 60000 };
+        var decisions = Replay(controller, TokenStorm(stated));
+
+        Assert.Contains(Changes(decisions), c => c.Reason == RateChangeReason.HeaderSeed && c.After.TokensPerMinute == 60000);
+        // The storm is the provider's bucket emptied (an opening burst), not the rate: the model pauses, emptied, and resumes
+        // at the stated token rate (halving it left the virtual matrix's tokens-anthropic 2x at 0.71 of its known-limit run).
+        Assert.Contains(decisions.SelectMany(d => d.Pauses), p => p.Empty && p.Cause.StartsWith("overload", StringComparison.Ordinal));
+        Assert.Equal(60000, controller.TokensPerMinute);
+    }
+
+    [Fact]
+    public void An_overload_on_the_token_limit_with_no_token_limit_stated_halves_the_token_rate()
+    {
+        var controller = new RateController(Settings("requests-per-second = 100\ntokens-per-minute = 60000"));
+        var decisions = Replay(controller, TokenStorm(headers: null));
+
+        Assert.Contains(decisions.SelectMany(d => d.Pauses), p => p.Empty && p.Cause.StartsWith("overload", StringComparison.Ordinal));
+        // Halved from the rate the storm was sent at (the 429 step before it answered the same storm).
+        Assert.Equal(30000, controller.TokensPerMinute);
+    }
+
     [Fact]
     public void A_429_inside_a_stream_takes_a_plain_step_and_never_counts_towards_an_overload()
     {
