@@ -32,6 +32,9 @@ internal sealed partial class RateController
     private readonly MedianOfRecent _advertisedRates = new(SeedReadings, SeedMinReadings);
     private readonly MedianOfRecent _advertisedTokens = new(SeedReadings, SeedMinReadings);
     private readonly BucketReadings _bucketReadings = new();
+    // A fixed window's end, read at the answer and at the send instant (WindowReadings).
+    private readonly WindowReadings _windowAtAnswer = new();
+    private readonly WindowReadings _windowAtSend = new();
     private readonly OverloadDetector _overload;
     // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
@@ -105,7 +108,7 @@ internal sealed partial class RateController
             _maxRemaining = Math.Max(_maxRemaining ?? 0, remaining);
         }
         var changes = new List<RateChange>();
-        if (Seed(outcome.Headers, now) is { } seeded && Settings != before)
+        if (Seed(outcome.Headers, now, outcome.SentAt) is { } seeded && Settings != before)
         {
             // A seed is its own change, with its own reason, before whatever this outcome does to the rate.
             changes.Add(new RateChange(now, before, Settings, seeded.Reason, seeded.Detail));
@@ -168,7 +171,8 @@ internal sealed partial class RateController
     /// window, a bucket's refill rate once its readings show a bucket: <see cref="BucketReadings"/>) sets the rate either way and counts as learned, so growth above it
     /// probes slowly; any other reading only ever raises it, at most twofold per slow-start round. A seed ends slow start.
     /// </summary>
-    private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now)
+    /// <param name="sentAt">When the attempt was sent: a provider reckons its headers when the request arrives, not when it answers.</param>
+    private (RateChangeReason Reason, string Detail)? Seed(RateLimitInfo headers, DateTimeOffset now, DateTimeOffset sentAt)
     {
         if (RateLimitHints.Advertised(headers) is not { } advertised)
         {
@@ -181,7 +185,23 @@ internal sealed partial class RateController
             // A bucket read exactly (millisecond resets, something remaining) whose readings agree while the deficit doubled
             // or over a quarter of a reset is its refill rate, not a fixed window's count over the time left (BucketReadings).
             var bucket = ExactBucketDeficit(headers) is { } deficit ? _bucketReadings.Add(reading, deficit, headers.ResetRequests!.Value, now) : null;
-            if ((bucket ?? median) is { } rps && !Same(_seededRate, rps))
+            // A fixed window read exactly (the end each reading names stays put, then moves on by one window) is paced as a
+            // policy's quota over its window is (WindowReadings).
+            // Providers reckon headers when the request arrives or when they answer: the reading is tried at both instants.
+            double? window = null;
+            if (bucket is null && ExactWindowReading(headers) is var (limit, remaining, reset))
+            {
+                var atAnswer = _windowAtAnswer.Add(limit, remaining, reset, now);
+                var atSend = _windowAtSend.Add(limit, remaining, reset, sentAt);
+                window = atAnswer ?? atSend;
+            }
+            if (window is { } windowPace && !Same(_seededRate, windowPace))
+            {
+                var length = (_windowAtAnswer.Window ?? _windowAtSend.Window)!.Value;
+                result = SeedRate(windowPace, string.Create(CultureInfo.InvariantCulture,
+                    $"{advertised.Source.Split(" (", 2)[0]}: a fixed window of {length.TotalSeconds:0.###} s, its limit over its length"), policy: true, bucket: false, now, window: true);
+            }
+            else if (window is null && (bucket ?? median) is { } rps && !Same(_seededRate, rps))
             {
                 result = SeedRate(rps, advertised.Source, policy: advertised.Source.StartsWith("RateLimit-Policy", StringComparison.Ordinal), bucket is not null, now);
             }
@@ -228,7 +248,9 @@ internal sealed partial class RateController
     /// sets the rate up or down (a configured number stays the ceiling) and caps growth; any other reading is a hint that
     /// only raises it, at most twofold per slow-start round.
     /// </summary>
-    private (RateChangeReason, string)? SeedRate(double rps, string source, bool policy, bool bucket, DateTimeOffset now)
+    /// <param name="window">A fixed window's limit over its length (<see cref="WindowReadings"/>): it takes two windows' readings, so 429s
+    /// have usually come first, and it may raise the rate they lowered (once: the same pace does not seed twice).</param>
+    private (RateChangeReason, string)? SeedRate(double rps, string source, bool policy, bool bucket, DateTimeOffset now, bool window = false)
     {
         // A bucket read from one response ((limit - remaining) / reset) is a hint unless its readings show a bucket: on
         // fixed windows the reset is the window's end, not a refill (measured: seeds from single readings held a known 100/s
@@ -252,7 +274,7 @@ internal sealed partial class RateController
         // A hint doubles at most once per slow-start round: every answer carries one, and doubling per answer took the
         // rate from 5/s to thousands within a few answers (47 % 429s on fixed 1 s windows in the quick matrix).
         var hintTooSoon = lowerBound && now - _lastHintRaise < SlowStart.RoundLength;
-        if ((lowerBound && !raises) || (raises && _seenRateLimited) || hintTooSoon)
+        if ((lowerBound && !raises) || (raises && _seenRateLimited && !window) || hintTooSoon)
         {
             return null;
         }
@@ -290,6 +312,13 @@ internal sealed partial class RateController
             ? (RateChangeReason.ConfiguredCeiling, string.Create(CultureInfo.InvariantCulture, $"{source}: {rps:0.###}/s; requests-per-second = {ceiling:0.###} is the ceiling"))
             : (RateChangeReason.HeaderSeed, string.Create(CultureInfo.InvariantCulture, $"{source}: {rps:0.###}/s"));
     }
+
+    /// <summary>A reading a fixed window may be told from: a limit, a remaining count and a millisecond reset (no whole seconds), no window or policy stated.</summary>
+    private static (long Limit, long Remaining, TimeSpan Reset)? ExactWindowReading(RateLimitInfo headers) =>
+        headers is { LimitRequests: { } limit and > 0, RemainingRequests: { } remaining, ResetRequests: { } reset, WindowRequests: null, Policies.Count: 0 }
+            && headers.ResetRequestsGranularity == TimeSpan.Zero && reset > TimeSpan.Zero
+            ? (limit, remaining, reset)
+            : null;
 
     /// <summary>
     /// The deficit (limit − remaining) of a bucket read exactly from these headers: a limit, something remaining and a

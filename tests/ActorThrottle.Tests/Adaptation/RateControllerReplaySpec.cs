@@ -321,6 +321,58 @@ public sealed class RateControllerReplaySpec
         Assert.Equal(30000, controller.TokensPerMinute);
     }
 
+    /// <summary>
+    /// Fixed 1 s windows of 100 requests behind OpenAI's headers, offered 200/s for <paramref name="seconds"/>: the first 100
+    /// sent in a window succeed, answered 100-300 ms later with headers reckoned then (as the simulator writes them); the rest
+    /// are 429s answered at once. In answer order.
+    /// </summary>
+    private static List<RateOutcome> FixedWindowsAtTwiceTheQuota(double seconds)
+    {
+        var random = new Random(7);
+        var sends = Enumerable.Range(0, (int)(200 * seconds)).Select(i => (Sent: i * 5.0, Window: (int)(i * 5.0 / 1000))).ToList();
+        var admitted = new List<(double Sent, double Answered)>();
+        var outcomes = new List<(double Answered, RateOutcome Outcome)>();
+        RateLimitInfo Headers(double atMs)
+        {
+            var window = (int)(atMs / 1000);
+            var used = admitted.Count(a => (int)(a.Sent / 1000) == window && a.Sent <= atMs);
+            return new RateLimitInfo
+            {
+                Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = 100 - used,
+                ResetRequests = TimeSpan.FromMilliseconds((window + 1) * 1000 - atMs),
+            };
+        }
+        foreach (var (sent, window) in sends)
+        {
+            if (admitted.Count(a => (int)(a.Sent / 1000) == window) < 100)
+            {
+                admitted.Add((sent, sent + random.Next(100, 300)));
+            }
+            else
+            {
+                outcomes.Add((sent + 1, RateOutcome.RateLimited(Ms(sent), Ms(sent + 1), headers: Headers(sent))));
+            }
+        }
+        outcomes.AddRange(admitted.Select(a => (a.Answered, RateOutcome.Success(Ms(a.Sent), Ms(a.Answered), headers: Headers(a.Answered)))));
+        return outcomes.OrderBy(o => o.Answered).Select(o => o.Outcome).ToList();
+    }
+
+    [Fact]
+    public void Fixed_windows_behind_openai_headers_are_told_from_a_bucket_and_paced_at_their_limit_over_their_length()
+    {
+        var controller = new RateController(Settings("requests-per-second = 200\nmax-burst = 5"));
+        var decisions = Replay(controller, FixedWindowsAtTwiceTheQuota(seconds: 4));
+
+        var seed = Assert.Single(Changes(decisions), c => c.Reason == RateChangeReason.HeaderSeed && c.Detail.Contains("window", StringComparison.Ordinal));
+        Assert.Contains("a fixed window of 1 s", seed.Detail, StringComparison.Ordinal);
+        // 429s had lowered the rate under the window's pace by then: the verdict raises it.
+        Assert.True(seed.Before.Rate < 50, $"rate before the seed {seed.Before.Rate}");
+        Assert.Equal(100, seed.After.Rate, 6);
+        // Stated like a policy: the rate never probes above it, and the stream's 429s at each window's end (this stream
+        // keeps offering 200/s) take plain steps, not an overload's halving.
+        Assert.All(Changes(decisions).Where(c => c.At > seed.At), c => Assert.InRange(c.After.Rate, 90, 100));
+    }
+
     [Fact]
     public void A_429_inside_a_stream_takes_a_plain_step_and_never_counts_towards_an_overload()
     {
