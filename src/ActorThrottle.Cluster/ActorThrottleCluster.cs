@@ -109,7 +109,8 @@ public static class ActorThrottleCluster
             return modelSettings.Deployments.Count == 0
                 ? ModelSupervisor.Props(modelSettings, environment, modelBackends[0], metrics, settings.ShutdownGrace,
                     ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver)
-                : Deployments.DeploymentBalancer.Props(modelSettings, environment, modelBackends, metrics, settings.ShutdownGrace, redeliver: Redeliver);
+                : Deployments.DeploymentBalancer.Props(modelSettings, environment, modelBackends, metrics, settings.ShutdownGrace, redeliver: Redeliver,
+                    start: deployment => ConservativeStart(deployment, settings.Cluster.StartBurstFraction));
         }
 
         region = sharding.Start(typeName, EntityProps, shardingSettings, extractor,

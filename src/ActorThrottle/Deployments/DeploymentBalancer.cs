@@ -1,3 +1,4 @@
+using ActorThrottle.Adaptation;
 using ActorThrottle.Backend;
 using ActorThrottle.Configuration;
 using ActorThrottle.Diagnostics;
@@ -51,8 +52,12 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     /// Cluster mode (the balancer is the model's sharded entity): where unanswered requests go on <see cref="HandOffModel"/>,
     /// with their reply-to, as the message to re-send; null: they are answered ShuttingDown.
     /// </param>
+    /// <param name="start">
+    /// Cluster mode: the AIMD state each deployment starts from (on first use and after every move, as a single-endpoint
+    /// model's entity does), from the deployment's settings; null: its configured rate and burst.
+    /// </param>
     public DeploymentBalancer(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null)
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null)
     {
         _redeliver = redeliver;
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
@@ -67,7 +72,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         for (var i = 0; i < _slots.Length; i++)
         {
             var deployment = settings.Deployments[i];
-            var supervisor = Context.ActorOf(ModelSupervisor.Props(deployment.Settings, environment, backends[i], metrics, shutdownGrace),
+            var supervisor = Context.ActorOf(ModelSupervisor.Props(deployment.Settings, environment, backends[i], metrics, shutdownGrace, start?.Invoke(deployment.Settings)),
                 "deployment-" + Uri.EscapeDataString(deployment.Name));
             _slots[i] = new Slot(deployment, supervisor, new DeploymentHealth(deployment.Settings.DeploymentCoolDown));
             _bySupervisor[supervisor] = _slots[i];
@@ -104,8 +109,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null) =>
-        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver));
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null) =>
+        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver, start));
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).

@@ -452,4 +452,30 @@ public sealed class DeploymentBalancerSpec : EngineSpecBase
         Assert.All(replies.Values, r => Assert.Single(r));
         Assert.Contains(replies.Values, r => r.Single() is ChatFailure { Reason: FailureReason.ShuttingDown });
     }
+
+    [Fact]
+    public async Task Each_deployment_starts_from_the_state_the_entity_is_given_as_a_single_endpoint_model_does_after_a_move()
+    {
+        var settings = TestConfig.Settings(TwoDeployments + "\nactor-throttle.defaults { max-burst = 10, min-burst = 1 }").ForModel("m")!;
+        var backends = new[] { ScriptedBackend.AlwaysSucceeds(), ScriptedBackend.AlwaysSucceeds() };
+        using var metrics = new ActorThrottle.Diagnostics.ActorThrottleMetrics();
+        var environment = new ThrottleEnvironment { Logger = new Serilog.LoggerConfiguration().CreateLogger() };
+        var seen = new List<string>();
+        var balancer = Sys.ActorOf(ActorThrottle.Deployments.DeploymentBalancer.Props(settings, environment, backends, metrics, TimeSpan.FromSeconds(1),
+            start: deployment =>
+            {
+                seen.Add(deployment.ModelId);
+                return new ActorThrottle.Adaptation.AimdState(2, deployment.RequestsPerSecond);
+            }));
+
+        // The balancer's status sums what its deployments report (each 100 ms): two bursts of 2 at 100/s, not max-burst.
+        await AwaitAssertAsync(async () =>
+        {
+            var status = await balancer.Ask<ActorThrottle.Models.ModelStatus>(new ActorThrottle.Models.GetModelStatus("m"), TimeSpan.FromSeconds(5));
+            Assert.Equal(4, status.Burst);
+            Assert.Equal(200, status.Rate);
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+        // Each deployment's own settings, not the model's.
+        Assert.Equal(["m@a", "m@b"], seen);
+    }
 }
