@@ -21,6 +21,7 @@ internal static class RateLimitPause
     /// <item>a limit without a window (OpenAI and Anthropic buckets, refilled continuously, reset = until full again; an IETF
     /// <c>RateLimit-Limit</c>): the reset's share, reset × need ÷ limit, when the next call's worth is back — or a 429's
     /// exact retry-after when that is later (a fixed window or a bucket in debt behind the same headers).</item>
+    /// <item>nothing but the remaining count (Azure): a 429's exact retry-after, when the count is 0.</item>
     /// <item>nothing but the reset: an exact reset (Go duration, fractional seconds, an instant with sub-second digits) is
     /// waited for in full; a whole-second one only to the middle of the span it bounds, reset − granularity ÷ 2.</item>
     /// </list>
@@ -31,8 +32,11 @@ internal static class RateLimitPause
     {
         ArgumentNullException.ThrowIfNull(info);
         var requests = Wait(info.RemainingRequests, info.ResetRequests, info.ResetRequestsGranularity, info.LimitRequests, info.WindowRequests, 1);
-        if (requests is not null && ExactRequestsRetryAfter(info) is { } retryAfter && retryAfter > requests)
+        if (ExactRequestsRetryAfter(info) is { } retryAfter
+            && (requests is { } share ? retryAfter > share : info is { ResetRequests: null, LimitRequests: null }))
         {
+            // Azure says only what remains: nothing, and the 429's exact retry-after is when requests are back (a 10 s
+            // window's end; calls sent before it drew 26 429s in a row on the virtual matrix's multi-azure 2x).
             requests = retryAfter;
         }
         var tokens = Wait(info.RemainingTokens, info.ResetTokens, info.ResetTokensGranularity, info.LimitTokens, null, Math.Max(1, tokensNeeded));

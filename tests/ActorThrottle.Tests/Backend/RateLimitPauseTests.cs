@@ -49,6 +49,22 @@ public sealed class RateLimitPauseTests
     }
 
     [Fact]
+    public void An_Azure_429_with_no_requests_remaining_waits_for_its_exact_retry_after()
+    {
+        // Azure states no limit and no reset: the 429's retry-after-ms is the only word on when requests are back.
+        var window = Parse(("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-remaining-tokens", "9000"), ("retry-after-ms", "4500"), ("retry-after", "5"));
+        Assert.Equal(TimeSpan.FromMilliseconds(4500), Pause(window));
+        // A whole-second retry-after only bounds the wait: the rejected request waits, the model does not.
+        Assert.Null(Pause(Parse(("x-ratelimit-remaining-requests", "0"), ("retry-after", "5"))));
+        // Something remains: the 429 was about something else.
+        Assert.Null(Pause(Parse(("x-ratelimit-remaining-requests", "3"), ("retry-after-ms", "4500"))));
+        // Tokens exhausted too: the retry-after may be this request's tokens.
+        Assert.Null(Pause(Parse(("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-remaining-tokens", "0"), ("retry-after-ms", "4500"))));
+        // A success carries no retry-after.
+        Assert.Null(Pause(Parse(("x-ratelimit-remaining-requests", "0"))));
+    }
+
+    [Fact]
     public void Draft7_reset_of_one_second_on_a_one_second_window_paces_one_slot_instead_of_idling_a_second() =>
         Assert.Equal(TimeSpan.FromMilliseconds(10), Pause(Parse(("RateLimit", "limit=100, remaining=0, reset=1"), ("RateLimit-Policy", "100;w=1"))));
 
