@@ -338,7 +338,7 @@ internal sealed partial class RateController
     /// <summary>Readings needed before the first seed.</summary>
     public const int SeedMinReadings = 3;
 
-    /// <summary>With auto, a rate this many times the learned one reached without a 429 starts slow start again.</summary>
+    /// <summary>A rate this many times the learned one reached without a 429 forgets it (auto: slow start again; a number: the normal pace).</summary>
     public const double ReprobeAbove = 1.1;
 
     /// <summary>An advertised rate within this fraction of the last seed is the same limit read again (rounding, timing).</summary>
@@ -373,14 +373,23 @@ internal sealed partial class RateController
                 reason = (RateChangeReason.Probe, $"slow start ended: {slowStart.EndedBecause}");
             }
         }
-        else if (_settings.AutoRate && _aimd.LearnedRate is { } learned && _aimd.State.Rate >= ReprobeAbove * learned)
+        else if (_aimd.LearnedRate is { } learned && _aimd.State.Rate >= ReprobeAbove * learned)
         {
             // Probing slowly past the learned rate got this far without a 429: the limit has moved up (a limit that dropped
-            // and came back). Slow start again from here, as BBR probes again, instead of creeping up at a fifth of the pace.
+            // and came back). Under auto, slow start again from here, as BBR probes again, instead of creeping up at a fifth of
+            // the pace. Under a configured number, grow at the normal pace towards it: a limit back at it took 70 s from half
+            // of it at a fifth of the pace, and slow start overshot a number configured 10x too high (three overloads).
             _aimd.ForgetLearned();
-            _slowStart = new SlowStart(now);
-            _slowStartAccepted = null;
-            reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
+            if (_settings.AutoRate)
+            {
+                _slowStart = new SlowStart(now);
+                _slowStartAccepted = null;
+                reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
+            }
+            else
+            {
+                reason = (RateChangeReason.Probe, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: growing at the normal pace again"));
+            }
         }
         _tokens?.OnSuccess(now, sentAt, outcome.Cost);
         Held(now, sentAt, steppedUp);

@@ -35,4 +35,19 @@ public sealed class RateControllerLoopSpec(ITestOutputHelper output)
         Assert.InRange(loop.Goodput(30, 40), 0.9 * 40, 40.5);
         Assert.True(loop.Goodput(50, 60) >= 90, loop.Describe());
     }
+
+    [Fact]
+    public void A_configured_limit_that_drops_to_40_percent_and_comes_back_is_grown_back_to_at_the_normal_pace()
+    {
+        var loop = new VirtualProviderLoop(new RateController(RateControllerReplaySpec.Settings("requests-per-second = 100")),
+            t => t is >= 10 and < 20 ? 40 : 100, providerBurst: 10, (50, 150));
+        loop.Run(60);
+        output.WriteLine(loop.Describe());
+
+        Assert.InRange(loop.Goodput(15, 20), 0.9 * 40, 40.5);
+        // Probing past the rate learned at 40/s a fifth as fast took the rest of a minute; at the normal pace, once 10 %
+        // above it held, the rate is back near the limit within about 20 s.
+        Assert.True(loop.Goodput(45, 60) >= 90, loop.Describe());
+        Assert.All(loop.RateAtSecond, r => Assert.True(r <= 100));
+    }
 }
