@@ -85,6 +85,10 @@ public static class ActorThrottleCluster
             }
         }
 
+        // A fallback goes to the other model's own entity, through the region: the entity's parent is its shard, which would
+        // start the other model inside itself (a second throttle for it).
+        void ToOtherModel(object message, IActorRef sender) => region!.Tell(message, sender);
+
         Props EntityProps(string modelId)
         {
             var modelSettings = settings.ForModel(modelId);
@@ -108,9 +112,9 @@ public static class ActorThrottleCluster
             }
             return modelSettings.Deployments.Count == 0
                 ? ModelSupervisor.Props(modelSettings, environment, modelBackends[0], metrics, settings.ShutdownGrace,
-                    ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver)
+                    ConservativeStart(modelSettings, settings.Cluster.StartBurstFraction), Redeliver, ToOtherModel)
                 : Deployments.DeploymentBalancer.Props(modelSettings, environment, modelBackends, metrics, settings.ShutdownGrace, redeliver: Redeliver,
-                    start: deployment => ConservativeStart(deployment, settings.Cluster.StartBurstFraction));
+                    start: deployment => ConservativeStart(deployment, settings.Cluster.StartBurstFraction), otherModels: ToOtherModel);
         }
 
         region = sharding.Start(typeName, EntityProps, shardingSettings, extractor,

@@ -46,6 +46,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     private int _deploymentsShuttingDown;
     // Cluster mode: where unanswered requests go when the model moves to another node (see ModelSupervisor's).
     private readonly Action<object, IActorRef>? _redeliver;
+    // Where messages for another model go (see ModelSupervisor's).
+    private readonly Action<object, IActorRef>? _otherModels;
     private bool _handingOff;
 
     /// <param name="redeliver">
@@ -56,10 +58,13 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     /// Cluster mode: the AIMD state each deployment starts from (on first use and after every move, as a single-endpoint
     /// model's entity does), from the deployment's settings; null: its configured rate and burst.
     /// </param>
+    /// <param name="otherModels">Cluster mode: where messages for another model go (the shard region); null: the parent (the router).</param>
     public DeploymentBalancer(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null)
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null,
+        Action<object, IActorRef>? otherModels = null)
     {
         _redeliver = redeliver;
+        _otherModels = otherModels;
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
         {
             throw new ArgumentException($"Model '{settings.ModelId}' needs one backend per deployment.", nameof(backends));
@@ -109,8 +114,21 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IReadOnlyList<IChatBackend> backends, ActorThrottleMetrics metrics,
-        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null) =>
-        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver, start));
+        TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null,
+        Action<object, IActorRef>? otherModels = null) =>
+        Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver, start, otherModels));
+
+    private void TellOtherModel(object message)
+    {
+        if (_otherModels is { } route)
+        {
+            route(message, Self);
+        }
+        else
+        {
+            Context.Parent.Tell(message);
+        }
+    }
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).
@@ -421,7 +439,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     {
         if (_forwarded.TryGetValue(cancel.RequestId, out var fallback))
         {
-            Context.Parent.Tell(cancel with { Model = fallback });
+            TellOtherModel(cancel with { Model = fallback });
             return;
         }
         if (!_pending.TryGetValue(cancel.RequestId, out var p))
@@ -489,7 +507,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         }
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts on every deployment: {Reason}",
             p.Request.RequestId, _settings.ModelId, next, p.Attempts, failure.Reason);
-        Context.Parent.Tell(new FallbackRequest(p.Request with { Model = next }, p.ReplyTo, [.. p.Tried, _settings.ModelId], chain.Skip(1).ToList(), p.Attempts, p.Stream));
+        TellOtherModel(new FallbackRequest(p.Request with { Model = next }, p.ReplyTo, [.. p.Tried, _settings.ModelId], chain.Skip(1).ToList(), p.Attempts, p.Stream));
         CompleteShutdownIfDone();
     }
 

@@ -47,6 +47,8 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     private IActorRef? _shutdownRequester;
     private DateTimeOffset? _nextDeadlineTimer;
     private readonly Action<object, IActorRef>? _redeliver;
+    // Where messages for another model (a fallback, a cancel that follows it) go: the router, or in cluster mode the shard region.
+    private readonly Action<object, IActorRef>? _otherModels;
     private bool _handingOff;
 
     /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
@@ -55,8 +57,12 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     /// delivers them to the model's next incarnation) with their original reply-to, as the message to re-send (a
     /// <see cref="ChatRequest"/>, or a <see cref="ClusterRequest"/> marked re-sent); null: they are answered ShuttingDown.
     /// </param>
+    /// <param name="otherModels">
+    /// Where messages for another model go, with their sender (cluster mode: the shard region; a shard, the entity's parent,
+    /// would start that model's entity inside its own shard, a second throttle for it); null: the parent (the router).
+    /// </param>
     public ModelSupervisor(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
-        AimdState? start = null, Action<object, IActorRef>? redeliver = null)
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null, Action<object, IActorRef>? otherModels = null)
     {
         _settings = settings;
         _pipeline = settings;
@@ -70,6 +76,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         _rate = new RateController(settings, start);
         _concurrency = new ConcurrencyLimitDetector(settings.MaxInFlight);
         _redeliver = redeliver;
+        _otherModels = otherModels;
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
@@ -95,8 +102,20 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
-        AimdState? start = null, Action<object, IActorRef>? redeliver = null) =>
-        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver));
+        AimdState? start = null, Action<object, IActorRef>? redeliver = null, Action<object, IActorRef>? otherModels = null) =>
+        Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver, otherModels));
+
+    private void TellOtherModel(object message)
+    {
+        if (_otherModels is { } route)
+        {
+            route(message, Self);
+        }
+        else
+        {
+            Context.Parent.Tell(message);
+        }
+    }
 
     // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -250,7 +269,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     {
         if (!_ledger.Contains(cancel.RequestId) && _ledger.TryGetForwarded(cancel.RequestId, out var fallback))
         {
-            Context.Parent.Tell(cancel with { Model = fallback });
+            TellOtherModel(cancel with { Model = fallback });
             return;
         }
         if (_ledger.TryGet(cancel.RequestId, out var entry))
@@ -580,7 +599,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         ThrottleTracing.EndHandedOn(entry.Span, "fallback", entry.PriorAttempts + entry.Attempts);
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts: {Reason}",
             entry.Request.RequestId, _settings.ModelId, next, entry.Attempts, failure.Reason);
-        Context.Parent.Tell(new FallbackRequest(
+        TellOtherModel(new FallbackRequest(
             entry.Request with { Model = next },
             entry.ReplyTo,
             [.. entry.Tried, _settings.ModelId],

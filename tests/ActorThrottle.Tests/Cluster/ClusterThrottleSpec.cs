@@ -1,5 +1,6 @@
 using ActorThrottle.Messages;
 using ActorThrottle.Tests.Backend;
+using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;
 using AkkaCluster = Akka.Cluster.Cluster;
@@ -45,6 +46,33 @@ public sealed class ClusterThrottleSpec(ITestOutputHelper output)
         LatencyJitter = TimeSpan.FromMilliseconds(3),
         Seed = seed,
     };
+
+    [Fact]
+    public async Task A_fallback_goes_to_the_other_models_own_entity_not_a_second_one_in_the_first_models_shard()
+    {
+        var models = new Dictionary<string, S.ModelSettings>
+        {
+            ["alpha"] = SimModel(1) with { InsufficientQuota = true },
+            ["beta"] = SimModel(2),
+        };
+        await using var cluster = await ClusterHarness.StartAsync(1, models, Common + "\nactor-throttle.models.alpha { fallbacks = [\"beta\"] }", output);
+        var node = cluster.Nodes[0];
+
+        var direct = await cluster.SendPacedAsync(node, "beta", 1, 1, "direct");
+        await cluster.AwaitAnsweredAsync(direct, TimeSpan.FromSeconds(20));
+        var fellBack = await cluster.SendPacedAsync(node, "alpha", 3, 1000, "fell-back");
+        await cluster.AwaitAnsweredAsync(fellBack, TimeSpan.FromSeconds(20));
+
+        var replies = cluster.AssertAnsweredExactlyOnce([.. direct, .. fellBack]);
+        Assert.All(replies.Values, r => Assert.IsType<ChatSuccess>(r));
+        var region = Akka.Cluster.Sharding.ClusterSharding.Get(node.System).ShardRegion(ActorThrottle.Cluster.ActorThrottleCluster.TypeName);
+        var state = await region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+        var shardsOf = (string model) => state.Shards.Where(s => s.EntityIds.Contains(model)).Select(s => s.ShardId).ToList();
+        output.WriteLine(string.Join("; ", state.Shards.Select(s => $"{s.ShardId}: {string.Join(",", s.EntityIds)}")));
+        // The two models hash to different shards (else this test shows nothing), and beta runs in its own only: one throttle.
+        var betaShard = Assert.Single(shardsOf("beta"));
+        Assert.NotEqual(Assert.Single(shardsOf("alpha")), betaShard);
+    }
 
     [Fact]
     public async Task Three_nodes_share_one_throttle_per_model_and_every_request_is_answered_once()
