@@ -78,7 +78,8 @@ public static class ActorThrottleCluster
             {
                 region.Tell(message, replyTo);
             }
-            else if ((message as ChatRequest ?? (message as ClusterRequest)?.Request ?? (message as ChatStreamRequest)?.Request) is { } request)
+            else if ((message as ChatRequest ?? (message as ClusterRequest)?.Request ?? (message as ChatStreamRequest)?.Request
+                         ?? (message as FallbackRequest)?.Request) is { } request)
             {
                 replyTo.Tell(new ChatFailure(request.RequestId, FailureReason.ShuttingDown,
                     "The model's node left the cluster and no other node can take the model over.", 0));

@@ -21,12 +21,19 @@ internal sealed record ShutdownModel
 internal sealed record ModelShutdownComplete(string Model);
 
 /// <summary>
-/// Supervisor → router: a request that failed on its model, to be tried on <c>Request.Model</c> (a fallback). The
-/// fallback's supervisor answers <paramref name="ReplyTo"/>; <paramref name="Tried"/> are the models already tried and
-/// <paramref name="Remaining"/> the rest of the original model's fallback list, tried next if this one fails too.
+/// Supervisor → router (cluster mode: → shard region): a request that failed on its model, to be tried on
+/// <c>Request.Model</c> (a fallback). The fallback's supervisor answers <paramref name="ReplyTo"/>; <paramref name="Tried"/>
+/// are the models already tried and <paramref name="Remaining"/> the rest of the original model's fallback list, tried next
+/// if this one fails too.
 /// </summary>
 internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.IActorRef ReplyTo, IReadOnlyList<string> Tried, IReadOnlyList<string> Remaining, int PriorAttempts,
-    bool Stream = false);
+    bool Stream = false)
+{
+    // Arrays: the lists may cross nodes, and a collection expression's own type is one Akka's JSON serializer cannot rebuild.
+    public IReadOnlyList<string> Tried { get; init; } = Tried.ToArray();
+
+    public IReadOnlyList<string> Remaining { get; init; } = Remaining.ToArray();
+}
 
 /// <summary>
 /// Cluster sharding → supervisor (the hand-off stop message): the model moves to another node. Requests not yet

@@ -73,6 +73,35 @@ public sealed class HandOffSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void On_hand_off_a_fallback_is_redelivered_with_its_chain_and_attempts_so_far()
+    {
+        var gate = new TaskCompletionSource();
+        var backend = new ScriptedBackend(async (r, _, _) =>
+        {
+            await gate.Task;
+            return ScriptedBackend.Success(r);
+        });
+        var redeliveries = CreateTestProbe();
+        var caller = CreateTestProbe();
+        var supervisor = StartSupervisor(backend, redeliveries, "actor-throttle.defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }");
+        supervisor.Tell(new ClusterRequest(Request("first"), Resent: false), caller.Ref);
+        caller.ExpectMsg<RequestAccepted>();
+        AwaitCondition(() => backend.TotalCalls == 1, TimeSpan.FromSeconds(5));
+        // Fell back to m from "a" after 3 calls there; "c" is left. It waits behind the call in flight.
+        supervisor.Tell(new FallbackRequest(Request("fell-back"), caller.Ref, ["a"], ["c"], 3), caller.Ref);
+
+        supervisor.Tell(HandOffModel.Instance);
+        var moved = redeliveries.ExpectMsg<Redelivered>();
+        Assert.Equal(caller.Ref, moved.ReplyTo);
+        var fallback = Assert.IsType<FallbackRequest>(moved.Message);
+        Assert.Equal("fell-back", fallback.Request.RequestId);
+        Assert.Equal(["a"], fallback.Tried);
+        Assert.Equal(["c"], fallback.Remaining);
+        Assert.Equal(3, fallback.PriorAttempts);
+        gate.SetResult();
+    }
+
+    [Fact]
     public void A_resent_request_already_held_is_acknowledged_again_but_admitted_and_answered_once()
     {
         var backend = ScriptedBackend.AlwaysSucceeds();

@@ -70,6 +70,22 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
     }
 
     [Fact]
+    public void A_fallback_request_round_trips_with_its_reply_to_and_chain()
+    {
+        // In cluster mode a fallback goes through the shard region, so it may cross to another node.
+        var replyTo = _system.ActorOf(Props.Empty, "reply-to");
+        IReadOnlyList<string> tried = ["a"];
+        var request = new ChatRequest("b", [ChatMessage.User("hi")]) { RequestId = "r1" };
+        var back = RoundTrip(new Routing.FallbackRequest(request, replyTo, [.. tried, "b0"], ["c"], 3, Stream: true));
+        Assert.Equal(replyTo, back.ReplyTo);
+        Assert.Equal(["a", "b0"], back.Tried);
+        Assert.Equal(["c"], back.Remaining);
+        Assert.Equal(3, back.PriorAttempts);
+        Assert.True(back.Stream);
+        Assert.Equal("r1", back.Request.RequestId);
+    }
+
+    [Fact]
     public void The_relay_protocol_round_trips()
     {
         var request = new ChatRequest("m", [ChatMessage.User("hi")])
