@@ -47,7 +47,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     // Cluster mode: where unanswered requests go when the model moves to another node (see ModelSupervisor's).
     private readonly Action<object, IActorRef>? _redeliver;
     // Where messages for another model go (see ModelSupervisor's).
-    private readonly Action<object, IActorRef>? _otherModels;
+    private readonly Action<object, IActorRef> _otherModels;
     private bool _handingOff;
 
     /// <param name="redeliver">
@@ -64,7 +64,8 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         Action<object, IActorRef>? otherModels = null)
     {
         _redeliver = redeliver;
-        _otherModels = otherModels;
+        var parent = Context.Parent;
+        _otherModels = otherModels ?? ((message, sender) => parent.Tell(message, sender));
         if (settings.Deployments.Count == 0 || backends.Count != settings.Deployments.Count)
         {
             throw new ArgumentException($"Model '{settings.ModelId}' needs one backend per deployment.", nameof(backends));
@@ -117,18 +118,6 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         TimeSpan shutdownGrace, Action<object, IActorRef>? redeliver = null, Func<ModelSettings, AimdState>? start = null,
         Action<object, IActorRef>? otherModels = null) =>
         Akka.Actor.Props.Create(() => new DeploymentBalancer(settings, environment, backends, metrics, shutdownGrace, redeliver, start, otherModels));
-
-    private void TellOtherModel(object message)
-    {
-        if (_otherModels is { } route)
-        {
-            route(message, Self);
-        }
-        else
-        {
-            Context.Parent.Tell(message);
-        }
-    }
 
     // A deployment's supervisor that throws is restarted; its PostStop answers what it held ShuttingDown, which the
     // balancer takes as "send it elsewhere" (see OnReply).
@@ -439,7 +428,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
     {
         if (_forwarded.TryGetValue(cancel.RequestId, out var fallback))
         {
-            TellOtherModel(cancel with { Model = fallback });
+            _otherModels(cancel with { Model = fallback }, Self);
             return;
         }
         if (!_pending.TryGetValue(cancel.RequestId, out var p))
@@ -507,7 +496,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         }
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts on every deployment: {Reason}",
             p.Request.RequestId, _settings.ModelId, next, p.Attempts, failure.Reason);
-        TellOtherModel(new FallbackRequest(p.Request with { Model = next }, p.ReplyTo, [.. p.Tried, _settings.ModelId], chain.Skip(1).ToList(), p.Attempts, p.Stream));
+        _otherModels(new FallbackRequest(p.Request with { Model = next }, p.ReplyTo, [.. p.Tried, _settings.ModelId], chain.Skip(1).ToList(), p.Attempts, p.Stream), Self);
         CompleteShutdownIfDone();
     }
 

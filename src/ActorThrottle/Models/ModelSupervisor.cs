@@ -48,7 +48,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     private DateTimeOffset? _nextDeadlineTimer;
     private readonly Action<object, IActorRef>? _redeliver;
     // Where messages for another model (a fallback, a cancel that follows it) go: the router, or in cluster mode the shard region.
-    private readonly Action<object, IActorRef>? _otherModels;
+    private readonly Action<object, IActorRef> _otherModels;
     private bool _handingOff;
 
     /// <param name="start">The AIMD state to start from (cluster mode: a conservative burst after a move); null: the configured values.</param>
@@ -76,7 +76,8 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         _rate = new RateController(settings, start);
         _concurrency = new ConcurrencyLimitDetector(settings.MaxInFlight);
         _redeliver = redeliver;
-        _otherModels = otherModels;
+        var parent = Context.Parent;
+        _otherModels = otherModels ?? ((message, sender) => parent.Tell(message, sender));
         _budget = new RetryBudget(settings.Retry.Budget, settings.Retry.BudgetWindow, settings.Retry.BudgetMinPerSecond);
         PublishGauges();
 
@@ -104,18 +105,6 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     public static Props Props(ModelSettings settings, ThrottleEnvironment environment, IChatBackend backend, ActorThrottleMetrics metrics, TimeSpan shutdownGrace,
         AimdState? start = null, Action<object, IActorRef>? redeliver = null, Action<object, IActorRef>? otherModels = null) =>
         Akka.Actor.Props.Create(() => new ModelSupervisor(settings, environment, backend, metrics, shutdownGrace, start, redeliver, otherModels));
-
-    private void TellOtherModel(object message)
-    {
-        if (_otherModels is { } route)
-        {
-            route(message, Self);
-        }
-        else
-        {
-            Context.Parent.Tell(message);
-        }
-    }
 
     // Any failure of the ModelActor restarts it; the ledger re-submits what it held.
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -269,7 +258,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     {
         if (!_ledger.Contains(cancel.RequestId) && _ledger.TryGetForwarded(cancel.RequestId, out var fallback))
         {
-            TellOtherModel(cancel with { Model = fallback });
+            _otherModels(cancel with { Model = fallback }, Self);
             return;
         }
         if (_ledger.TryGet(cancel.RequestId, out var entry))
@@ -601,13 +590,13 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         ThrottleTracing.EndHandedOn(entry.Span, "fallback", entry.PriorAttempts + entry.Attempts);
         _log.Information("Request {RequestId} falls back from {Model} to {Fallback} after {Attempts} attempts: {Reason}",
             entry.Request.RequestId, _settings.ModelId, next, entry.Attempts, failure.Reason);
-        TellOtherModel(new FallbackRequest(
+        _otherModels(new FallbackRequest(
             entry.Request with { Model = next },
             entry.ReplyTo,
             [.. entry.Tried, _settings.ModelId],
             chain.Skip(1).ToList(),
             entry.PriorAttempts + entry.Attempts,
-            entry.Stream));
+            entry.Stream), Self);
         PublishGauges();
         if (_shutdownRequester is not null)
         {
