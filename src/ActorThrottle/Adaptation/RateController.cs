@@ -189,17 +189,20 @@ internal sealed partial class RateController
             // policy's quota over its window is (WindowReadings).
             // Providers reckon headers when the request arrives or when they answer: the reading is tried at both instants.
             double? window = null;
+            var windowReadings = _windowAtAnswer;
             if (bucket is null && ExactWindowReading(headers) is var (limit, remaining, reset))
             {
-                var atAnswer = _windowAtAnswer.Add(limit, remaining, reset, now);
-                var atSend = _windowAtSend.Add(limit, remaining, reset, sentAt);
-                window = atAnswer ?? atSend;
+                window = _windowAtAnswer.Add(limit, remaining, reset, now);
+                if (_windowAtSend.Add(limit, remaining, reset, sentAt) is { } atSend && window is null)
+                {
+                    (window, windowReadings) = (atSend, _windowAtSend);
+                }
             }
             if (window is { } windowPace && !Same(_seededRate, windowPace))
             {
-                var length = (_windowAtAnswer.Window ?? _windowAtSend.Window)!.Value;
                 result = SeedRate(windowPace, string.Create(CultureInfo.InvariantCulture,
-                    $"{advertised.Source.Split(" (", 2)[0]}: a fixed window of {length.TotalSeconds:0.###} s, its limit over its length"), policy: true, bucket: false, now, window: true);
+                    $"{advertised.Source.Split(" (", 2)[0]}: a fixed window of {windowReadings.Window!.Value.TotalSeconds:0.###} s, its limit over its length"),
+                    policy: true, bucket: false, now, window: true);
             }
             else if (window is null && (bucket ?? median) is { } rps && !Same(_seededRate, rps))
             {

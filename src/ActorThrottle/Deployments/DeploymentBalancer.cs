@@ -569,10 +569,7 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         {
             return;
         }
-        // A fallback keeps its chain (the models tried, those left) and its attempts so far.
-        redeliver(p.Tried.Count > 0 ? new FallbackRequest(p.Request, p.ReplyTo, p.Tried, p.Fallbacks, p.Attempts, p.Stream)
-            : p.Tracked ? new ClusterRequest(p.Request, Resent: true, p.Stream)
-            : p.Stream ? new ChatStreamRequest(p.Request) : p.Request, p.ReplyTo);
+        redeliver(HandOffModel.Redelivery(p.Request, p.ReplyTo, p.Stream, p.Tracked, p.Tried, p.Fallbacks, p.Attempts), p.ReplyTo);
         CompleteShutdownIfDone();
     }
 

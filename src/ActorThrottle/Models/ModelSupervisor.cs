@@ -472,10 +472,8 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
             ThrottleTracing.EndHandedOn(entry.Span, "handed_off", entry.PriorAttempts + entry.Attempts);
-            // A fallback keeps its chain (the models tried, those left) and its attempts so far.
-            redeliver(entry.Tried.Count > 0 ? new FallbackRequest(entry.Request, entry.ReplyTo, entry.Tried, entry.Fallbacks, entry.PriorAttempts + entry.Attempts, entry.Stream)
-                : entry.Tracked ? new ClusterRequest(entry.Request, Resent: true, entry.Stream)
-                : entry.Stream ? new ChatStreamRequest(entry.Request) : entry.Request, entry.ReplyTo);
+            redeliver(HandOffModel.Redelivery(entry.Request, entry.ReplyTo, entry.Stream, entry.Tracked, entry.Tried, entry.Fallbacks,
+                entry.PriorAttempts + entry.Attempts), entry.ReplyTo);
             PublishGauges();
             CompleteShutdownIfDone();
             return;

@@ -42,6 +42,16 @@ internal sealed record FallbackRequest(Messages.ChatRequest Request, Akka.Actor.
 internal sealed record HandOffModel
 {
     public static readonly HandOffModel Instance = new();
+
+    /// <summary>
+    /// The message that re-delivers an unanswered request to the model's next incarnation: a fallback keeps its chain (the
+    /// models tried, those left) and its attempts so far; a request from a relay goes back marked re-sent; else as it came.
+    /// </summary>
+    public static object Redelivery(ChatRequest request, Akka.Actor.IActorRef replyTo, bool stream, bool tracked,
+        IReadOnlyList<string> tried, IReadOnlyList<string> remaining, int attempts) =>
+        tried.Count > 0 ? new FallbackRequest(request, replyTo, tried, remaining, attempts, stream)
+        : tracked ? new ClusterRequest(request, Resent: true, stream)
+        : stream ? new ChatStreamRequest(request) : request;
 }
 
 /// <summary>

@@ -142,9 +142,12 @@ public sealed class WindowReadingsSpec
     public void Readings_without_a_reset_or_a_limit_change_nothing()
     {
         var windows = new WindowReadings();
-        Assert.Null(windows.Add(0, 10, TimeSpan.FromMilliseconds(100), T0));
-        Assert.Null(windows.Add(100, 10, TimeSpan.Zero, T0));
-        Assert.Null(windows.Add(100, -1, TimeSpan.FromMilliseconds(100), T0));
-        Assert.Null(windows.Window);
+        Assert.Equal(100, Feed(windows, 100, FixedWindow(100, 1000, 200, seconds: 3.5))!.Value, 6);
+        var at = T0 + TimeSpan.FromMilliseconds(3600);
+        // Taken, a limit of 0 would leave no pace and a reset of 0 an end that moved (a bucket): the verdict would go.
+        Assert.Equal(100, windows.Add(0, 10, TimeSpan.FromMilliseconds(400), at)!.Value, 6);
+        Assert.Equal(100, windows.Add(100, 10, TimeSpan.Zero, at)!.Value, 6);
+        Assert.Equal(100, windows.Add(100, -1, TimeSpan.FromMilliseconds(400), at)!.Value, 6);
+        Assert.Equal(TimeSpan.FromSeconds(1), windows.Window);
     }
 }
