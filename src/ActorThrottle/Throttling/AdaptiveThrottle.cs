@@ -114,10 +114,12 @@ internal sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<Flow
         private void Apply(Action<DateTimeOffset> change)
         {
             change(_stage._time.GetUtcNow());
-            Control.Publish(Snapshot());
             CancelTimer(ReleaseTimer);
             _timerDueAt = null;
             TryRelease();
+            // Published once the stage has acted on it (its release timer rescheduled): a reader of Current that then moves
+            // the clock (AdaptiveThrottleSpec on Akka's TestScheduler) no longer races the new timer.
+            Control.Publish(Snapshot());
         }
 
         private void TryRelease()
