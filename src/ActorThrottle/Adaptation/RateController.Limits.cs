@@ -30,6 +30,7 @@ internal sealed partial class RateController
             {
                 _slowStart = new SlowStart(now);
                 _slowStartAccepted = null;
+                _slowStartCap = null;
             }
             if (Origin == RateOrigin.Configured)
             {

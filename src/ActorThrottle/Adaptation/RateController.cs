@@ -40,6 +40,11 @@ internal sealed partial class RateController
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
     private int _overloadPauses;
+    // The same rule over server errors (500-504, 529): most attempts failing is an outage, which pauses the model, not its rate.
+    private readonly OverloadDetector _outage;
+    private DateTimeOffset _outagePausedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _outagePausedUntil = DateTimeOffset.MinValue;
+    private int _outagePauses;
     // When the model's first answer came: attempts sent before it went out blind, in the opening burst.
     private DateTimeOffset? _firstAnswerAt;
     // The most a bucket without a window (limit, remaining, reset) was seen holding: its burst tolerance, when below its limit.
@@ -47,6 +52,10 @@ internal sealed partial class RateController
     private DateTimeOffset _lastBurstCap = DateTimeOffset.MinValue;
     // The highest rate the provider was seen holding for HoldSpan without a 429 (null before, and after an overload); see Held.
     private double? _heldRate;
+    // The highest rate ever held (Held): a configured model whose limit dropped and came back slow-starts back to it.
+    private double? _highestHeld;
+    // Where a slow start back to the highest held rate ends (null: an auto slow start, which ends at a 429 or a seed).
+    private double? _slowStartCap;
     // The rate an exact seed last set: the provider's own statement of its pace; by a policy (restated on every answer).
     private double? _statedRate;
     private bool _statedByPolicy;
@@ -77,7 +86,16 @@ internal sealed partial class RateController
         }
         _tokens = TokenRateLimits.From(settings) is { } tokenLimits ? new TokenRateController(tokenLimits) : null;
         _overload = new OverloadDetector(settings.Adapt.CoolDown);
+        _outage = new OverloadDetector(settings.Adapt.CoolDown);
     }
+
+    /// <summary>
+    /// True from an outage pause (most attempts failing with server errors) until an attempt sent after it is answered by
+    /// the provider (a success or a 429): the model's pauses space its attempts, so a request failed by the outage is
+    /// retried through the paused throttle at once instead of on a backoff of its own that could outlast the outage.
+    /// </summary>
+    public bool InOutage => _outagePauses > 0;
+
 
     /// <summary>How the rate now in force was found: configured, seeded from the provider's headers, or probed.</summary>
     public RateOrigin Origin { get; private set; }
@@ -141,17 +159,73 @@ internal sealed partial class RateController
         switch (outcome.Kind)
         {
             case OutcomeKind.Success:
+                Answered(now, outcome.SentAt);
                 (reason, detail) = Accepted(outcome, now);
                 break;
             case OutcomeKind.RateLimited:
+                Answered(now, outcome.SentAt);
                 (reason, detail) = RateLimited(outcome, now, pauses);
                 if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && RateLimitPause.RetryFloor(outcome.Headers) is { } wait && wait > TimeSpan.Zero)
                 {
                     pauses.Add(new RatePause(now + Min(wait, _settings.Retry.MaxRetryAfter), Empty: false, "the 429's retry-after (pause-on-retry-after = model)"));
                 }
                 break;
+            case OutcomeKind.Transient:
+                ServerError(outcome, now, pauses);
+                break;
         }
         return Decide(now, before, reason, detail, pauses, changes);
+    }
+
+    /// <summary>
+    /// A server error (500-504, 529 <c>overloaded_error</c>, a timeout): no rate signal, but when most attempts of the
+    /// cool-down fail this way (<see cref="OverloadDetector.IsOverload"/>) the provider is down, and sending on only spends
+    /// attempts. The model pauses: the provider's retry-after, else from adapt.cool-down doubling up to retry.base-delay
+    /// while pauses follow each other, so a provider back up waits at most that long for the next probe. Its buckets are
+    /// emptied, and until a probe is answered (<see cref="InOutage"/>) the model sends one attempt at a time (its caller
+    /// sets the in-flight limit to one): one failure of an attempt sent after the pause pauses again. Failures of attempts
+    /// sent before a pause are its echoes.
+    /// </summary>
+    private void ServerError(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses)
+    {
+        var sentAt = outcome.SentAt;
+        if (sentAt <= _outagePausedAt)
+        {
+            return;
+        }
+        _outage.Record(now, rejected: true, sentAt);
+        var probeFailed = InOutage && sentAt >= _outagePausedUntil;
+        if (!probeFailed && !_outage.IsOverloaded(now))
+        {
+            return;
+        }
+        var (failed, counted) = (_outage.Rejected, _outage.Counted);
+        var retryAfter = RateLimitPause.RetryFloor(outcome.Headers);
+        var wait = OverloadPause.Length(retryAfter, ++_outagePauses, _settings.Retry, _settings.Adapt.CoolDown);
+        if (retryAfter is null)
+        {
+            wait = Min(wait, Max(_settings.Retry.BaseDelay, _settings.Adapt.CoolDown));
+        }
+        _outage.Reset();
+        _outagePausedAt = now;
+        _outagePausedUntil = now + wait;
+        pauses.Add(new RatePause(_outagePausedUntil, Empty: true, probeFailed
+            ? string.Create(CultureInfo.InvariantCulture, $"outage: the first attempt after pause {_outagePauses - 1} failed too; paused {wait.TotalMilliseconds:0} ms")
+            : string.Create(CultureInfo.InvariantCulture, $"outage: {failed} of {counted} attempts failed with server errors; paused {wait.TotalMilliseconds:0} ms"),
+            Outage: true));
+    }
+
+    /// <summary>The provider answered an attempt sent at <paramref name="sentAt"/> (a success or a 429): it is up.</summary>
+    private void Answered(DateTimeOffset now, DateTimeOffset sentAt)
+    {
+        if (sentAt > _outagePausedAt)
+        {
+            _outage.Record(now, rejected: false, sentAt);
+        }
+        if (sentAt >= _outagePausedUntil)
+        {
+            _outagePauses = 0;
+        }
     }
 
     private RateDecision Decide(DateTimeOffset now, ThrottleSettings before, RateChangeReason reason, string? detail, List<RatePause> pauses, List<RateChange> changes)
@@ -367,6 +441,12 @@ internal sealed partial class RateController
             {
                 var from = _aimd.State.Rate;
                 _slowStartAccepted = from;
+                if (_slowStartCap is { } cap && grown >= cap)
+                {
+                    grown = cap;
+                    slowStart.End("back at the rate held before");
+                    _slowStartCap = null;
+                }
                 _aimd.SetRate(grown, learned: false);
                 _aimd.RestartEstimate(now);
                 reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"a round of successes at {from:0.###}/s"));
@@ -380,14 +460,23 @@ internal sealed partial class RateController
         {
             // Probing slowly past the learned rate got this far without a 429: the limit has moved up (a limit that dropped
             // and came back). Under auto, slow start again from here, as BBR probes again, instead of creeping up at a fifth of
-            // the pace. Under a configured number, grow at the normal pace towards it: a limit back at it took 70 s from half
-            // of it at a fifth of the pace, and slow start overshot a number configured 10x too high (three overloads).
+            // the pace. Under a configured number, slow start back to the highest rate the provider held before, then grow at
+            // the normal pace towards the number: a limit back at it took 70 s from half of it at a fifth of the pace, 16 s
+            // at the normal pace (schedule-529), and slow start without that bound overshot a number configured 10x too
+            // high (three overloads).
             _aimd.ForgetLearned();
             if (_settings.AutoRate)
             {
                 _slowStart = new SlowStart(now);
                 _slowStartAccepted = null;
                 reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
+            }
+            else if (_highestHeld is { } top && top > _aimd.State.Rate * ReprobeAbove)
+            {
+                _slowStart = new SlowStart(now);
+                _slowStartAccepted = null;
+                _slowStartCap = top;
+                reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: back towards the {top:0.###}/s held before"));
             }
             else
             {
@@ -452,6 +541,7 @@ internal sealed partial class RateController
                 _aimd.ProbeHeld();
             }
             _heldRate = _cleanMinRate;
+            _highestHeld = Math.Max(_highestHeld ?? 0, _cleanMinRate);
         }
     }
 
@@ -550,6 +640,7 @@ internal sealed partial class RateController
         _seenRateLimited = true;
         var endsSlowStart = _slowStart is { Active: true };
         _slowStart?.End("a 429");
+        _slowStartCap = null;
         var by = outcome.Cause;
         var onTokens = _tokens is not null && by is RateLimitedBy.Tokens or RateLimitedBy.Both;
         var onRequests = !onTokens || by == RateLimitedBy.Both;
@@ -676,4 +767,6 @@ internal sealed partial class RateController
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

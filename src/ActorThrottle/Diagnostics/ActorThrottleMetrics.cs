@@ -50,7 +50,7 @@ public sealed class ActorThrottleMetrics : IDisposable
             tags: null, advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
         _queueWait = _meter.CreateHistogram<double>("actor_throttle.queue.wait", "s", "Time an attempt waited in its model's queue and throttle, from admission (retries: from re-entering the queue) to its send.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = QueueWaitBuckets });
-        _pauses = _meter.CreateCounter<long>("actor_throttle.pauses", "{pause}", "Pauses of a model's throttle (headers said nothing remains, a retry-after, an overload); emptied = the buckets were emptied too.");
+        _pauses = _meter.CreateCounter<long>("actor_throttle.pauses", "{pause}", "Pauses of a model's throttle (headers said nothing remains, a retry-after, an overload, an outage); emptied = the buckets were emptied too; outage = most attempts failed with server errors.");
         _rateChanges = _meter.CreateCounter<long>("actor_throttle.rate.changes", "{change}", "Changes of a model's throttle settings (rate, burst, tokens per minute), by reason.");
         _meter.CreateObservableGauge("actor_throttle.queue.depth", () => Observe(g => (double)g.QueueDepth), "{request}", "Requests a model holds (queued, in flight or waiting to retry).");
         _meter.CreateObservableGauge("actor_throttle.burst", () => Observe(g => (double)g.Burst), "{request}", "Current burst window.");
@@ -100,8 +100,8 @@ public sealed class ActorThrottleMetrics : IDisposable
     }
 
     /// <summary>The model's throttle paused; <paramref name="emptied"/>: its buckets were emptied too (an overload).</summary>
-    internal void RecordPause(string model, bool emptied) =>
-        _pauses.Add(1, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("emptied", emptied));
+    internal void RecordPause(string model, bool emptied, bool outage) =>
+        _pauses.Add(1, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("emptied", emptied), new KeyValuePair<string, object?>("outage", outage));
 
     internal void RecordRateLimited(string model) => _rateLimited.Add(1, new KeyValuePair<string, object?>("model", model));
 

@@ -39,6 +39,8 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
     private InFlightGate? _gate;
+    // RateController.InOutage as of the last decision applied: its end releases the requests waiting out the outage.
+    private bool _inOutage;
     private readonly ConcurrencyLimitDetector _concurrency;
     private int _starts;
     private long _rateChanges;
@@ -134,7 +136,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     {
         _throttle = started.Throttle;
         _gate = started.Gate;
-        _gate?.SetLimit(_concurrency.Limit);
+        _gate?.SetLimit(GateLimit);
         _starts++;
         // A fresh stream starts from the configured rate; bring it to what rate control has learned.
         ApplySettings();
@@ -306,7 +308,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         var concurrency = _concurrency.OnOutcome(response.Kind, outcome.InFlightAtSend, response.RateLimits.HasRateHeaders || response.RateLimits.RetryAfter is not null, outcome.StartedAt, now);
         if (concurrency.Changed)
         {
-            _gate?.SetLimit(concurrency.Limit);
+            _gate?.SetLimit(GateLimit);
             _log.Information("Model {Model} in-flight limit now {Limit} ({Reason})", _settings.ModelId, concurrency.Limit,
                 concurrency.ConcurrencyLimited ? $"429 with {outcome.InFlightAtSend} in flight and no rate header or retry-after: a concurrency cap" : "probing after successes");
         }
@@ -369,20 +371,19 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
 
     private void RetryOrFail(LedgerEntry entry, BackendResponse response, FailureReason exhausted, DateTimeOffset now)
     {
-        if (entry.Attempts >= _settings.Retry.MaxAttempts)
+        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _rate.InOutage, _random.NextDouble());
+        if (!step.Retry)
         {
             FailOrFallBack(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
             return;
         }
-        var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _random.NextDouble());
+        var delay = step.Delay;
         if (entry.Request.Deadline is { } deadline && now + delay >= deadline)
         {
             Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The next retry (in {delay.TotalMilliseconds:0} ms) would come after the deadline; last error: {DescribeProviderError(response)}", response));
             return;
         }
-        // 429 retries are not charged: they re-enter the throttle, whose rate AIMD is lowering, so they cannot add
-        // load; failing them would only turn a backlog into errors while the limit is being learned.
-        if (response.Kind != OutcomeKind.RateLimited && !_budget.TryAcquireRetry(now))
+        if (step.ChargesBudget && !_budget.TryAcquireRetry(now))
         {
             FailOrFallBack(entry, Failure(entry, exhausted, $"Retry budget spent (retry.budget); last error: {DescribeProviderError(response)}", response));
             return;
@@ -392,9 +393,9 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             Release(entry, "The model moved to another node while the request was waiting to retry.");
             return;
         }
+        _metrics.RecordRetry(_settings.ModelId);
         entry.WaitingForRetry = true;
         entry.Current = null;
-        _metrics.RecordRetry(_settings.ModelId);
         Timers.StartSingleTimer(RetryKey(entry.Request.RequestId), new RetryDue(entry.Request.RequestId), delay);
     }
 
@@ -610,11 +611,47 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Applies a decision of rate control to the throttle: its pauses in order, then the settings it holds now.</summary>
+    /// <summary>
+    /// The provider answers again after an outage: requests waiting out a backoff after a server error (its own, or one of
+    /// the errors that showed the outage) go now, not up to retry.max-delay later.
+    /// </summary>
+    private void ReleaseOutageRetries()
+    {
+        var released = 0;
+        foreach (var entry in _ledger.Snapshot())
+        {
+            if (entry.WaitingForRetry && entry.LastResponse is { Kind: OutcomeKind.Transient })
+            {
+                Timers.Cancel(RetryKey(entry.Request.RequestId));
+                Submit(entry, isRetry: true);
+                released++;
+            }
+        }
+        _log.Information("Model {Model} answers again after an outage: {Count} requests that were waiting to retry go now", _settings.ModelId, released);
+    }
+
+    /// <summary>The in-flight limit: the concurrency detector's, or one while the provider is down (<see cref="RateController.InOutage"/>): a single probe at a time.</summary>
+    private int GateLimit => _rate.InOutage ? 1 : _concurrency.Limit;
+
     private void Apply(RateDecision decision)
     {
+        if (_gate is { } gate && gate.Limit != GateLimit)
+        {
+            gate.SetLimit(GateLimit);
+        }
+        if (_inOutage && !_rate.InOutage)
+        {
+            ReleaseOutageRetries();
+        }
+        _inOutage = _rate.InOutage;
         foreach (var pause in decision.Pauses)
         {
-            _metrics.RecordPause(_settings.ModelId, pause.Empty);
+            _metrics.RecordPause(_settings.ModelId, pause.Empty, pause.Outage);
+            if (pause.Outage)
+            {
+                // No rate change tells an outage: it is told here, once per pause.
+                _log.Warning("Model {Model} paused until {Until:O}: {Cause:l}", _settings.ModelId, pause.Until, pause.Cause);
+            }
             if (pause.Empty)
             {
                 _throttle?.PauseEmptyUntil(pause.Until);

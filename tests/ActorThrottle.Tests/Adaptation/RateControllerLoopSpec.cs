@@ -50,4 +50,26 @@ public sealed class RateControllerLoopSpec(ITestOutputHelper output)
         Assert.True(loop.Goodput(45, 60) >= 90, loop.Describe());
         Assert.All(loop.RateAtSecond, r => Assert.True(r <= 100));
     }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(1000)]
+    public void A_configured_limit_that_comes_back_is_slow_started_back_to_the_rate_held_before_and_no_further(int configured)
+    {
+        var loop = new VirtualProviderLoop(new RateController(RateControllerReplaySpec.Settings($"requests-per-second = {configured}")),
+            t => t is >= 10 and < 20 ? 40 : 100, providerBurst: 10, (50, 150));
+        loop.Run(45);
+        output.WriteLine(loop.Describe());
+
+        var back = loop.Changes.Where(c => c.At > loop.Start + TimeSpan.FromSeconds(20)).ToList();
+        // Back near the limit within about 10 s of its return (the normal pace from 44/s took about 20 s) ...
+        Assert.True(loop.Goodput(32, 45) >= 95, loop.Describe());
+        // ... by doubling from the learned rate to the rate held before the drop (the provider's burst lets it hold a
+        // little over 100/s): no higher, whatever the configured number.
+        var heldBefore = loop.RateAtSecond.Skip(2).Take(8).Max();
+        var slowStarts = back.Where(c => c.Reason == RateChangeReason.SlowStart).ToList();
+        Assert.NotEmpty(slowStarts);
+        Assert.InRange(slowStarts.Max(c => c.After.Rate), 95, heldBefore + 1e-6);
+        Assert.True(loop.Seconds.Skip(20).Sum(s => s.Rejected) <= 0.02 * loop.Seconds.Skip(20).Sum(s => s.Attempts), loop.Describe());
+    }
 }

@@ -395,12 +395,60 @@ public sealed class RateControllerReplaySpec
     }
 
     [Fact]
-    public void Transient_failures_are_no_rate_signal()
+    public void Server_errors_among_successes_are_no_rate_signal_and_pause_nothing()
     {
         var controller = new RateController(Settings());
-        var decisions = Replay(controller, Enumerable.Range(0, 20).Select(i => RateOutcome.Transient(Ms(i * 10), Ms(i * 10 + 5))));
+        // One attempt in three fails with a server error, steadily: the provider is up.
+        var recorded = Enumerable.Range(0, 60).Select(i => i % 3 == 0
+            ? RateOutcome.Transient(Ms(i * 100), Ms(i * 100 + 5))
+            : RateOutcome.Success(Ms(i * 100), Ms(i * 100 + 5)));
 
-        Assert.All(decisions, d => Assert.Same(RateDecision.None, d));
+        Assert.All(Replay(controller, recorded), d => Assert.Same(RateDecision.None, d));
+        Assert.False(controller.InOutage);
+    }
+
+    [Fact]
+    public void Most_attempts_failing_with_server_errors_pause_the_model_doubling_to_base_delay_until_a_probe_is_answered()
+    {
+        var controller = new RateController(Settings());
+        // Four server errors in a row (most of the cool-down's attempts, at least OverloadDetector.MinRejections): an outage.
+        var opening = Replay(controller, Enumerable.Range(0, 4).Select(i => RateOutcome.Transient(Ms(i * 10), Ms(i * 10 + 5))));
+        Assert.All(opening.Take(3), d => Assert.Same(RateDecision.None, d));
+        var first = Assert.Single(opening[3].Pauses);
+        Assert.Equal(new RatePause(Ms(35) + TimeSpan.FromMilliseconds(250), Empty: true, first.Cause, Outage: true), first);
+        Assert.Contains("4 of 4 attempts failed with server errors", first.Cause);
+        Assert.Empty(opening[3].Changes);
+        Assert.True(controller.InOutage);
+
+        // An attempt sent before the pause and answered during it is its echo.
+        Assert.Same(RateDecision.None, controller.Observe(RateOutcome.Transient(Ms(33), Ms(100))));
+
+        // Each probe sent after a pause that fails pauses again, twice as long (cool-down 250 ms), up to retry.base-delay (1 s).
+        var until = new List<DateTimeOffset>();
+        var sent = 290.0;
+        foreach (var _ in Enumerable.Range(0, 4))
+        {
+            var pause = Assert.Single(controller.Observe(RateOutcome.Transient(Ms(sent), Ms(sent + 10))).Pauses);
+            Assert.True(pause.Outage);
+            until.Add(pause.Until);
+            sent = (pause.Until - T0).TotalMilliseconds + 5;
+        }
+        Assert.Equal([Ms(300 + 500), Ms(805 + 10 + 1000), Ms(1820 + 10 + 1000), Ms(2835 + 10 + 1000)], until);
+
+        // A probe answered (a 429 would do too): the provider is up; the settings never moved.
+        Assert.Same(RateDecision.None, controller.Observe(RateOutcome.Success(Ms(sent), Ms(sent + 10))));
+        Assert.False(controller.InOutage);
+        Assert.Equal(new ThrottleSettings(10, 10, 0), controller.Settings);
+    }
+
+    [Fact]
+    public void An_outage_pause_waits_the_providers_retry_after()
+    {
+        var controller = new RateController(Settings());
+        var headers = new RateLimitInfo { RetryAfter = TimeSpan.FromSeconds(3) };
+        var decisions = Replay(controller, Enumerable.Range(0, 4).Select(i => RateOutcome.Transient(Ms(i * 10), Ms(i * 10 + 5), headers)));
+
+        Assert.Equal(Ms(35) + TimeSpan.FromSeconds(3), Assert.Single(decisions[3].Pauses).Until);
     }
 
     [Fact]

@@ -52,6 +52,7 @@ internal sealed class VirtualPipeline
     private int _stage;
     private int _inFlight;
     private int _gateLimit;
+    private bool _inOutage;
     private long _sequence;
     private int _answered;
 
@@ -125,8 +126,13 @@ internal sealed class VirtualPipeline
         while (_retryTimers.TryPeek(out var due, out var at) && at.Item1 <= now)
         {
             _retryTimers.Dequeue();
-            _retries.Enqueue(due);
-            kick = true;
+            if (due.RetryTimer == at.Item2)
+            {
+                // Not released early by an outage's end (ModelSupervisor.ReleaseOutageRetries).
+                due.RetryTimer = -1;
+                _retries.Enqueue(due);
+                kick = true;
+            }
         }
 
         while (_atProvider.TryPeek(out var flight, out var at) && at.Item1 <= now)
@@ -163,7 +169,7 @@ internal sealed class VirtualPipeline
         var verdict = _concurrency.OnOutcome(response.Kind, flight.InFlightAtSend, response.RateLimits.HasRateHeaders || response.RateLimits.RetryAfter is not null, flight.StartedAt, now);
         if (verdict.Changed)
         {
-            _gateLimit = verdict.Limit;
+            _gateLimit = GateLimit;
             AdmitAtGate(now);
         }
 
@@ -201,21 +207,16 @@ internal sealed class VirtualPipeline
 
     private void RetryOrFail(VirtualRequest entry, BackendResponse response, string exhausted, DateTimeOffset now)
     {
-        if (entry.Attempts >= _settings.Retry.MaxAttempts)
+        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _rate.InOutage, _random.NextDouble());
+        if (!step.Retry || (step.ChargesBudget && !_budget.TryAcquireRetry(now)))
         {
             Finish(entry, exhausted, now);
             return;
         }
 
-        var delay = RetryDelay.Compute(entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _random.NextDouble());
-        // 429 retries are not charged to the budget (ModelSupervisor.RetryOrFail).
-        if (response.Kind != OutcomeKind.RateLimited && !_budget.TryAcquireRetry(now))
-        {
-            Finish(entry, exhausted, now);
-            return;
-        }
-
-        _retryTimers.Enqueue(entry, (OnTick(now + delay, now), _sequence++));
+        entry.LastServerError = response.Kind == OutcomeKind.Transient;
+        entry.RetryTimer = _sequence++;
+        _retryTimers.Enqueue(entry, (OnTick(now + step.Delay, now), entry.RetryTimer));
     }
 
     private void Finish(VirtualRequest entry, string outcome, DateTimeOffset now)
@@ -226,8 +227,28 @@ internal sealed class VirtualPipeline
     }
 
     /// <summary>ModelSupervisor.Apply: pauses in order, then the settings rate control holds.</summary>
+    /// <summary>ModelSupervisor.GateLimit: one probe at a time while the provider is down.</summary>
+    private int GateLimit => _rate.InOutage ? 1 : _concurrency.Limit;
+
     private void Apply(RateDecision decision, DateTimeOffset now)
     {
+        if (_gateLimit != GateLimit)
+        {
+            _gateLimit = GateLimit;
+            AdmitAtGate(now);
+        }
+
+        if (_inOutage && !_rate.InOutage)
+        {
+            // ModelSupervisor.ReleaseOutageRetries: the timers of those released are void.
+            foreach (var waiting in _retryTimers.UnorderedItems.Select(t => t.Element).Where(e => e.RetryTimer >= 0 && e.LastServerError).Distinct().ToList())
+            {
+                waiting.RetryTimer = -1;
+                _retries.Enqueue(waiting);
+            }
+        }
+
+        _inOutage = _rate.InOutage;
         foreach (var pause in decision.Pauses)
         {
             Pauses.Add(pause);
@@ -374,6 +395,12 @@ internal sealed class VirtualRequest(int index, RequestCost cost, int simulatorP
     public int MaxTokens { get; } = maxTokens;
 
     public int Attempts { get; set; }
+
+    /// <summary>The sequence number of the retry timer in force; -1 without one (a stale timer is ignored).</summary>
+    public long RetryTimer { get; set; } = -1;
+
+    /// <summary>The last attempt failed with a server error: its retry goes at once when an outage ends.</summary>
+    public bool LastServerError { get; set; }
 
     public DateTimeOffset? FirstAttemptAt { get; set; }
 

@@ -15,6 +15,9 @@ internal sealed class VirtualProviderLoop
     public const int MaxInFlight = 64;
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The instant the run starts (t = 0).</summary>
+    public DateTimeOffset Start => T0;
+
     private readonly RateController _controller;
     private readonly Func<double, double> _limitAt;
     private readonly double _providerBurst;

@@ -50,6 +50,24 @@ public sealed class RetrySpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task Requests_waiting_out_an_outage_go_as_soon_as_the_provider_answers_again_not_at_the_end_of_their_backoff()
+    {
+        var down = 1;
+        var backend = new ScriptedBackend((r, _) => Volatile.Read(ref down) == 1 ? ScriptedBackend.ServerError(529) : ScriptedBackend.Success(r));
+        // A backoff of up to a minute: without the release at the outage's end the replies would come long after the test's 20 s.
+        var engine = StartEngine(backend, "actor-throttle.defaults { retry { base-delay = 60s, max-delay = 60s }\n adapt.cool-down = 20ms }");
+        var waiting = Enumerable.Range(0, 10).Select(i => engine.CompleteAsync(Request(id: $"w{i}"))).ToList();
+        await AwaitConditionAsync(() => Task.FromResult(Enumerable.Range(0, 10).All(i => backend.CallsFor($"w{i}") >= 1)), TimeSpan.FromSeconds(10));
+
+        Volatile.Write(ref down, 0);
+        // The next attempt answered (a new request, once the outage pause is over) ends the outage.
+        Assert.Equal(1, (await Ask<ChatSuccess>(engine, Request(id: "probe"))).Attempts);
+
+        // Every one of them, including those that failed before the outage was told (a backoff of their own).
+        Assert.All(await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(20)), reply => Assert.IsType<ChatSuccess>(reply));
+    }
+
+    [Fact]
     public async Task Attempts_stop_at_max_attempts_with_the_typed_reason()
     {
         var backend = new ScriptedBackend((r, _) => r.RequestId.StartsWith("rl") ? ScriptedBackend.RateLimited() : ScriptedBackend.ServerError(502));
