@@ -635,6 +635,15 @@ internal sealed partial class RateController
             // about the rate; the 429 step shrinks the burst, slow start and header seeds go on (virtual time: auto against
             // a 20/s bucket holding 4 ended slow start on its opening burst and crept up from 5/s by one a second).
             _aimd.OnRateLimited(now);
+            if (emptyBucketPace is { } stated && _aimd.State.Rate > stated * (1 + SeedTolerance))
+            {
+                // Its headers state the bucket's refill pace, though, and the rate is well above it (a number configured
+                // too high): down to it now, not after the sends the next release lets out at the old rate (virtual
+                // matrix: a burst-5 GCRA configured 10x too high drew 27 429s in its first 25 ms).
+                _aimd.SetRate(stated, learned: true);
+                return (RateChangeReason.RateLimited, string.Create(CultureInfo.InvariantCulture,
+                    $"429 of the opening burst from an empty bucket refilled at {stated:0.###}/s: the burst shrinks, the rate comes down to that pace"));
+            }
             return (RateChangeReason.RateLimited, "429 of the opening burst: the burst shrinks, the rate stays");
         }
         _seenRateLimited = true;

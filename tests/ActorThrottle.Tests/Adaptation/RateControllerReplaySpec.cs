@@ -238,6 +238,28 @@ public sealed class RateControllerReplaySpec
         Assert.Contains("opening burst", Assert.Single(Changes(decisions)).Detail);
     }
 
+    [Theory]
+    [InlineData(100, 9.5)]
+    [InlineData(20, 9.5)]
+    [InlineData(10.4, 10.4)]
+    public void An_opening_burst_429_that_states_a_pace_well_under_the_rate_brings_the_rate_down_to_it(double configured, double expected)
+    {
+        var controller = new RateController(Settings($"requests-per-second = {configured.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+        // A GCRA holding 5 of a 10/s limit, its waits in whole seconds (RateLimit-Limit/-Remaining/-Reset, retry-after):
+        // (10 - 1/2) / 1 s is its refill pace, at least.
+        var emptyBucket = new RateLimitInfo
+        {
+            LimitRequests = 10, RemainingRequests = 0, ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
+            RetryAfter = TimeSpan.FromSeconds(1), RetryAfterGranularity = TimeSpan.FromSeconds(1),
+        };
+        var decisions = Replay(controller, Enumerable.Range(0, 5).Select(i => RateOutcome.RateLimited(Ms(i * 0.1), Ms(2 + i * 0.1), headers: emptyBucket)));
+
+        // Within the seed tolerance of the pace the configured number stands (a known limit): only the burst shrinks.
+        Assert.Equal(expected, controller.Settings.Rate, 3);
+        Assert.True(controller.Settings.Burst < 10);
+        Assert.Equal(configured > expected, Changes(decisions)[0].Detail.Contains("the rate comes down to that pace", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Echoes_of_an_overload_change_no_rate_and_only_lengthen_the_pause_to_a_later_retry_after()
     {
