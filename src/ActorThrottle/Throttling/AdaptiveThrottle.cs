@@ -23,7 +23,7 @@ internal sealed class AdaptiveThrottle<T> : GraphStageWithMaterializedValue<Flow
     private readonly TimeSpan _tick;
     private readonly long? _tokensBurst;
 
-    /// <param name="tokensBurst">Capacity of the token bucket, which starts full at it; null: a minute of <paramref name="tokensPerMinute"/>.</param>
+    /// <param name="tokensBurst">Capacity of the token bucket, which starts full at it; null: a second of the token rate in force (<see cref="ThrottleBuckets.TokenCapacity"/>).</param>
     public AdaptiveThrottle(double rate, int burst, long tokensPerMinute, Func<T, long> cost, TimeProvider time,
         Func<T, bool>? isObsolete = null, TimeSpan? tick = null, long? tokensBurst = null)
     {

@@ -26,7 +26,8 @@ internal sealed class ThrottleBuckets
     /// <param name="tokensPerMinute">Token budget per minute; 0 for none.</param>
     /// <param name="tick">Timer resolution the stage runs at.</param>
     /// <param name="now">The instant the buckets start, full.</param>
-    /// <param name="tokensBurst">Capacity of the token bucket (≥ 1); null: a minute's worth, whatever the token rate.</param>
+    /// <param name="tokensBurst">Capacity of the token bucket (≥ 1); null: <see cref="Configuration.ModelSettings.DefaultTokensBurstSeconds"/>
+    /// of the token rate in force, following it when it changes (a seed or AIMD), as <c>tokens-burst = 0</c> says.</param>
     public ThrottleBuckets(double rate, int burst, long tokensPerMinute, TimeSpan tick, DateTimeOffset now, long? tokensBurst = null)
     {
         Validate(rate, burst, tokensPerMinute);
@@ -48,8 +49,14 @@ internal sealed class ThrottleBuckets
     public int Burst { get; private set; }
     public long TokensPerMinute { get; private set; }
 
-    /// <summary>Most tokens the bucket holds (0 without a token limit): <c>tokens-burst</c>, or a minute's worth when none was given.</summary>
-    public long TokenCapacity => TokensPerMinute == 0 ? 0 : _tokensBurst ?? TokensPerMinute;
+    /// <summary>
+    /// Most tokens the bucket holds (0 without a token limit): <c>tokens-burst</c>, or a second's worth of the token rate in
+    /// force when none was given. Fixed at the configured rate, a number configured 2x too high and seeded down to the
+    /// provider's stated limit kept two of the provider's seconds and spent them at once (virtual matrix, tokens-anthropic
+    /// 2x: 17 token 429s in its first half second); a minute's worth, under auto, let a minute out after a quiet spell.
+    /// </summary>
+    public long TokenCapacity => TokensPerMinute == 0 ? 0
+        : _tokensBurst ?? Math.Max(1, (long)Math.Ceiling(TokensPerMinute * Configuration.ModelSettings.DefaultTokensBurstSeconds / 60.0));
     public TimeSpan Tick { get; }
     public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
 

@@ -79,7 +79,7 @@ internal sealed class VirtualPipeline
         // As ModelSupervisor.StartModelActor builds the stream: rate and burst from rate control, tokens as configured.
         var state = _rate.Settings;
         _buckets = new ThrottleBuckets(state.Rate, state.Burst, settings.TokensPerMinute, Tick, clock.GetUtcNow(),
-            settings.TokensPerMinute > 0 ? settings.TokenBucketCapacity : null);
+            settings.TokensBurst > 0 ? settings.TokensBurst : null);
         ApplySettings(clock.GetUtcNow());
     }
 

@@ -116,7 +116,7 @@ public sealed class AdaptiveThrottleSpec : Akka.TestKit.Xunit2.TestKit
     public void The_token_bucket_limits_by_cost()
     {
         // 600 tokens/minute = 10/s; each element costs 100 → one element per 10 s after the first 6.
-        var (_, probe) = Run(rate: 1000, burst: 100, tpm: 600, cost: _ => 100);
+        var (_, probe) = Run(rate: 1000, burst: 100, tpm: 600, cost: _ => 100, tokensBurst: 600);
         probe.Request(1000);
         ExpectCount(probe, 6);
         Advance(TimeSpan.FromSeconds(5), steps: 1);

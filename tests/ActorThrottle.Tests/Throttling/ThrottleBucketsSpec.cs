@@ -93,7 +93,7 @@ public sealed class ThrottleBucketsSpec
     [Fact]
     public void The_token_bucket_charges_cost_and_waits_for_enough_tokens()
     {
-        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 6000);
         Assert.Null(buckets.TryTake(T0, 5000));
         // 1000 left; 3000 more needed at 100 tokens/s → 30 s.
         Assert.Equal(T0 + TimeSpan.FromSeconds(30), buckets.TryTake(T0, 4000));
@@ -103,7 +103,7 @@ public sealed class ThrottleBucketsSpec
     [Fact]
     public void Refunds_return_tokens_up_to_the_budget()
     {
-        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0, tokensBurst: 6000);
         Assert.Null(buckets.TryTake(T0, 6000));
         buckets.Refund(T0, 2500);
         Assert.Equal(2500, buckets.TokenLevel, 6);
@@ -114,7 +114,7 @@ public sealed class ThrottleBucketsSpec
     [Fact]
     public void A_cost_larger_than_the_budget_waits_for_a_full_bucket_and_is_charged_in_full()
     {
-        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 600, Tick, T0);
+        var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 600, Tick, T0, tokensBurst: 600);
         Assert.Null(buckets.TryTake(T0, 10_000));
         Assert.Equal(-9_400, buckets.TokenLevel, 6);
         // The debt is repaid at 10 tokens/s before a full bucket (600) is there again: 1,000 s.
@@ -165,13 +165,15 @@ public sealed class ThrottleBucketsSpec
     }
 
     [Fact]
-    public void Without_tokens_burst_the_capacity_follows_the_token_rate()
+    public void Without_tokens_burst_the_capacity_is_a_second_of_the_token_rate_in_force()
     {
         var buckets = new ThrottleBuckets(rate: 1000, burst: 100, tokensPerMinute: 6000, Tick, T0);
-        Assert.Equal(6000, buckets.TokenCapacity);
+        Assert.Equal(100, buckets.TokenCapacity);
+        Assert.Equal(100, buckets.TokenLevel, 6);
+        // Seeded down (a number configured too high): the capacity follows, and what the bucket held beyond it goes.
         buckets.SetTokensPerMinute(T0, 600);
-        Assert.Equal(600, buckets.TokenCapacity);
-        Assert.Equal(600, buckets.TokenLevel, 6);
+        Assert.Equal(10, buckets.TokenCapacity);
+        Assert.Equal(10, buckets.TokenLevel, 6);
         buckets.SetTokensPerMinute(T0, 0);
         Assert.Equal(0, buckets.TokenCapacity);
         // From no limit to a limit: the bucket starts full at its capacity.
