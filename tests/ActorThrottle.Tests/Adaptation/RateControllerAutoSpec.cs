@@ -270,6 +270,20 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
         Assert.Equal(0, change.Before.TokensPerMinute);
     }
 
+    [Theory]
+    [InlineData(180000, true)]
+    [InlineData(95000, false)]
+    public void A_configured_token_limit_seeded_well_down_empties_the_token_bucket(long configured, bool empties)
+    {
+        var controller = Auto($"tokens-per-minute = {configured}");
+        var decision = ObserveThrice(controller, new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitTokens = 90000 });
+
+        Assert.Equal(90000, Assert.Single(decision.Changes).After.TokensPerMinute);
+        // Twice the stated limit: the bucket's burst was counted at that, and the opening sends took the provider's own.
+        // Within the seed tolerance (rounding, a known limit) it is the same bucket.
+        Assert.Equal(empties, decision.Pauses.Any(p => p.Empty && p.Cause.Contains("came down to the provider's", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Tokens_zero_ignores_an_advertised_token_limit()
     {
