@@ -617,6 +617,11 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     /// </summary>
     private void ReleaseOutageRetries()
     {
+        if (_handingOff)
+        {
+            // The next incarnation sends them: this one only finishes what is in flight.
+            return;
+        }
         var released = 0;
         foreach (var entry in _ledger.Snapshot())
         {
@@ -639,7 +644,8 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         {
             gate.SetLimit(GateLimit);
         }
-        if (_inOutage && !_rate.InOutage)
+        var wasInOutage = _inOutage;
+        if (wasInOutage && !_rate.InOutage)
         {
             ReleaseOutageRetries();
         }
@@ -649,8 +655,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             _metrics.RecordPause(_settings.ModelId, pause.Empty, pause.Outage);
             if (pause.Outage)
             {
-                // No rate change tells an outage: it is told here, once per pause.
-                _log.Warning("Model {Model} paused until {Until:O}: {Cause:l}", _settings.ModelId, pause.Until, pause.Cause);
+                // No rate change tells an outage: it is told here, as a warning when it begins; each failed probe's pause
+                // after that at Debug (a long outage probes every retry.base-delay).
+                _log.Write(wasInOutage ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Warning,
+                    "Model {Model} paused until {Until:O}: {Cause:l}", _settings.ModelId, pause.Until, pause.Cause);
             }
             if (pause.Empty)
             {

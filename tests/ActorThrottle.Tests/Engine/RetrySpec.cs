@@ -1,6 +1,8 @@
 using ActorThrottle.Backend;
 using ActorThrottle.Messages;
 using ActorThrottle.Tests.Support;
+using Serilog;
+using Serilog.Events;
 using Xunit;
 
 namespace ActorThrottle.Tests.Engine;
@@ -55,7 +57,9 @@ public sealed class RetrySpec : EngineSpecBase
         var down = 1;
         var backend = new ScriptedBackend((r, _) => Volatile.Read(ref down) == 1 ? ScriptedBackend.ServerError(529) : ScriptedBackend.Success(r));
         // A backoff of up to a minute: without the release at the outage's end the replies would come long after the test's 20 s.
-        var engine = StartEngine(backend, "actor-throttle.defaults { retry { base-delay = 60s, max-delay = 60s }\n adapt.cool-down = 20ms }");
+        var sink = new CapturingSink();
+        var engine = StartEngine(backend, "actor-throttle.defaults { retry { base-delay = 60s, max-delay = 60s }\n adapt.cool-down = 20ms }",
+            new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(sink).CreateLogger());
         var waiting = Enumerable.Range(0, 10).Select(i => engine.CompleteAsync(Request(id: $"w{i}"))).ToList();
         await AwaitConditionAsync(() => Task.FromResult(Enumerable.Range(0, 10).All(i => backend.CallsFor($"w{i}") >= 1)), TimeSpan.FromSeconds(10));
 
@@ -65,6 +69,10 @@ public sealed class RetrySpec : EngineSpecBase
 
         // Every one of them, including those that failed before the outage was told (a backoff of their own).
         Assert.All(await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(20)), reply => Assert.IsType<ChatSuccess>(reply));
+        // The outage is told once as a warning, and its end with the requests sent on.
+        var warning = Assert.Single(sink.Events, e => e.Level == LogEventLevel.Warning);
+        Assert.Contains("failed with server errors", warning.RenderMessage());
+        Assert.Contains(sink.Events, e => e.RenderMessage().Contains("answers again after an outage", StringComparison.Ordinal));
     }
 
     [Fact]

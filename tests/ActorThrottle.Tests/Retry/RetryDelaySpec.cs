@@ -9,7 +9,7 @@ namespace ActorThrottle.Tests.Retry;
 
 public sealed class RetryDelaySpec
 {
-    private static readonly RetrySettings Settings = new(
+    internal static readonly RetrySettings Settings = new(
         MaxAttempts: 6,
         BaseDelay: TimeSpan.FromSeconds(1),
         MaxDelay: TimeSpan.FromSeconds(30),

@@ -8,14 +8,8 @@ namespace ActorThrottle.Tests.Retry;
 /// <summary>The retry decision for one failed attempt, every case: kind × attempts left × outage.</summary>
 public sealed class RetryPlanSpec
 {
-    private static readonly RetrySettings Settings = new(
-        MaxAttempts: 3,
-        BaseDelay: TimeSpan.FromSeconds(1),
-        MaxDelay: TimeSpan.FromSeconds(30),
-        MaxRetryAfter: TimeSpan.FromSeconds(120),
-        Budget: 0.2,
-        BudgetWindow: TimeSpan.FromSeconds(10),
-        BudgetMinPerSecond: 1);
+    // The reference values, with three attempts.
+    private static readonly RetrySettings Settings = RetryDelaySpec.Settings with { MaxAttempts = 3 };
 
     [Theory]
     [InlineData(OutcomeKind.RateLimited, false)]
