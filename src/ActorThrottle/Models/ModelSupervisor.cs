@@ -239,6 +239,12 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         {
             ArmDeadlineTimer();
         }
+        if (_rate.InOutage && HasFallback(entry))
+        {
+            // The model is down and the caller named where to go instead: go there, not into a queue probed once a pause.
+            FailOrFallBack(entry, Failure(entry, FailureReason.Transient, OutageMessage));
+            return true;
+        }
         Submit(entry, isRetry: false);
         PublishGauges();
         return true;
@@ -375,6 +381,11 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         if (!step.Retry)
         {
             FailOrFallBack(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
+            return;
+        }
+        if (response.Kind == OutcomeKind.Transient && _rate.InOutage && HasFallback(entry))
+        {
+            FailOrFallBack(entry, Failure(entry, FailureReason.Transient, $"{OutageMessage}; last error: {DescribeProviderError(response)}", response));
             return;
         }
         var delay = step.Delay;
@@ -635,6 +646,35 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         _log.Information("Model {Model} answers again after an outage: {Count} requests that were waiting to retry go now", _settings.ModelId, released);
     }
 
+    private const string OutageMessage = "The model is down: most of its attempts fail with server errors";
+
+    /// <summary>Whether the request still has a fallback model to go to (<see cref="FailOrFallBack"/> takes the first).</summary>
+    private bool HasFallback(LedgerEntry entry) => entry.Fallbacks.Any(f => f != _settings.ModelId && !entry.Tried.Contains(f));
+
+    /// <summary>
+    /// An outage begins: requests that name fallbacks and are not in a call (queued, or waiting to retry) go to them now.
+    /// Waiting, they would leave one a probe (benchmarks, deployments "failing" with fallbacks by hand: 93 of 400 still
+    /// unanswered after 70 s when they waited).
+    /// </summary>
+    private void FallBackFromOutage()
+    {
+        if (_handingOff || _shutdownRequester is not null)
+        {
+            return;
+        }
+        foreach (var entry in _ledger.Snapshot())
+        {
+            if (!HasFallback(entry))
+            {
+                continue;
+            }
+            if (entry.WaitingForRetry || (entry.Current is { } item && item.TryWithdraw()))
+            {
+                FailOrFallBack(entry, Failure(entry, FailureReason.Transient, OutageMessage));
+            }
+        }
+    }
+
     /// <summary>The in-flight limit: the concurrency detector's, or one while the provider is down (<see cref="RateController.InOutage"/>): a single probe at a time.</summary>
     private int GateLimit => _rate.InOutage ? 1 : _concurrency.Limit;
 
@@ -650,6 +690,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             ReleaseOutageRetries();
         }
         _inOutage = _rate.InOutage;
+        if (!wasInOutage && _inOutage)
+        {
+            FallBackFromOutage();
+        }
         foreach (var pause in decision.Pauses)
         {
             _metrics.RecordPause(_settings.ModelId, pause.Empty, pause.Outage);

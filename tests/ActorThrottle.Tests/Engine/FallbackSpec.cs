@@ -30,6 +30,24 @@ public sealed class FallbackSpec : EngineSpecBase
     }
 
     [Fact]
+    public async Task While_a_model_is_down_its_requests_with_fallbacks_go_to_them_instead_of_waiting_for_its_probes()
+    {
+        var backend = new ScriptedBackend((r, _) => r.Model == "primary" ? ScriptedBackend.ServerError(529) : ScriptedBackend.Success(r));
+        // Enough attempts and backoff (a minute) that without the outage's fallback the requests would still be waiting.
+        var engine = StartEngine(backend, Fallbacks + "\nactor-throttle.defaults { retry { max-attempts = 6, base-delay = 60s, max-delay = 60s }\n adapt.cool-down = 20ms }");
+        var first = Enumerable.Range(0, 20).Select(i => engine.CompleteAsync(Request(model: "primary", id: $"d{i}"))).ToList();
+        var replies = await Task.WhenAll(first).WaitAsync(TimeSpan.FromSeconds(20));
+        // Arriving while the outage lasts: straight to the fallback, never sent to the model that is down.
+        var late = await Ask<ChatSuccess>(engine, Request(model: "primary", id: "late"));
+
+        Assert.All(replies, r => Assert.Equal("secondary-2024", Assert.IsType<ChatSuccess>(r).ModelUsed));
+        Assert.Equal("secondary-2024", late.ModelUsed);
+        Assert.Equal(1, backend.CallsFor("late"));
+        // Each went to the model that is down at most once.
+        Assert.All(Enumerable.Range(0, 20), i => Assert.InRange(backend.CallsFor($"d{i}"), 1, 2));
+    }
+
+    [Fact]
     public async Task Insufficient_quota_falls_back_at_once()
     {
         var backend = new ScriptedBackend((r, _) => r.Model == "primary" ? ScriptedBackend.QuotaExceeded() : ScriptedBackend.Success(r));
