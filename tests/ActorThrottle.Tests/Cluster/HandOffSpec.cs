@@ -44,7 +44,9 @@ public sealed class HandOffSpec : Akka.TestKit.Xunit2.TestKit
         var redeliveries = CreateTestProbe();
         var relay = CreateTestProbe();
         // One release a second and a burst of one: the first request goes out, the others wait in the queue.
-        var supervisor = StartSupervisor(backend, redeliveries, "actor-throttle.defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }");
+        // The call in flight is released by the test itself: a grace of its own, longer than the test's steps on a loaded
+        // machine (TestConfig's 1 s expired before the gate opened in a fresh-clone CI run, answering it ShuttingDown).
+        var supervisor = StartSupervisor(backend, redeliveries, "actor-throttle.shutdown-grace = 30s\nactor-throttle.defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }");
         Watch(supervisor);
         for (var i = 0; i < 4; i++)
         {
@@ -83,7 +85,9 @@ public sealed class HandOffSpec : Akka.TestKit.Xunit2.TestKit
         });
         var redeliveries = CreateTestProbe();
         var caller = CreateTestProbe();
-        var supervisor = StartSupervisor(backend, redeliveries, "actor-throttle.defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }");
+        // The call in flight is released by the test itself: a grace of its own, longer than the test's steps on a loaded
+        // machine (TestConfig's 1 s expired before the gate opened in a fresh-clone CI run, answering it ShuttingDown).
+        var supervisor = StartSupervisor(backend, redeliveries, "actor-throttle.shutdown-grace = 30s\nactor-throttle.defaults { requests-per-second = 1, max-burst = 1, min-rate = 0.1, max-in-flight = 1 }");
         supervisor.Tell(new ClusterRequest(Request("first"), Resent: false), caller.Ref);
         caller.ExpectMsg<RequestAccepted>();
         AwaitCondition(() => backend.TotalCalls == 1, TimeSpan.FromSeconds(5));
