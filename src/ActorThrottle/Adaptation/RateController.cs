@@ -229,9 +229,20 @@ internal sealed partial class RateController
         {
             _outage.Record(now, rejected: false, sentAt);
         }
-        if (sentAt >= _outagePausedUntil)
+        if (sentAt >= _outagePausedUntil && _outagePauses > 0)
         {
             _outagePauses = 0;
+            if (_highestHeld is { } top && top > _aimd.State.Rate * ReprobeAbove && _slowStart is not { Active: true })
+            {
+                // Back from an outage, what 429s taught before it is stale (the provider restarted, or shed the load that
+                // limited it): slow start back to the highest rate it was seen holding, as for a limit that came back. A
+                // round of 429s there costs one step back to the last good round (virtual matrix, schedule-529: the rate
+                // learned during the drop to 40 % crept back for 10 s after the outage).
+                _aimd.ForgetLearned();
+                _slowStart = new SlowStart(now);
+                _slowStartAccepted = null;
+                _slowStartCap = top;
+            }
         }
     }
 

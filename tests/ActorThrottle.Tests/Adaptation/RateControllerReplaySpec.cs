@@ -464,6 +464,30 @@ public sealed class RateControllerReplaySpec
     }
 
     [Fact]
+    public void Back_from_an_outage_a_model_slow_starts_to_the_highest_rate_it_held_and_no_further()
+    {
+        var controller = new RateController(Settings("requests-per-second = 100"));
+        // Two seconds accepted at 100/s: a rate the provider holds.
+        Replay(controller, Successes(200, 0, 10));
+        // Then most attempts rejected (the limit dropped): an overload cuts the rate.
+        Replay(controller, Enumerable.Range(0, 40).Select(i => RateOutcome.RateLimited(Ms(2000 + i * 5), Ms(2005 + i * 5))));
+        var cut = controller.Settings.Rate;
+        Assert.True(cut <= 60, $"cut to {cut}");
+        Replay(controller, Successes((int)(2 * cut), 4000, 1000 / cut));
+        // An outage, and a probe answered after its pause.
+        var outage = Replay(controller, Enumerable.Range(0, 10).Select(i => RateOutcome.Transient(Ms(6000 + i * 10), Ms(6005 + i * 10))));
+        var probeAt = (outage.SelectMany(d => d.Pauses).Last().Until - T0).TotalMilliseconds + 5;
+        controller.Observe(RateOutcome.Success(Ms(probeAt), Ms(probeAt + 5)));
+
+        Assert.False(controller.InOutage);
+        Assert.True(controller.InSlowStart);
+        var changes = Changes(Replay(controller, Successes(600, probeAt + 20, 10)));
+        Assert.Equal(100, controller.Settings.Rate, 6);
+        Assert.Contains(changes, c => c.Reason == RateChangeReason.SlowStart);
+        Assert.All(changes, c => Assert.True(c.After.Rate <= 100));
+    }
+
+    [Fact]
     public void An_outage_pause_waits_the_providers_retry_after()
     {
         var controller = new RateController(Settings());
