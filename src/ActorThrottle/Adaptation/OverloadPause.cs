@@ -16,7 +16,8 @@ internal static class OverloadPause
     /// <param name="retryAfter">The 429's retry-after; null when the provider sent none.</param>
     /// <param name="consecutive">1 for the first pause since a success, 2 for the next, …</param>
     /// <param name="coolDown">adapt.cool-down: the first pause without a retry-after is at most this long.</param>
-    public static TimeSpan Length(TimeSpan? retryAfter, int consecutive, RetrySettings retry, TimeSpan coolDown)
+    /// <param name="longest">Where the doubling stops instead of retry.max-delay (an outage probes at least this often); never below the first pause.</param>
+    public static TimeSpan Length(TimeSpan? retryAfter, int consecutive, RetrySettings retry, TimeSpan coolDown, TimeSpan? longest = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(consecutive, 1);
         if (retryAfter is { } wait)
@@ -26,6 +27,7 @@ internal static class OverloadPause
         var doublings = Math.Min(consecutive - 1, 30);
         var first = coolDown > TimeSpan.Zero && coolDown < retry.BaseDelay ? coolDown : retry.BaseDelay;
         var backoff = first.Ticks * Math.Pow(2, doublings);
-        return backoff >= retry.MaxDelay.Ticks ? retry.MaxDelay : TimeSpan.FromTicks((long)backoff);
+        var cap = longest is { } l && l < retry.MaxDelay ? (l > first ? l : first) : retry.MaxDelay;
+        return backoff >= cap.Ticks ? cap : TimeSpan.FromTicks((long)backoff);
     }
 }

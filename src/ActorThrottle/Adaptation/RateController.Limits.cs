@@ -28,9 +28,7 @@ internal sealed partial class RateController
         {
             if (!_seenRateLimited)
             {
-                _slowStart = new SlowStart(now);
-                _slowStartAccepted = null;
-                _slowStartCap = null;
+                RestartSlowStart(now, cap: null);
             }
             if (Origin == RateOrigin.Configured)
             {

@@ -114,6 +114,7 @@ internal sealed partial class RateController
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var now = outcome.AnsweredAt;
+        var wasInOutage = InOutage;
         _firstAnswerAt ??= now;
         var before = Settings;
         var pauses = new List<RatePause>();
@@ -145,7 +146,8 @@ internal sealed partial class RateController
                 pauses.Add(new RatePause(now, Empty: true, "the token limit came down to the provider's: the token bucket starts empty"));
             }
         }
-        return ObserveAfterSeed(outcome, now, pauses, changes);
+        var decision = ObserveAfterSeed(outcome, now, pauses, changes);
+        return InOutage == wasInOutage ? decision : decision with { OutageBegan = InOutage, OutageEnded = !InOutage };
     }
 
     private RateDecision ObserveAfterSeed(RateOutcome outcome, DateTimeOffset now, List<RatePause> pauses, List<RateChange> changes)
@@ -207,12 +209,9 @@ internal sealed partial class RateController
             return;
         }
         var (failed, counted) = (_outage.Rejected, _outage.Counted);
-        var retryAfter = RateLimitPause.RetryFloor(outcome.Headers);
-        var wait = OverloadPause.Length(retryAfter, ++_outagePauses, _settings.Retry, _settings.Adapt.CoolDown);
-        if (retryAfter is null)
-        {
-            wait = Min(wait, Max(_settings.Retry.BaseDelay, _settings.Adapt.CoolDown));
-        }
+        // Doubling only up to retry.base-delay: a provider back up waits at most that long for the next probe.
+        var wait = OverloadPause.Length(RateLimitPause.RetryFloor(outcome.Headers), ++_outagePauses, _settings.Retry, _settings.Adapt.CoolDown,
+            longest: _settings.Retry.BaseDelay);
         _outage.Reset();
         _outagePausedAt = now;
         _outagePausedUntil = now + wait;
@@ -239,9 +238,7 @@ internal sealed partial class RateController
                 // round of 429s there costs one step back to the last good round (virtual matrix, schedule-529: the rate
                 // learned during the drop to 40 % crept back for 10 s after the outage).
                 _aimd.ForgetLearned();
-                _slowStart = new SlowStart(now);
-                _slowStartAccepted = null;
-                _slowStartCap = top;
+                RestartSlowStart(now, top);
             }
         }
     }
@@ -485,15 +482,12 @@ internal sealed partial class RateController
             _aimd.ForgetLearned();
             if (_settings.AutoRate)
             {
-                _slowStart = new SlowStart(now);
-                _slowStartAccepted = null;
+                RestartSlowStart(now, cap: null);
                 reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: probing again"));
             }
             else if (_highestHeld is { } top && top > _aimd.State.Rate * ReprobeAbove)
             {
-                _slowStart = new SlowStart(now);
-                _slowStartAccepted = null;
-                _slowStartCap = top;
+                RestartSlowStart(now, top);
                 reason = (RateChangeReason.SlowStart, string.Create(CultureInfo.InvariantCulture, $"{ReprobeAbove - 1:P0} above the learned {learned:0.###}/s without a 429: back towards the {top:0.###}/s held before"));
             }
             else
@@ -795,5 +789,14 @@ internal sealed partial class RateController
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    /// <summary>
+    /// Slow start again from <paramref name="now"/>: up to <paramref name="cap"/> (the highest rate held before, where it
+    /// ends and growth goes back to the normal pace), or without one under auto (it ends at a 429 or a seed).
+    /// </summary>
+    private void RestartSlowStart(DateTimeOffset now, double? cap)
+    {
+        _slowStart = new SlowStart(now);
+        _slowStartAccepted = null;
+        _slowStartCap = cap;
+    }
 }

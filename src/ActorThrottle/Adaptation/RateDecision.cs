@@ -6,6 +6,12 @@ namespace ActorThrottle.Adaptation;
 /// </summary>
 internal sealed record RateDecision(IReadOnlyList<RateChange> Changes, IReadOnlyList<RatePause> Pauses)
 {
+    /// <summary>This outcome began an outage (<see cref="RateController.InOutage"/>): requests with fallbacks go to them, one probe at a time.</summary>
+    public bool OutageBegan { get; init; }
+
+    /// <summary>This outcome ended an outage: the requests waiting to retry after a server error go now, the in-flight limit is restored.</summary>
+    public bool OutageEnded { get; init; }
+
     public static readonly RateDecision None = new([], []);
 
     /// <summary>The last change (null without one): what the settings are now, and why.</summary>

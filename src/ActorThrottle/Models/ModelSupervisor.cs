@@ -39,8 +39,6 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     private IActorRef _modelActor = ActorRefs.Nobody;
     private IThrottleControl? _throttle;
     private InFlightGate? _gate;
-    // RateController.InOutage as of the last decision applied: its end releases the requests waiting out the outage.
-    private bool _inOutage;
     private readonly ConcurrencyLimitDetector _concurrency;
     private int _starts;
     private long _rateChanges;
@@ -583,7 +581,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     {
         var eligible = failure.Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
             || (failure.Reason == FailureReason.Permanent && failure.ProviderCode == OutcomeClassifier.InsufficientQuota);
-        var chain = entry.Fallbacks.SkipWhile(f => f == _settings.ModelId || entry.Tried.Contains(f)).ToList();
+        var chain = FallbackChain(entry);
         var next = eligible && chain.Count > 0 ? chain[0] : null;
         if (next is null || _shutdownRequester is not null)
         {
@@ -621,7 +619,6 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
         return new ChatFailure(entry.Request.RequestId, reason, message + fellBack, entry.PriorAttempts + entry.Attempts, response?.StatusCode, response?.ErrorCode);
     }
 
-    /// <summary>Applies a decision of rate control to the throttle: its pauses in order, then the settings it holds now.</summary>
     /// <summary>
     /// The provider answers again after an outage: requests waiting out a backoff after a server error (its own, or one of
     /// the errors that showed the outage) go now, not up to retry.max-delay later.
@@ -648,8 +645,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
 
     private const string OutageMessage = "The model is down: most of its attempts fail with server errors";
 
-    /// <summary>Whether the request still has a fallback model to go to (<see cref="FailOrFallBack"/> takes the first).</summary>
-    private bool HasFallback(LedgerEntry entry) => entry.Fallbacks.Any(f => f != _settings.ModelId && !entry.Tried.Contains(f));
+    /// <summary>The fallbacks the request may still go to, in order (<see cref="FailOrFallBack"/> takes the first): this model and those tried are skipped.</summary>
+    private List<string> FallbackChain(LedgerEntry entry) => entry.Fallbacks.SkipWhile(f => f == _settings.ModelId || entry.Tried.Contains(f)).ToList();
+
+    private bool HasFallback(LedgerEntry entry) => FallbackChain(entry).Count > 0;
 
     /// <summary>
     /// An outage begins: requests that name fallbacks and are not in a call (queued, or waiting to retry) go to them now.
@@ -678,19 +677,18 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     /// <summary>The in-flight limit: the concurrency detector's, or one while the provider is down (<see cref="RateController.InOutage"/>): a single probe at a time.</summary>
     private int GateLimit => _rate.InOutage ? 1 : _concurrency.Limit;
 
+    /// <summary>Applies a decision of rate control: an outage's start or end, then its pauses in order, then the settings it holds now.</summary>
     private void Apply(RateDecision decision)
     {
-        if (_gate is { } gate && gate.Limit != GateLimit)
+        if (decision.OutageBegan || decision.OutageEnded)
         {
-            gate.SetLimit(GateLimit);
+            _gate?.SetLimit(GateLimit);
         }
-        var wasInOutage = _inOutage;
-        if (wasInOutage && !_rate.InOutage)
+        if (decision.OutageEnded)
         {
             ReleaseOutageRetries();
         }
-        _inOutage = _rate.InOutage;
-        if (!wasInOutage && _inOutage)
+        if (decision.OutageBegan)
         {
             FallBackFromOutage();
         }
@@ -701,7 +699,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             {
                 // No rate change tells an outage: it is told here, as a warning when it begins; each failed probe's pause
                 // after that at Debug (a long outage probes every retry.base-delay).
-                _log.Write(wasInOutage ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Warning,
+                _log.Write(decision.OutageBegan ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Debug,
                     "Model {Model} paused until {Until:O}: {Cause:l}", _settings.ModelId, pause.Until, pause.Cause);
             }
             if (pause.Empty)

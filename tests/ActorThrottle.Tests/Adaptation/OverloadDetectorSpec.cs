@@ -201,6 +201,20 @@ public sealed class OverloadDetectorSpec
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), OverloadPause.Length(null, consecutive, retry, TimeSpan.FromMilliseconds(coolDownMs)));
     }
 
+    [Theory]
+    [InlineData(null, 250, 3, 1_000)]     // an outage's pauses double from the cool-down up to the given longest (base-delay)
+    [InlineData(null, 250, 30, 1_000)]
+    [InlineData(null, 5_000, 4, 1_000)]   // never below the first pause (base-delay, the cool-down being longer)
+    [InlineData(3_000, 250, 1, 3_000)]    // a retry-after is kept whole
+    [InlineData(null, 250, 30, 30_000, 60_000)] // a longest above max-delay: max-delay still caps
+    public void The_doubling_stops_at_the_longest_given(int? retryAfterMs, int coolDownMs, int consecutive, int expectedMs, int longestMs = 1_000)
+    {
+        var retry = new RetrySettings(6, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120), 0.2, TimeSpan.FromSeconds(10), 1);
+        TimeSpan? retryAfter = retryAfterMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs),
+            OverloadPause.Length(retryAfter, consecutive, retry, TimeSpan.FromMilliseconds(coolDownMs), longest: TimeSpan.FromMilliseconds(longestMs)));
+    }
+
     [Fact]
     public void A_pause_count_below_one_is_refused()
     {

@@ -441,6 +441,8 @@ public sealed class RateControllerReplaySpec
         Assert.Contains("4 of 4 attempts failed with server errors", first.Cause);
         Assert.Empty(opening[3].Changes);
         Assert.True(controller.InOutage);
+        Assert.True(opening[3].OutageBegan);
+        Assert.False(opening[3].OutageEnded);
 
         // An attempt sent before the pause and answered during it is its echo.
         Assert.Same(RateDecision.None, controller.Observe(RateOutcome.Transient(Ms(33), Ms(100))));
@@ -458,7 +460,8 @@ public sealed class RateControllerReplaySpec
         Assert.Equal([Ms(300 + 500), Ms(805 + 10 + 1000), Ms(1820 + 10 + 1000), Ms(2835 + 10 + 1000)], until);
 
         // A probe answered (a 429 would do too): the provider is up; the settings never moved.
-        Assert.Same(RateDecision.None, controller.Observe(RateOutcome.Success(Ms(sent), Ms(sent + 10))));
+        var answered = controller.Observe(RateOutcome.Success(Ms(sent), Ms(sent + 10)));
+        Assert.True(answered is { OutageEnded: true, OutageBegan: false, Changes.Count: 0, Pauses.Count: 0 });
         Assert.False(controller.InOutage);
         Assert.Equal(new ThrottleSettings(10, 10, 0), controller.Settings);
     }

@@ -52,7 +52,6 @@ internal sealed class VirtualPipeline
     private int _stage;
     private int _inFlight;
     private int _gateLimit;
-    private bool _inOutage;
     private long _sequence;
     private int _answered;
 
@@ -232,13 +231,13 @@ internal sealed class VirtualPipeline
 
     private void Apply(RateDecision decision, DateTimeOffset now)
     {
-        if (_gateLimit != GateLimit)
+        if (decision.OutageBegan || decision.OutageEnded)
         {
             _gateLimit = GateLimit;
             AdmitAtGate(now);
         }
 
-        if (_inOutage && !_rate.InOutage)
+        if (decision.OutageEnded)
         {
             // ModelSupervisor.ReleaseOutageRetries: the timers of those released are void.
             foreach (var waiting in _retryTimers.UnorderedItems.Select(t => t.Element).Where(e => e.RetryTimer >= 0 && e.LastServerError).Distinct().ToList())
@@ -248,7 +247,6 @@ internal sealed class VirtualPipeline
             }
         }
 
-        _inOutage = _rate.InOutage;
         foreach (var pause in decision.Pauses)
         {
             Pauses.Add(pause);
