@@ -231,14 +231,17 @@ internal sealed partial class RateController
         if (sentAt >= _outagePausedUntil && _outagePauses > 0)
         {
             _outagePauses = 0;
-            if (_highestHeld is { } top && top > _aimd.State.Rate * ReprobeAbove && _slowStart is not { Active: true })
+            // Back from an outage, what 429s taught before it is stale (the provider restarted, or shed the load that limited
+            // it): slow start back to the highest rate it was seen holding, as for a limit that came back, or, when that is no
+            // higher, to twice the rate (virtual matrix, schedule-529 10x and auto: the rate held during the drop to 40 % crept
+            // back from 48/s for 23 s after the outage). Not further: the provider's bucket refilled during the outage and
+            // carries rounds far above its rate (uncapped, slow start reached 768/s on a 100/s bucket before its first 429).
+            // A round of 429s costs one step back to the last good round; then the normal pace.
+            if (_slowStart is not { Active: true })
             {
-                // Back from an outage, what 429s taught before it is stale (the provider restarted, or shed the load that
-                // limited it): slow start back to the highest rate it was seen holding, as for a limit that came back. A
-                // round of 429s there costs one step back to the last good round (virtual matrix, schedule-529: the rate
-                // learned during the drop to 40 % crept back for 10 s after the outage).
                 _aimd.ForgetLearned();
-                RestartSlowStart(now, top);
+                var rate = _aimd.State.Rate;
+                RestartSlowStart(now, _highestHeld is { } top && top > rate * ReprobeAbove ? top : 2 * Math.Max(rate, _highestHeld ?? 0));
             }
         }
     }

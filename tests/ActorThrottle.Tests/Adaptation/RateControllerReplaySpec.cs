@@ -491,6 +491,34 @@ public sealed class RateControllerReplaySpec
     }
 
     [Fact]
+    public void Back_from_an_outage_a_model_that_held_no_higher_rate_slow_starts_to_twice_its_rate_and_no_further()
+    {
+        // Configured 4x too high: the overloads of the opening cut the rate before it ever held one above it.
+        var controller = new RateController(Settings("requests-per-second = 400"));
+        Replay(controller, Enumerable.Range(0, 40).Select(i => RateOutcome.RateLimited(Ms(i * 5), Ms(i * 5 + 5))));
+        var cut = controller.Settings.Rate;
+        Assert.True(cut <= 200, $"cut to {cut}");
+        // Held for two seconds at the cut rate: the highest rate held is the rate now.
+        Replay(controller, Successes((int)(2 * cut), 1000, 1000 / cut));
+        var before = controller.Settings.Rate;
+        var outage = Replay(controller, Enumerable.Range(0, 10).Select(i => RateOutcome.Transient(Ms(4000 + i * 10), Ms(4005 + i * 10))));
+        var probeAt = (outage.SelectMany(d => d.Pauses).Last().Until - T0).TotalMilliseconds + 5;
+        controller.Observe(RateOutcome.Success(Ms(probeAt), Ms(probeAt + 5)));
+
+        Assert.True(controller.InSlowStart);
+        // Offered at the configured 400/s: slow start doubles to twice the rate, not to the configured number.
+        var changes = Changes(Replay(controller, Successes(1200, probeAt + 20, 2.5)));
+        var slowStart = changes.Where(c => c.Reason == RateChangeReason.SlowStart).ToList();
+        Assert.NotEmpty(slowStart);
+        Assert.Equal(2 * before, slowStart.Max(c => c.After.Rate), 6);
+        Assert.False(controller.InSlowStart);
+        // From there, additive steps at the normal pace.
+        var after = changes.Skip(changes.IndexOf(slowStart[^1]) + 1).ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, c => Assert.True(c.Reason == RateChangeReason.Probe && c.After.Rate - c.Before.Rate <= 1, $"{c.Reason} {c.Before.Rate} -> {c.After.Rate}"));
+    }
+
+    [Fact]
     public void An_outage_pause_waits_the_providers_retry_after()
     {
         var controller = new RateController(Settings());
