@@ -59,6 +59,8 @@ internal sealed partial class RateController
     // The rate an exact seed last set: the provider's own statement of its pace; by a policy (restated on every answer).
     private double? _statedRate;
     private bool _statedByPolicy;
+    // An overload under the stated pace has slow-started back to it once (see RateLimited).
+    private bool _statedPaceRegrown;
     // When an exact seed last lowered the rate: 429s of attempts sent before it change nothing.
     private DateTimeOffset _exactSeedLoweredAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _cleanSince;
@@ -384,6 +386,7 @@ internal sealed partial class RateController
             // sent before it came down is answered by this seed, not by a step of its own.
             _statedRate = target;
             _statedByPolicy = policy;
+            _statedPaceRegrown = false;
             if (target < _aimd.State.Rate)
             {
                 _exactSeedLoweredAt = now;
@@ -705,6 +708,15 @@ internal sealed partial class RateController
                     // lower limit re-seeds it; a bucket's refill read earlier is not, and a limit that dropped under it
                     // must still be cut (SimulatorScenarioSpec: 579 late 429s when it was not).
                     _aimd.SetRate(Math.Max(_aimd.State.Rate, Math.Min(statedPace, rateBefore)), learned: true);
+                }
+                else if (_statedRate is { } bucketPace && !_statedPaceRegrown && _aimd.State.Rate * ReprobeAbove < bucketPace && _slowStart is not { Active: true })
+                {
+                    // Under a bucket's refill pace read from its headers, a storm is most likely the debt an opening burst ran
+                    // up on a bucket that charges rejections (virtual matrix, tb-charged-openai 10x at 100-300 ms: halved to
+                    // 50/s and 15 s back to 100). Once per pace read, slow start back to it after the pause; a round of 429s
+                    // on the way (a limit that dropped under a pace read earlier) ends it at the last good round.
+                    _statedPaceRegrown = true;
+                    RestartSlowStart(now, bucketPace);
                 }
             }
             if (onTokens)

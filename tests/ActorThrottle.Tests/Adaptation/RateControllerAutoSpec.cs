@@ -215,6 +215,36 @@ public sealed class RateControllerAutoSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_overload_under_a_buckets_stated_pace_slow_starts_back_to_it_once()
+    {
+        var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 1000"));
+        for (var i = 0; i < 51; i++)
+        {
+            controller.Observe(RateOutcome.Success(Ms(i), Ms(i), headers: OpenAiBucket(90 - i)));
+        }
+        Assert.Equal(100, controller.Settings.Rate, 6);
+        // A storm under that pace (a bucket that charges rejections, in debt from the opening burst): five 429s 10 ms apart.
+        var debt = new RateLimitInfo { Dialect = RateLimitDialect.OpenAI, LimitRequests = 100, RemainingRequests = 0, ResetRequests = TimeSpan.FromMilliseconds(1500), RetryAfter = TimeSpan.FromMilliseconds(500) };
+        var storm = Enumerable.Range(0, 5).Select(i => controller.Observe(RateOutcome.RateLimited(Ms(1000 + i * 10), Ms(1005 + i * 10), headers: debt))).ToList();
+        var overload = Assert.Single(storm.Where(d => d.Change?.Reason == RateChangeReason.Overload));
+        Assert.True(overload.Change!.After.Rate <= 50, $"cut to {overload.Change.After.Rate}");
+        Assert.True(controller.InSlowStart);
+
+        // After the pause, offered at 200/s: slow start doubles back to the stated 100/s, and stops there.
+        var resume = (storm.SelectMany(d => d.Pauses).Max(p => p.Until) - T0).TotalMilliseconds + 10;
+        var back = Enumerable.Range(0, 400).SelectMany(i => controller.Observe(RateOutcome.Success(Ms(resume + i * 5), Ms(resume + i * 5 + 50), headers: OpenAiBucket(90))).Changes).ToList();
+        Assert.Contains(back, c => c.Reason == RateChangeReason.SlowStart);
+        Assert.Equal(100, controller.Settings.Rate, 6);
+        Assert.False(controller.InSlowStart);
+
+        // A second storm under the same pace read: the limit may have dropped under it, so no second slow start.
+        var later = resume + 3000;
+        var second = Enumerable.Range(0, 5).Select(i => controller.Observe(RateOutcome.RateLimited(Ms(later + i * 10), Ms(later + 5 + i * 10), headers: debt))).ToList();
+        Assert.Contains(second, d => d.Change?.Reason == RateChangeReason.Overload);
+        Assert.False(controller.InSlowStart);
+    }
+
+    [Fact]
     public void Fixed_window_readings_lower_a_configured_number_to_the_windows_pace_and_never_under_it()
     {
         var controller = new RateController(RateControllerReplaySpec.Settings("requests-per-second = 200"));
