@@ -100,7 +100,10 @@ internal sealed record VirtualCellResult(ZooShape Shape, VirtualMatrixConfig Con
             + $"; accepted by clock second (from t = {(-SecondOffset).ToString("0.0##", ci)} s): " + string.Join(" ", Seconds.Select(s => s.Counters.Accepted))
             + "; 429s by second: " + string.Join(" ", Seconds.Select(s => s.Counters.RateLimited))
             + "; changes: " + string.Join(" | ", Pipeline.Changes.Take(40).Select(c =>
-                $"{(c.At - Pipeline.Start).TotalSeconds.ToString("0.000", ci)}s {c.Before.Rate.ToString("0.#", ci)}->{c.After.Rate.ToString("0.#", ci)} b{c.After.Burst}{(c.After.TokensPerMinute > 0 ? $" t{c.Before.TokensPerMinute}->{c.After.TokensPerMinute}" : "")} {c.Reason}{(Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_WHY") is null ? "" : " [" + c.Detail + "]")}"));
+                $"{(c.At - Pipeline.Start).TotalSeconds.ToString("0.000", ci)}s {c.Before.Rate.ToString("0.#", ci)}->{c.After.Rate.ToString("0.#", ci)} b{c.After.Burst}{(c.After.TokensPerMinute > 0 ? $" t{c.Before.TokensPerMinute}->{c.After.TokensPerMinute}" : "")} {c.Reason}{(Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_WHY") is null ? "" : " [" + c.Detail + "]")}"))
+            + (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_WHY") is null ? "" : "; sent by tenth of a second: " + string.Join(" ", Pipeline.SentByTenth))
+            + (Environment.GetEnvironmentVariable("VIRTUAL_MATRIX_WHY") is null ? "" : "; pauses: " + string.Join(" | ", Pipeline.Pauses.Take(400).Select(p =>
+                $"until {(p.Until - Pipeline.Start).TotalSeconds.ToString("0.000", ci)}s{(p.Empty ? " emptied" : "")} [{p.Cause}]")));
     }
 
     /// <summary>Where a bucket starts, in seconds from t = 0 (the benchmark's <c>SecondPoint.T</c>: buckets are whole seconds of the clock).</summary>

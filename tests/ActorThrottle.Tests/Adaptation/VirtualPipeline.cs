@@ -89,6 +89,9 @@ internal sealed class VirtualPipeline
 
     public List<RatePause> Pauses { get; } = [];
 
+    /// <summary>Attempts sent in each tenth of a second of the first five seconds (the detail's opening story).</summary>
+    public int[] SentByTenth { get; } = new int[50];
+
     /// <summary>Headerless 429s the detector took for a concurrency cap's.</summary>
     public int ConcurrencyRejections { get; private set; }
 
@@ -351,6 +354,11 @@ internal sealed class VirtualPipeline
             _inFlight++;
             var call = _provider.Send(request.SimulatorPromptTokens, request.MaxTokens);
             var flight = new Flight(request, call, now, _inFlight);
+            var tenth = (int)((now - Start).TotalMilliseconds / 100);
+            if (tenth < SentByTenth.Length)
+            {
+                SentByTenth[tenth]++;
+            }
             if (call.AnswerAt <= now)
             {
                 // Answered at once (a rejection, an outage, a success without latency): the simulator writes its headers
