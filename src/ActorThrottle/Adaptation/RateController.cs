@@ -623,7 +623,7 @@ internal sealed partial class RateController
         {
             // The provider reckoned its retry-after when the attempt arrived, so an echo's is fresher than the one the pause
             // started from (a provider that charges rejections was charged for every echo since).
-            if (RateLimitPause.ModelRetryAfter(headers) is { } echoWait && echoWait > TimeSpan.Zero)
+            if (headers.RetryAfter is { } echoWait && echoWait > TimeSpan.Zero)
             {
                 var until = now + Min(echoWait, _settings.Retry.MaxRetryAfter);
                 if (until > _overloadPausedUntil)
@@ -681,10 +681,8 @@ internal sealed partial class RateController
             var storm = _overload.Storm;
             var share = (double)storm.Rejected / Math.Max(1, storm.Attempts);
             var since = _overload.EarliestRejectedSentAt ?? sentAt;
-            // A whole-second retry-after from a bucket whose pace is known bounds a wait of one request's worth, not a second;
-            // any other coarse one is waited to the middle of the second it bounds (virtual matrix: a sliding log answering
-            // HTTP dates configured 10x too high idled up to a second at each of four overloads, 0.71 -> 0.87).
-            var wait = OverloadPause.Length(RateLimitPause.ModelRetryAfter(headers), ++_overloadPauses, _settings.Retry, _settings.Adapt.CoolDown);
+            // A whole-second retry-after from a bucket whose pace is known bounds a wait of one request's worth, not a second.
+            var wait = OverloadPause.Length(RateLimitPause.RetryFloor(headers), ++_overloadPauses, _settings.Retry, _settings.Adapt.CoolDown);
             _overload.Reset();
             _overloadPausedAt = now;
             _overloadPausedUntil = now + wait;

@@ -108,25 +108,5 @@ internal static class RateLimitPause
         return retryAfter;
     }
 
-    /// <summary>
-    /// When a whole model paused by a storm of 429s may send again: <see cref="RetryFloor"/>, except that a coarse
-    /// retry-after (whole seconds, an HTTP date) T, bounding the wait in (T − 1 s, T], is waited to the middle of that span.
-    /// </summary>
-    public static TimeSpan? ModelRetryAfter(RateLimitInfo info)
-    {
-        ArgumentNullException.ThrowIfNull(info);
-        if (RetryFloor(info) is not { } floor)
-        {
-            return null;
-        }
-        var granularity = info.RetryAfterGranularity;
-        if (granularity <= TimeSpan.Zero || floor != info.RetryAfter)
-        {
-            return floor;
-        }
-        var middle = floor - granularity / 2;
-        return middle > TimeSpan.Zero ? middle : floor / 2;
-    }
-
     private static TimeSpan Ticks(double ticks) => TimeSpan.FromTicks((long)Math.Ceiling(ticks));
 }

@@ -6,8 +6,7 @@ namespace ActorThrottle.Tests.Backend;
 /// <summary>
 /// A 429 from an empty bucket whose pace is known and whose waits are whole seconds
 /// (<see cref="RateLimitHints.EmptyBucketPace"/>, <see cref="RateLimitPause.RetryFloor"/>): a burst signal, retried after
-/// one request's worth; every other 429 keeps its retry-after. A whole model paused by a storm
-/// (<see cref="RateLimitPause.ModelRetryAfter"/>) waits a coarse retry-after to the middle of the second it bounds.
+/// one request's worth; every other 429 keeps its retry-after.
 /// </summary>
 public sealed class EmptyBucketRetryTests
 {
@@ -64,21 +63,5 @@ public sealed class EmptyBucketRetryTests
         var slow = Gcra with { LimitRequests = 2 };
         Assert.Equal(1.5, RateLimitHints.EmptyBucketPace(slow));
         Assert.Equal(TimeSpan.FromMilliseconds(500), RateLimitPause.RetryFloor(slow));
-    }
-    public static TheoryData<string, RateLimitInfo, TimeSpan?> ModelPauses => new()
-    {
-        { "a whole-second retry-after bounds the wait in (T - 1 s, T]: the model waits to its middle", Gcra with { LimitRequests = null, RetryAfter = 3 * Second }, TimeSpan.FromMilliseconds(2500) },
-        { "retry-after: 1 on a window (draft-7 policy)", Gcra with { Policies = [new RateLimitPolicy(null, 100, Second)] }, TimeSpan.FromMilliseconds(500) },
-        { "an exact retry-after (retry-after-ms) is waited in full", Gcra with { LimitRequests = null, RetryAfter = TimeSpan.FromMilliseconds(400), RetryAfterGranularity = TimeSpan.Zero }, TimeSpan.FromMilliseconds(400) },
-        { "an empty bucket whose pace is known: one request's worth", Gcra, TimeSpan.FromMilliseconds(10) },
-        { "a whole-second retry-after of 0", Gcra with { LimitRequests = null, RetryAfter = TimeSpan.Zero }, TimeSpan.Zero },
-        { "no retry-after", Gcra with { RetryAfter = null, RetryAfterGranularity = TimeSpan.Zero }, null },
-    };
-
-    [Theory]
-    [MemberData(nameof(ModelPauses))]
-    public void A_whole_model_paused_by_a_storm_waits_to_the_middle_of_a_coarse_retry_after(string why, RateLimitInfo info, TimeSpan? expected)
-    {
-        Assert.True(expected == RateLimitPause.ModelRetryAfter(info), why);
     }
 }
