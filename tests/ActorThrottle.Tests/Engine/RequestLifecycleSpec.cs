@@ -169,7 +169,13 @@ public sealed class RequestLifecycleSpec : EngineSpecBase
         gate.SetResult();
         await Task.WhenAll(all);
         var order = backend.Calls.Select(c => c.RequestId).ToList();
-        Assert.Equal(["blocker", "interactive0", "interactive1", "interactive2", "batch0", "batch1", "batch2"], order);
+        // The throttle stage may already hold the first batch request (it pulls one ahead when the queue has one and the
+        // interactive ones are not in yet: the test enqueues one Ask at a time, and a loaded machine runs the stream in
+        // between; a fresh-clone CI run saw it). Every request still in the queue leaves by priority.
+        var expected = order.IndexOf("batch0") == 1
+            ? new[] { "blocker", "batch0", "interactive0", "interactive1", "interactive2", "batch1", "batch2" }
+            : ["blocker", "interactive0", "interactive1", "interactive2", "batch0", "batch1", "batch2"];
+        Assert.Equal(expected, order);
     }
 
     [Fact]
