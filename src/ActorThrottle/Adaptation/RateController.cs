@@ -709,9 +709,9 @@ internal sealed partial class RateController
                     // must still be cut (SimulatorScenarioSpec: 579 late 429s when it was not).
                     _aimd.SetRate(Math.Max(_aimd.State.Rate, Math.Min(statedPace, rateBefore)), learned: true);
                 }
-                else if (_statedRate is { } bucketPace && !_statedPaceRegrown && _aimd.State.Rate * ReprobeAbove < bucketPace && _slowStart is not { Active: true })
+                else if (!_statedByPolicy && _statedRate is { } bucketPace && !_statedPaceRegrown && _aimd.State.Rate * ReprobeAbove < bucketPace && _slowStart is not { Active: true })
                 {
-                    // Under a bucket's refill pace read from its headers, a storm is most likely the debt an opening burst ran
+                    // Under a bucket's refill pace read from its headers (not a policy's: the branch above), a storm is most likely the debt an opening burst ran
                     // up on a bucket that charges rejections (virtual matrix, tb-charged-openai 10x at 100-300 ms: halved to
                     // 50/s and 15 s back to 100). Once per pace read, slow start back to it after the pause; a round of 429s
                     // on the way (a limit that dropped under a pace read earlier) ends it at the last good round.

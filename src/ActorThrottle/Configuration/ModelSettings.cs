@@ -58,9 +58,13 @@ public sealed record ModelSettings
     /// <c>tokens-per-minute</c> when it is 0; 0 without a token limit. A request costing more (up to tokens-per-minute, the
     /// most that is admitted) still passes: it waits for a full bucket and is charged in full.
     /// </summary>
-    public long TokenBucketCapacity => TokensPerMinute == 0 ? 0
-        : TokensBurst > 0 ? TokensBurst
-        : Math.Max(1, (long)Math.Ceiling(TokensPerMinute * DefaultTokensBurstSeconds / 60.0));
+    public long TokenBucketCapacity => TokensPerMinute == 0 ? 0 : ConfiguredTokensBurst ?? DefaultTokensBurst(TokensPerMinute);
+
+    /// <summary><c>tokens-burst</c> when one is set; null when it is 0, and the throttle holds <see cref="DefaultTokensBurst"/> of the token rate in force.</summary>
+    public long? ConfiguredTokensBurst => TokensBurst > 0 ? TokensBurst : null;
+
+    /// <summary><see cref="DefaultTokensBurstSeconds"/> of <paramref name="tokensPerMinute"/>, at least one token.</summary>
+    public static long DefaultTokensBurst(long tokensPerMinute) => Math.Max(1, (long)Math.Ceiling(tokensPerMinute * DefaultTokensBurstSeconds / 60.0));
     public required AdaptSettings Adapt { get; init; }
 
     /// <summary>

@@ -65,7 +65,7 @@ internal sealed class ModelActor : ReceiveActor
                     item => item.Cost,
                     _time,
                     item => item.IsAbandoned,
-                    tokensBurst: _settings.TokensBurst > 0 ? _settings.TokensBurst : null),
+                    tokensBurst: _settings.ConfiguredTokensBurst),
                 Keep.Both)
             .SelectAsyncUnordered(_settings.MaxInFlight, Call)
             .ToMaterialized(Sink.ForEach<AttemptCompleted>(outcome => supervisor.Tell(outcome)), Keep.Both)

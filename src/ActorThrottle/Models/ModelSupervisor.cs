@@ -581,7 +581,7 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
     {
         var eligible = failure.Reason is FailureReason.RateLimitedExhausted or FailureReason.Transient
             || (failure.Reason == FailureReason.Permanent && failure.ProviderCode == OutcomeClassifier.InsufficientQuota);
-        var chain = FallbackChain(entry);
+        var chain = RemainingFallbacks(entry).ToList();
         var next = eligible && chain.Count > 0 ? chain[0] : null;
         if (next is null || _shutdownRequester is not null)
         {
@@ -645,10 +645,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
 
     private const string OutageMessage = "The model is down: most of its attempts fail with server errors";
 
-    /// <summary>The fallbacks the request may still go to, in order (<see cref="FailOrFallBack"/> takes the first): this model and those tried are skipped.</summary>
-    private List<string> FallbackChain(LedgerEntry entry) => entry.Fallbacks.SkipWhile(f => f == _settings.ModelId || entry.Tried.Contains(f)).ToList();
+    private bool HasFallback(LedgerEntry entry) => RemainingFallbacks(entry).Any();
 
-    private bool HasFallback(LedgerEntry entry) => FallbackChain(entry).Count > 0;
+    /// <summary>The fallbacks the request may still go to, in order (<see cref="FailOrFallBack"/> takes the first): this model and those tried are skipped.</summary>
+    private IEnumerable<string> RemainingFallbacks(LedgerEntry entry) => entry.Fallbacks.SkipWhile(f => f == _settings.ModelId || entry.Tried.Contains(f));
 
     /// <summary>
     /// An outage begins: requests that name fallbacks and are not in a call (queued, or waiting to retry) go to them now.

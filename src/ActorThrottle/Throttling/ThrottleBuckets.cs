@@ -56,7 +56,7 @@ internal sealed class ThrottleBuckets
     /// 2x: 17 token 429s in its first half second); a minute's worth, under auto, let a minute out after a quiet spell.
     /// </summary>
     public long TokenCapacity => TokensPerMinute == 0 ? 0
-        : _tokensBurst ?? Math.Max(1, (long)Math.Ceiling(TokensPerMinute * Configuration.ModelSettings.DefaultTokensBurstSeconds / 60.0));
+        : _tokensBurst ?? Configuration.ModelSettings.DefaultTokensBurst(TokensPerMinute);
     public TimeSpan Tick { get; }
     public DateTimeOffset PausedUntil { get; private set; } = DateTimeOffset.MinValue;
 

@@ -78,7 +78,7 @@ internal sealed class VirtualPipeline
         // As ModelSupervisor.StartModelActor builds the stream: rate and burst from rate control, tokens as configured.
         var state = _rate.Settings;
         _buckets = new ThrottleBuckets(state.Rate, state.Burst, settings.TokensPerMinute, Tick, clock.GetUtcNow(),
-            settings.TokensBurst > 0 ? settings.TokensBurst : null);
+            settings.ConfiguredTokensBurst);
         ApplySettings(clock.GetUtcNow());
     }
 
