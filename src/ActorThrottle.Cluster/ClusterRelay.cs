@@ -12,18 +12,26 @@ namespace ActorThrottle.Cluster;
 /// One per node in cluster mode, between the router and the shard region: it keeps every request it sent until the
 /// reply comes back through it, learns from the supervisor's <see cref="RequestAccepted"/> which node holds each one,
 /// and when that node is removed from the cluster (a crash downed by the split-brain resolver, or any removal) it
-/// re-sends what that node held to the model's next incarnation. The supervisor admits a re-send only once, and the
-/// relay passes on only the first reply per request, so callers still get exactly one answer.
+/// re-sends what that node held to the model's next incarnation. A request no supervisor has acknowledged within
+/// <c>shutdown-grace</c> + 2 s is re-sent too, and so is one a supervisor handed back (<see cref="RequestReleased"/>):
+/// a shard region drops the messages it buffered for a shard whose hand-off begins, so a request sent while its model
+/// moves can be lost on the way. The supervisor admits a re-send only once, and the relay passes on only the first
+/// reply per request, so callers still get exactly one answer. (A re-send that arrives after the first copy was
+/// answered is called again; the relay drops its reply: rare, and a second call to the provider, not a second answer.)
 /// On shutdown it waits up to <c>shutdown-grace</c> for the replies of its callers, then answers the rest ShuttingDown.
 /// </summary>
 internal sealed class ClusterRelay : ReceiveActor, IWithTimers
 {
     private const string GraceTimer = "grace";
     private const string ResendTimer = "resend";
+    private const string AckTimer = "ack";
     // Until the shard regions have noticed the removed node, a re-send may still be routed to it: repeat until acknowledged.
     private static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(1);
     private readonly IActorRef _region;
     private readonly TimeSpan _shutdownGrace;
+    // How long a request may go unacknowledged before it counts as lost: a region holds messages for a moving shard
+    // until its hand-off (calls in flight finish within shutdown-grace) is over.
+    private readonly TimeSpan _ackTimeout;
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _drainRequesters = [];
@@ -33,6 +41,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
     {
         _region = region;
         _shutdownGrace = shutdownGrace;
+        _ackTimeout = shutdownGrace + TimeSpan.FromSeconds(2);
 
         Receive<ChatRequest>(r => Send(r, stream: false));
         Receive<ChatStreamRequest>(s => Send(s.Request, stream: true));
@@ -48,9 +57,19 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
                 p.Orphaned = false;
             }
         });
+        Receive<RequestReleased>(r =>
+        {
+            // Handed back on a hand-off and re-delivered by the supervisor: unacknowledged until the next incarnation says so.
+            if (_pending.TryGetValue(r.RequestId, out var p) && Equals(p.Host, Sender.Path.Address))
+            {
+                p.Host = null;
+                p.SentAt = Now;
+            }
+        });
         Receive<ChatReply>(Relay);
         Receive<ClusterEvent.MemberRemoved>(m => Orphan(m.Member.Address));
         Receive<ResendOrphans>(_ => ResendOrphaned());
+        Receive<CheckAcknowledged>(_ => ResendUnacknowledged());
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<DrainRelay>(_ => BeginDrain());
@@ -69,8 +88,13 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
 
     public static Props Props(IActorRef region, TimeSpan shutdownGrace) => Akka.Actor.Props.Create(() => new ClusterRelay(region, shutdownGrace));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         AkkaCluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
+        Timers.StartPeriodicTimer(AckTimer, CheckAcknowledged.Instance, ResendInterval);
+    }
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
 
     protected override void PostStop()
     {
@@ -94,7 +118,7 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
                 $"RequestId '{request.RequestId}' is already pending on this node; request ids must be unique.", 0));
             return;
         }
-        _pending.Add(request.RequestId, new Pending(request, Sender, stream));
+        _pending.Add(request.RequestId, new Pending(request, Sender, stream) { SentAt = Now });
         _region.Tell(new ClusterRequest(request, Resent: false, stream), Self);
     }
 
@@ -166,6 +190,22 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         }
     }
 
+    private void ResendUnacknowledged()
+    {
+        var now = Now;
+        var lost = _pending.Values.Where(p => p.Host is null && !p.Orphaned && now - p.SentAt >= _ackTimeout).ToList();
+        if (lost.Count == 0)
+        {
+            return;
+        }
+        _log.Warning("{0} requests had no acknowledgement from a model within {1}; re-sending them", lost.Count, _ackTimeout);
+        foreach (var p in lost)
+        {
+            p.SentAt = now;
+            _region.Tell(new ClusterRequest(p.Request, Resent: true, p.Stream), Self);
+        }
+    }
+
     private void BeginDrain()
     {
         _drainRequesters.Add(Sender);
@@ -197,8 +237,15 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         public IActorRef Caller { get; } = caller;
         public bool Stream { get; } = stream;
         public int ChunksRelayed { get; set; }
+        /// <summary>The node whose supervisor acknowledged it; null until then.</summary>
         public Address? Host { get; set; }
+        public DateTimeOffset SentAt { get; set; }
         public bool Orphaned { get; set; }
+    }
+
+    private sealed record CheckAcknowledged
+    {
+        public static readonly CheckAcknowledged Instance = new();
     }
 
     private sealed record ResendOrphans

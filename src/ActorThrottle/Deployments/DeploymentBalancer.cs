@@ -569,6 +569,10 @@ internal sealed class DeploymentBalancer : ReceiveActor, IWithTimers
         {
             return;
         }
+        if (p.Tracked)
+        {
+            p.ReplyTo.Tell(new RequestReleased(p.Request.RequestId));
+        }
         redeliver(HandOffModel.Redelivery(p.Request, p.ReplyTo, p.Stream, p.Tracked, p.Tried, p.Fallbacks, p.Attempts), p.ReplyTo);
         CompleteShutdownIfDone();
     }

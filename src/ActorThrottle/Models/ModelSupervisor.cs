@@ -482,6 +482,10 @@ internal sealed partial class ModelSupervisor : ReceiveActor, IWithTimers
             entry.Current?.Abandon();
             Timers.Cancel(RetryKey(entry.Request.RequestId));
             ThrottleTracing.EndHandedOn(entry.Span, "handed_off", entry.PriorAttempts + entry.Attempts);
+            if (entry.Tracked)
+            {
+                entry.ReplyTo.Tell(new RequestReleased(entry.Request.RequestId));
+            }
             redeliver(HandOffModel.Redelivery(entry.Request, entry.ReplyTo, entry.Stream, entry.Tracked, entry.Tried, entry.Fallbacks,
                 entry.PriorAttempts + entry.Attempts), entry.ReplyTo);
             PublishGauges();

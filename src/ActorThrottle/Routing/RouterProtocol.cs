@@ -65,3 +65,9 @@ internal sealed record ClusterRequest(ChatRequest Request, bool Resent, bool Str
 
 /// <summary>Supervisor → relay: the request is in this supervisor's ledger (its sender tells the node).</summary>
 internal sealed record RequestAccepted(string RequestId);
+
+/// <summary>
+/// Supervisor → relay, on a hand-off: the request left this supervisor's ledger and was re-delivered to the model's next
+/// incarnation; until that one acknowledges it, the relay counts it as unacknowledged (and re-sends it if it is lost).
+/// </summary>
+internal sealed record RequestReleased(string RequestId);

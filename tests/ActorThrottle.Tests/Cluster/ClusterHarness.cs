@@ -154,7 +154,11 @@ internal sealed class ClusterHarness : IAsyncDisposable
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"{ids.Count(id => !Replies.ContainsKey(id))} of {ids.Count} requests had no reply in time.");
+                var missing = ids.Where(id => !Replies.ContainsKey(id)).ToList();
+                // Which sender and model lost them, and how far each got: a lost backlog and a slow one look different.
+                var byPrefix = missing.GroupBy(id => id[..id.LastIndexOf('-')])
+                    .Select(g => $"{g.Key}: {g.Count()} (from #{g.Min(id => int.Parse(id[(id.LastIndexOf('-') + 1)..], CultureInfo.InvariantCulture))})");
+                Assert.Fail($"{missing.Count} of {ids.Count} requests had no reply in time; unanswered by sender: {string.Join(", ", byPrefix)}.");
             }
             await Task.Delay(20);
         }

@@ -61,7 +61,10 @@ public sealed class HandOffSpec : Akka.TestKit.Xunit2.TestKit
         Assert.All(moved, m => Assert.True(Assert.IsType<ClusterRequest>(m.Message).Resent));
         Assert.Equal(["r1", "r2", "r3"], moved.Select(m => ((ClusterRequest)m.Message).Request.RequestId).Order());
 
-        // A request that arrives during the hand-off goes the same way.
+        // The relay hears that each left this ledger: unacknowledged until the next incarnation takes it.
+        Assert.Equal(["r1", "r2", "r3"], Enumerable.Range(0, 3).Select(_ => relay.ExpectMsg<RequestReleased>().RequestId).Order());
+
+        // A request that arrives during the hand-off goes the same way (it was never acknowledged here).
         supervisor.Tell(new ClusterRequest(Request("late"), Resent: false), relay.Ref);
         Assert.Equal("late", ((ClusterRequest)redeliveries.ExpectMsg<Redelivered>().Message).Request.RequestId);
 

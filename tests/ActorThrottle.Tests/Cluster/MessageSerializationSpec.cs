@@ -99,6 +99,7 @@ public sealed class MessageSerializationSpec : IAsyncLifetime
         Assert.Equal(request.Messages, back.Request.Messages);
         Assert.Equal(request.Deadline, back.Request.Deadline);
         Assert.Equal(new Routing.RequestAccepted("r1"), RoundTrip(new Routing.RequestAccepted("r1")));
+        Assert.Equal(new Routing.RequestReleased("r1"), RoundTrip(new Routing.RequestReleased("r1")));
     }
 
     [Fact]
