@@ -194,6 +194,37 @@ public sealed class RateControllerReplaySpec
     }
 
     [Fact]
+    public void An_overload_in_a_window_of_known_quota_pauses_no_longer_than_the_window_that_took_the_last_quota_can_last()
+    {
+        var controller = new RateController(Settings("requests-per-second = 200"));
+        // A drifting 1 s window of 100 (IETF draft-7): it opens at the first hit, and 100 sent in its first half run it out.
+        RateLimitInfo Window(long remaining) => new()
+        {
+            Dialect = RateLimitDialect.IetfDraft7, LimitRequests = 100, WindowRequests = TimeSpan.FromSeconds(1), RemainingRequests = remaining,
+            ResetRequests = TimeSpan.FromSeconds(1), ResetRequestsGranularity = TimeSpan.FromSeconds(1),
+            RetryAfter = TimeSpan.FromSeconds(1), RetryAfterGranularity = TimeSpan.FromSeconds(1),
+            Policies = [new RateLimitPolicy(null, 100, TimeSpan.FromSeconds(1))],
+        };
+        Replay(controller, Enumerable.Range(0, 100).Select(i => RateOutcome.Success(Ms(i * 5), Ms(50 + i * 5), headers: Window(99 - i))));
+        // The rest of the window refuses everything, sent at the rate until an overload's pause stops the sends. Its
+        // whole-second retry-after would pause a second (to 1.81 s); the window that took the last 100 began by the first
+        // of them (t = 0) and is over at 1 s.
+        var storm = new List<RateDecision>();
+        for (var i = 0; i < 40 && !storm.Any(d => d.Change?.Reason == RateChangeReason.Overload); i++)
+        {
+            storm.Add(controller.Observe(RateOutcome.RateLimited(Ms(500 + i * 10), Ms(550 + i * 10), headers: Window(0))));
+        }
+        var overload = Assert.Single(Changes(storm), c => c.Reason == RateChangeReason.Overload);
+        Assert.True(overload.At < Ms(1000));
+        var pauses = storm.SelectMany(d => d.Pauses).Where(p => p.Empty).ToList();
+        Assert.NotEmpty(pauses);
+        Assert.All(pauses, p => Assert.Equal(Ms(1000), p.Until));
+        // A late echo's own whole-second retry-after does not stretch it either.
+        var echo = Replay(controller, [RateOutcome.RateLimited(Ms(600), Ms(900), headers: Window(0))]);
+        Assert.All(echo.SelectMany(d => d.Pauses), p => Assert.True(p.Until <= Ms(1000), $"paused until {p.Until:O}"));
+    }
+
+    [Fact]
     public void The_429s_of_attempts_sent_before_an_exact_seed_lowered_the_rate_change_nothing()
     {
         var controller = new RateController(Settings("requests-per-second = 1000"));
