@@ -52,6 +52,17 @@ public sealed class ClusterRelaySpec : Akka.TestKit.Xunit2.TestKit
         }
     }
 
+    // A relay holding one request, sent and acknowledged by the supervisor returned.
+    private (IActorRef Relay, TestProbe Region, TestProbe Supervisor) StartWithOneAcknowledged(string id)
+    {
+        var (relay, region, caller) = StartRelay();
+        var supervisor = CreateTestProbe();
+        relay.Tell(Request(id), caller.Ref);
+        region.ExpectMsg<ClusterRequest>();
+        relay.Tell(new RequestAccepted(id), supervisor.Ref);
+        return (relay, region, supervisor);
+    }
+
     // The relay reads the clock when it handles a message: let it handle what it was told before the clock moves on.
     private static void AwaitHandled(IActorRef relay, TestProbe region)
     {
@@ -98,11 +109,7 @@ public sealed class ClusterRelaySpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void A_request_its_supervisor_released_on_a_hand_off_is_resent_when_no_next_incarnation_acknowledges_it()
     {
-        var (relay, region, caller) = StartRelay();
-        var supervisor = CreateTestProbe();
-        relay.Tell(Request("moved"), caller.Ref);
-        region.ExpectMsg<ClusterRequest>();
-        relay.Tell(new RequestAccepted("moved"), supervisor.Ref);
+        var (relay, region, supervisor) = StartWithOneAcknowledged("moved");
         Advance(AckTimeout);
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
@@ -118,11 +125,7 @@ public sealed class ClusterRelaySpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void A_request_released_and_taken_by_the_next_incarnation_is_not_resent()
     {
-        var (relay, region, caller) = StartRelay();
-        var supervisor = CreateTestProbe();
-        relay.Tell(Request("moved"), caller.Ref);
-        region.ExpectMsg<ClusterRequest>();
-        relay.Tell(new RequestAccepted("moved"), supervisor.Ref);
+        var (relay, region, supervisor) = StartWithOneAcknowledged("moved");
         relay.Tell(new RequestReleased("moved"), supervisor.Ref);
         relay.Tell(new RequestAccepted("moved"), supervisor.Ref);
         Advance(AckTimeout * 2);
