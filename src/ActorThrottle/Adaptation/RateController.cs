@@ -36,8 +36,8 @@ internal sealed partial class RateController
     private readonly WindowReadings _windowAtAnswer = new();
     private readonly WindowReadings _windowAtSend = new();
     private readonly OverloadDetector _overload;
-    // Send instants of the latest accepted calls: when a window of known quota must have ended (WindowEndAtLatest).
-    private readonly RecentInstants _acceptedSends = new(RecentInstants.MaxCapacity);
+    // Send instants of the latest answered calls, accepted or rejected: when a window of known quota must have ended (WindowEndAtLatest).
+    private readonly RecentInstants _hits = new(RecentInstants.MaxCapacity);
     // Attempts sent up to this instant are echoes of the overload the model last paused for; see RateLimited.
     private DateTimeOffset _overloadPausedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _overloadPausedUntil = DateTimeOffset.MinValue;
@@ -128,7 +128,7 @@ internal sealed partial class RateController
         }
         if (outcome.Headers is { LimitRequests: { } quota and > 0, WindowRequests: { } window } && window > TimeSpan.Zero)
         {
-            _acceptedSends.EnsureCapacity(quota);
+            _hits.EnsureCapacity(quota);
         }
         if (outcome.Kind == OutcomeKind.Success && outcome.Headers is { LimitRequests: > 0, RemainingRequests: { } remaining, WindowRequests: null, Policies.Count: 0 })
         {
@@ -177,11 +177,12 @@ internal sealed partial class RateController
         {
             case OutcomeKind.Success:
                 Answered(now, outcome.SentAt);
-                _acceptedSends.Record(outcome.SentAt);
+                _hits.Record(outcome.SentAt);
                 (reason, detail) = Accepted(outcome, now);
                 break;
             case OutcomeKind.RateLimited:
                 Answered(now, outcome.SentAt);
+                _hits.Record(outcome.SentAt);
                 (reason, detail) = RateLimited(outcome, now, pauses);
                 if (_settings.Adapt.PauseOnRetryAfter == RetryAfterScope.Model && RateLimitPause.RetryFloor(outcome.Headers) is { } wait && wait > TimeSpan.Zero)
                 {
@@ -773,16 +774,19 @@ internal sealed partial class RateController
 
     /// <summary>
     /// <paramref name="until"/>, or sooner when a request window of known quota and length (an IETF policy) must have
-    /// ended by then: a window that took the last quota's worth of this model's accepted calls began no later than the
-    /// first of them (fixed, drifting or sliding alike), so it ends within a window's length of it. A whole-second
-    /// retry-after bounds the wait only to the second (virtual matrix, fw-drift-1s-ietf7 2x at 100-300 ms with transit:
-    /// the opening burst ran its drifting window out at 0.77 s, the window ended at 1.0 s, and the overload paused until
-    /// 2.04 s, 0.83 of the limit in two runs of five, real and virtual alike).
+    /// ended by then: a window that has seen the last quota's worth of this model's calls (hits, accepted or rejected)
+    /// began no later than the first of them (fixed, drifting or sliding alike), so it ends within a window's length of
+    /// it. A whole-second retry-after bounds the wait only to the second (virtual matrix, fw-drift-1s-ietf7 2x at
+    /// 100-300 ms with transit: the opening burst ran its drifting window out at 0.77 s, the window ended at 1.0 s, and
+    /// the overload paused until 2.04 s, 0.83 of the limit, as in three real runs of five). Calls still in flight are not
+    /// counted, so the bound can come early when many are; the paced waits of the window's headers take over then. The
+    /// 429s count too: their answers come back first, and a bound from successes alone was missing when a storm tipped
+    /// the overload while the window's last successes were still in flight (one real run of five at 0.83 still).
     /// </summary>
     private DateTimeOffset WindowEndAtLatest(DateTimeOffset until, RateLimitInfo headers, DateTimeOffset now)
     {
         if (headers is not { LimitRequests: { } quota and > 0, WindowRequests: { } window } || window <= TimeSpan.Zero
-            || _acceptedSends.NthLatest(quota) is not { } firstOfQuota)
+            || _hits.NthLatest(quota) is not { } firstOfQuota)
         {
             return until;
         }
