@@ -23,9 +23,9 @@ namespace ActorThrottle.Cluster;
 internal sealed class ClusterRelay : ReceiveActor, IWithTimers
 {
     private const string GraceTimer = "grace";
-    private const string ResendTimer = "resend";
     private const string AckTimer = "ack";
-    // Until the shard regions have noticed the removed node, a re-send may still be routed to it: repeat until acknowledged.
+    // How often unacknowledged requests are looked at; an orphan (its node was removed) is re-sent at each look: until the
+    // shard regions have noticed the removal, a re-send may still be routed to that node.
     private static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(1);
     private readonly IActorRef _region;
     private readonly TimeSpan _shutdownGrace;
@@ -68,7 +68,6 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         });
         Receive<ChatReply>(Relay);
         Receive<ClusterEvent.MemberRemoved>(m => Orphan(m.Member.Address));
-        Receive<ResendOrphans>(_ => ResendOrphaned());
         Receive<CheckAcknowledged>(_ => ResendUnacknowledged());
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
@@ -172,37 +171,31 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
         if (count > 0)
         {
             _log.Warning("Node {0} was removed from the cluster; re-sending the {1} requests it may have held until a node acknowledges them", removed, count);
-            ResendOrphaned();
+            ResendUnacknowledged();
         }
     }
 
-    private void ResendOrphaned()
-    {
-        var any = false;
-        foreach (var p in _pending.Values.Where(p => p.Orphaned))
-        {
-            _region.Tell(new ClusterRequest(p.Request, Resent: true, p.Stream), Self);
-            any = true;
-        }
-        if (any)
-        {
-            Timers.StartSingleTimer(ResendTimer, ResendOrphans.Instance, ResendInterval);
-        }
-    }
-
+    /// <summary>
+    /// Re-sends what no supervisor holds as far as the relay knows: an orphan at once and then at every look, any other
+    /// request once it has gone unacknowledged for the ack timeout since it was last sent.
+    /// </summary>
     private void ResendUnacknowledged()
     {
         var now = Now;
-        var lost = _pending.Values.Where(p => p.Host is null && !p.Orphaned && now - p.SentAt >= _ackTimeout).ToList();
-        if (lost.Count == 0)
+        var lost = 0;
+        foreach (var p in _pending.Values)
         {
-            return;
-        }
-        _log.Warning("{0} requests had no acknowledgement from a model within {1}; re-sending them", lost.Count, _ackTimeout);
-        foreach (var p in lost)
-        {
+            if (p.Host is not null || (!p.Orphaned && now - p.SentAt < _ackTimeout))
+            {
+                continue;
+            }
+            lost += p.Orphaned ? 0 : 1;
             p.SentAt = now;
             _region.Tell(new ClusterRequest(p.Request, Resent: true, p.Stream), Self);
+        }
+        if (lost > 0)
+        {
+            _log.Warning("{0} requests had no acknowledgement from a model within {1}; re-sending them", lost, _ackTimeout);
         }
     }
 
@@ -246,11 +239,6 @@ internal sealed class ClusterRelay : ReceiveActor, IWithTimers
     private sealed record CheckAcknowledged
     {
         public static readonly CheckAcknowledged Instance = new();
-    }
-
-    private sealed record ResendOrphans
-    {
-        public static readonly ResendOrphans Instance = new();
     }
 
     internal sealed record DrainRelay
