@@ -39,6 +39,10 @@ internal sealed class AimdController
     private double _rateCap = double.PositiveInfinity;
     // The provider's burst tolerance when it is smaller than max-burst (a GCRA with a burst of 5): growth stops there.
     private int _burstCap = int.MaxValue;
+    // The estimate was emptied by an overload cut and is refilling from the sends at the cut rate.
+    private bool _measuringAfterOverload;
+    // A 429 at the burst floor came before that estimate: the step waits for it (SettlePending) until this instant.
+    private DateTimeOffset? _settlePendingSince;
 
     public AimdController(AimdLimits limits)
     {
@@ -153,6 +157,8 @@ internal sealed class AimdController
         // of the limit: the next settle learns from what is accepted after the pause.
         _accepted.Clear();
         _acceptedSince = now;
+        _measuringAfterOverload = true;
+        _settlePendingSince = null;
         var next = new AimdState(
             Math.Min(State.Burst, Math.Max(_limits.MinBurst, (int)Math.Floor(from.Burst * _limits.DecreaseFactor))),
             Math.Min(State.Rate, Math.Max(_limits.MinRate, from.Rate * _limits.DecreaseFactor)));
@@ -172,6 +178,15 @@ internal sealed class AimdController
             burst = Math.Max(_limits.MinBurst, (int)Math.Floor(burst * _limits.DecreaseFactor));
         }
         var accepted = _limits.SettleFraction > 0 ? AcceptedRate(now) : null;
+        if (accepted is null && burstWasAtFloor && AwaitEstimate(now, rate))
+        {
+            // Right after an overload cut, before the sends at the cut rate have been measured: the cut already answered the
+            // storm, and halving again on one 429 took a headerless 100/s bucket configured 10x too high from 125/s to 62/s and
+            // ten seconds of additive growth back (virtual matrix, tb-none 10x at 100-300 ms: 0.76). The step settles under
+            // the estimate once it has its samples (OnSuccess); the overload rule still answers a storm meanwhile.
+            _settlePendingSince ??= now;
+            return false;
+        }
         var (next, learned) = RateStep.Decrease(rate, accepted, _limits.MinRate, _limits.DecreaseFactor, _limits.SettleFraction, cutRate || burstWasAtFloor);
         if (learned is { } l)
         {
@@ -180,6 +195,40 @@ internal sealed class AimdController
         var state = new AimdState(burst, next);
         var changed = state != State;
         State = state;
+        return changed;
+    }
+
+    /// <summary>
+    /// Whether a 429 step at the burst floor without an estimate waits for one: only while the estimate refills after an
+    /// overload cut, at a rate that fills it within <see cref="SettleWait"/>, and for that long at most.
+    /// </summary>
+    private bool AwaitEstimate(DateTimeOffset now, double rate) =>
+        _measuringAfterOverload && _accepted.Count < EstimatorMinSamples
+        && rate * SettleWait.TotalSeconds >= EstimatorMinSamples
+        && (_settlePendingSince is not { } since || now - since < SettleWait);
+
+    /// <summary>The longest a 429 step waits for the estimate after an overload cut.</summary>
+    public static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A 429 step is waiting for the accepted-rate estimate (<see cref="AwaitEstimate"/>): once it has its samples, the
+    /// rate settles under it, as the step would have, or stays when the provider accepted it all.
+    /// </summary>
+    private bool SettlePending(DateTimeOffset now)
+    {
+        if (_settlePendingSince is null || AcceptedRate(now) is not { } accepted)
+        {
+            return false;
+        }
+        _settlePendingSince = null;
+        _measuringAfterOverload = false;
+        _lastDecrease = now;
+        _holdGrowthUntil = now + _limits.CoolDown;
+        // Not learned: a few dozen samples right after a pause read low (virtual matrix, tb-none 10x at 100-300 ms: 88/s of
+        // a 100/s bucket), and growth above a learned rate probes at a fifth of the pace. The next 429 settles on a full estimate.
+        var (next, _) = RateStep.Decrease(State.Rate, accepted, _limits.MinRate, _limits.DecreaseFactor, _limits.SettleFraction, cutRate: false);
+        var changed = Math.Abs(next - State.Rate) > 1e-9;
+        State = State with { Rate = next };
         return changed;
     }
 
@@ -207,6 +256,11 @@ internal sealed class AimdController
         if (sentAt > _acceptedSince)
         {
             _accepted.RecordAccepted(sentAt, 1, now);
+        }
+        if (SettlePending(now))
+        {
+            _successRun = 0;
+            return true;
         }
         if (now < _holdGrowthUntil || !grow)
         {
@@ -260,6 +314,8 @@ internal sealed class AimdController
     {
         _accepted.Clear();
         _acceptedSince = now;
+        _measuringAfterOverload = false;
+        _settlePendingSince = null;
     }
 
     /// <summary>

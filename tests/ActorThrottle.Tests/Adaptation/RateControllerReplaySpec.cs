@@ -151,6 +151,90 @@ public sealed class RateControllerReplaySpec
         Assert.Contains("100 % of the attempts since the first 429", decisions[overload].Change!.Detail);
     }
 
+    /// <summary>
+    /// Feeds <paramref name="controller"/> a storm of 429s sent every <paramref name="everyMs"/> from <paramref name="fromMs"/>
+    /// (each answered a millisecond later) until one makes an overload (its rate cut, if any, taken from before the storm's 429 step); returns the overload's pause.
+    /// </summary>
+    private static RatePause StormUntilOverload(RateController controller, double fromMs, double everyMs)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var sent = Ms(fromMs + i * everyMs);
+            var decision = controller.Observe(RateOutcome.RateLimited(sent, sent + TimeSpan.FromMilliseconds(1)));
+            if (decision.Pauses.SingleOrDefault(p => p.Empty) is { } pause)
+            {
+                return pause;
+            }
+        }
+        throw new Xunit.Sdk.XunitException("no overload after 100 429s");
+    }
+
+    [Fact]
+    public void A_429_right_after_an_overload_cut_waits_for_the_accepted_rate_and_settles_under_it_instead_of_halving_again()
+    {
+        var controller = new RateController(Settings("requests-per-second = 200\nmax-burst = 1"));
+        controller.Observe(RateOutcome.Success(Ms(0), Ms(10)));
+        var pause = StormUntilOverload(controller, 20, 1);
+        Assert.Equal(100, controller.Settings.Rate);
+        // After the pause: sent at the cut 100/s, every fifth refused (the provider accepts 80/s); successes are answered
+        // 50 ms after they were sent, 429s after 5 ms, so the first 429 comes before the estimate has its samples.
+        var from = (pause.Until - T0).TotalMilliseconds + 10;
+        var recorded = Enumerable.Range(0, 40)
+            .Select(i => (Sent: Ms(from + i * 10), Rejected: i % 5 == 4))
+            .Select(a => a.Rejected ? RateOutcome.RateLimited(a.Sent, a.Sent + TimeSpan.FromMilliseconds(5)) : RateOutcome.Success(a.Sent, a.Sent + TimeSpan.FromMilliseconds(50)))
+            .OrderBy(o => o.AnsweredAt)
+            .ToList();
+        var changes = Changes(Replay(controller, recorded));
+
+        // Halving on the first 429 would have taken the rate to 50/s; it settles once, at 0.97 of about 80/s, when the
+        // sixteenth success since the overload is answered (sixteen samples read 76-86/s, as every fifth is missing).
+        var settle = Assert.Single(changes);
+        Assert.Equal(RateChangeReason.RateLimited, settle.Reason);
+        Assert.Contains("settled once measured", settle.Detail);
+        Assert.InRange(settle.After.Rate, 0.97 * 76, 0.97 * 86);
+        var sixteenth = recorded.Where(o => o.Kind == OutcomeKind.Success).ElementAt(15).AnsweredAt;
+        Assert.Equal(sixteenth, settle.At);
+        Assert.True(recorded.First(o => o.Kind == OutcomeKind.RateLimited).AnsweredAt < settle.At);
+    }
+
+    [Fact]
+    public void Without_an_estimate_in_time_the_429_after_an_overload_cut_halves_the_rate()
+    {
+        var controller = new RateController(Settings("requests-per-second = 200\nmax-burst = 1"));
+        controller.Observe(RateOutcome.Success(Ms(0), Ms(10)));
+        var pause = StormUntilOverload(controller, 20, 1);
+        var from = (pause.Until - T0).TotalMilliseconds + 10;
+        // Five successes only, then 429s a second and more apart: the estimate never fills, and the step waits a second at most.
+        Replay(controller, Enumerable.Range(0, 5).Select(i => RateOutcome.Success(Ms(from + i * 10), Ms(from + i * 10 + 50))));
+        var first = controller.Observe(RateOutcome.RateLimited(Ms(from + 100), Ms(from + 105)));
+        Assert.Null(first.Change);
+        var later = controller.Observe(RateOutcome.RateLimited(Ms(from + 1200), Ms(from + 1205)));
+        Assert.Equal(50, later.Change!.After.Rate);
+    }
+
+    [Fact]
+    public void Overload_pauses_in_a_row_without_a_retry_after_double_only_once_the_rate_cannot_come_down()
+    {
+        var controller = new RateController(Settings("requests-per-second = 1000\nmin-rate = 100"));
+        controller.Observe(RateOutcome.Success(Ms(0), Ms(1)));
+        var lengths = new List<double>();
+        var rates = new List<double>();
+        var at = 10.0;
+        for (var storm = 0; storm < 6; storm++)
+        {
+            var pause = StormUntilOverload(controller, at, 10);
+            lengths.Add(Math.Round((pause.Until - T0).TotalMilliseconds - at - 1, 0));
+            rates.Add(controller.Settings.Rate);
+            at = (pause.Until - T0).TotalMilliseconds + 1;
+        }
+
+        // Each overload that cuts the rate answers the storm with the cut; its pause (the cool-down, 250 ms) only lets the
+        // provider refill. At min-rate nothing is cut, and pauses in a row double as backoff.
+        Assert.Equal([500, 250, 125, 100, 100, 100], rates);
+        Assert.All(lengths.Take(4), l => Assert.InRange(l, 250, 290));
+        Assert.True(lengths[4] > 480 && lengths[5] > 980, $"pauses: {string.Join(", ", lengths)}");
+    }
+
     [Fact]
     public void At_a_rate_the_provider_held_for_a_second_a_storm_at_a_windows_end_is_not_an_overload()
     {
