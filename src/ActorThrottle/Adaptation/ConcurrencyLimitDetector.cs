@@ -12,7 +12,8 @@ namespace ActorThrottle.Adaptation;
 /// limit rejects at any level, so some of its 429s come at levels below recent successes. A 429 without rate hints
 /// (<see cref="RateLimitInfo.HasRateHeaders"/>, <see cref="RateLimitInfo.RetryAfter"/>) sent at level n is therefore a concurrency rejection when, over the
 /// recent <see cref="Window"/>, n is at least <see cref="MinimumCapLevel"/>, calls succeeded at concurrency (at a level of at least
-/// n ÷ 2), none at a level above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
+/// n ÷ 2, one of them sent a latency or more before and since the model's last pause: the level was held, not just climbed
+/// through), none at a level above n, and no headerless 429 came at a level below the highest success. Before successes come back, a burst's
 /// 429s are a rate limit's (a bucket's burst), not evidence of a cap. Then the in-flight limit drops to n − 1 (the
 /// cap just seen) and the rate is left alone. Once a cap has been seen at level c, a headerless 429 at c or above is that
 /// cap again (the limit's probe meeting it), whatever successes the window holds from when the gate was wider; one below c
@@ -35,11 +36,13 @@ internal sealed class ConcurrencyLimitDetector
 
     // Not readonly: SetMax changes it when max-in-flight is set at run time.
     private int _max;
-    private readonly Queue<(DateTimeOffset SentAt, int InFlight, bool Rejected)> _recent = new();
+    private readonly Queue<(DateTimeOffset SentAt, int InFlight, bool Rejected, DateTimeOffset AnsweredAt)> _recent = new();
     private int _fullSuccesses;
     // The lowest level a cap's 429 was seen at: a headerless 429 at or above it is that cap again (the limit's probe meeting
     // it); one below it that the evidence does not make a cap refutes it (a rate limit taken for a cap at first).
     private int? _capAt;
+    // The end of the model's last emptying pause: see Paused.
+    private DateTimeOffset _resumedAt = DateTimeOffset.MinValue;
 
     /// <param name="maxInFlight">The configured <c>max-in-flight</c>: the limit starts and never grows above it.</param>
     public ConcurrencyLimitDetector(int maxInFlight)
@@ -68,7 +71,7 @@ internal sealed class ConcurrencyLimitDetector
         switch (kind)
         {
             case OutcomeKind.Success:
-                _recent.Enqueue((sentAt, inFlightAtSend, false));
+                _recent.Enqueue((sentAt, inFlightAtSend, false, now));
                 if (inFlightAtSend >= Limit && Limit < _max && ++_fullSuccesses >= IncreaseAfterRounds * Limit)
                 {
                     _fullSuccesses = 0;
@@ -76,13 +79,13 @@ internal sealed class ConcurrencyLimitDetector
                 }
                 return new ConcurrencyVerdict(false, Limit, Limit != before);
             case OutcomeKind.RateLimited when !rateHints:
-                _recent.Enqueue((sentAt, inFlightAtSend, true));
+                _recent.Enqueue((sentAt, inFlightAtSend, true, now));
                 // Once a cap is known, the limit's own probe (one above it) meets it again: the evidence rule would see the
                 // successes sent while the gate was wider (still within the window, at levels above this one) and call it a
                 // rate limit, and rate control would answer a cap with an overload pause (benchmarks: concurrency-none
                 // stalled at 0.05 of its limit under auto). A 429 at or above the level the cap was seen at is the cap.
                 var probeMetCap = _capAt is { } capAt && inFlightAtSend >= capAt;
-                if (!probeMetCap && !AtOrAboveEverySuccess(inFlightAtSend))
+                if (!probeMetCap && !AtOrAboveEverySuccess(inFlightAtSend, sentAt))
                 {
                     if (_capAt is { } seen && inFlightAtSend < seen)
                     {
@@ -100,25 +103,57 @@ internal sealed class ConcurrencyLimitDetector
         }
     }
 
-    /// <summary>No recent success above <paramref name="level"/>, and no recent headerless 429 below the highest success.</summary>
-    private bool AtOrAboveEverySuccess(int level)
+    /// <summary>
+    /// No recent success above <paramref name="level"/>, no recent headerless 429 below the highest success, and the level
+    /// held (see below).
+    /// </summary>
+    private bool AtOrAboveEverySuccess(int level, DateTimeOffset rejectedSentAt)
     {
         var highestSuccess = 0;
         var lowestRejection = int.MaxValue;
-        foreach (var (_, inFlight, rejected) in _recent)
+        var shortestLatency = TimeSpan.MaxValue;
+        foreach (var (sentAt, inFlight, rejected, answeredAt) in _recent)
         {
             if (rejected)
             {
                 lowestRejection = Math.Min(lowestRejection, inFlight);
+                continue;
             }
-            else
-            {
-                highestSuccess = Math.Max(highestSuccess, inFlight);
-            }
+            highestSuccess = Math.Max(highestSuccess, inFlight);
+            shortestLatency = answeredAt - sentAt < shortestLatency ? answeredAt - sentAt : shortestLatency;
         }
         // Without successes at concurrency (at least half this level) there is no evidence of a cap: a rate limit rejects a
         // first burst before any success has come back.
-        return level >= MinimumCapLevel && highestSuccess >= level / 2 && level >= highestSuccess && lowestRejection >= highestSuccess;
+        if (!(level >= MinimumCapLevel && highestSuccess >= level / 2 && level >= highestSuccess && lowestRejection >= highestSuccess))
+        {
+            return false;
+        }
+        // Nor when the level was only reached in a ramp: calls sent faster than a bucket refills climb in flight until it
+        // runs out, and the first refused one is above every success, cap or no cap (real benchmark, tb-none 10x at
+        // 100-300 ms: the ramp after an overload pause read as a cap of 12, and the run went at half its limit; the quick
+        // virtual matrix did the same). A cap's level is held: a call at it (or at half of it) succeeded that was sent at
+        // least a latency (the shortest seen) before this one, and since the model last paused (its throttle emptied: what
+        // comes after is a new climb).
+        foreach (var (sentAt, inFlight, rejected, _) in _recent)
+        {
+            if (!rejected && inFlight >= level / 2 && sentAt >= _resumedAt && sentAt <= rejectedSentAt - shortestLatency)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The model paused (an overload or an outage) until <paramref name="until"/>, its throttle emptied: the calls in flight
+    /// drain, and levels reached before say nothing of the climb after it.
+    /// </summary>
+    public void Paused(DateTimeOffset until)
+    {
+        if (until > _resumedAt)
+        {
+            _resumedAt = until;
+        }
     }
 
     /// <summary>

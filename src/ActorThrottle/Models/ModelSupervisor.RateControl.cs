@@ -36,6 +36,7 @@ internal sealed partial class ModelSupervisor
             if (pause.Empty)
             {
                 _throttle?.PauseEmptyUntil(pause.Until);
+                _concurrency.Paused(pause.Until);
             }
             else
             {

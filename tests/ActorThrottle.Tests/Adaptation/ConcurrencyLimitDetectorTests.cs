@@ -11,7 +11,8 @@ public sealed class ConcurrencyLimitDetectorTests
 
     private static DateTimeOffset At(double seconds) => T0.AddSeconds(seconds);
 
-    private static ConcurrencyVerdict Ok(ConcurrencyLimitDetector d, int inFlight, double sentAt = 0) =>
+    /// <summary>A success sent at <paramref name="sentAt"/> (by default 300 ms before a 429's default instant), answered 200 ms later.</summary>
+    private static ConcurrencyVerdict Ok(ConcurrencyLimitDetector d, int inFlight, double sentAt = -0.3) =>
         d.OnOutcome(OutcomeKind.Success, inFlight, rateHints: false, At(sentAt), At(sentAt + 0.2));
 
     private static ConcurrencyVerdict Rejected(ConcurrencyLimitDetector d, int inFlight, double sentAt = 0, bool headers = false) =>
@@ -70,6 +71,22 @@ public sealed class ConcurrencyLimitDetectorTests
     }
 
     [Fact]
+    public void A_ramp_that_refused_its_next_call_is_no_evidence_of_a_cap_until_the_level_has_been_held()
+    {
+        // Sent 2 ms apart after a pause, faster than a bucket refills: levels 1-12 succeed (answered 150 ms later), the 13th
+        // is refused. Above every success, but all sent within less than one latency: a ramp, cap or no cap.
+        var d = new ConcurrencyLimitDetector(64);
+        for (var n = 1; n <= 12; n++)
+        {
+            d.OnOutcome(OutcomeKind.Success, n, rateHints: false, At(n * 0.002), At(n * 0.002 + 0.15));
+        }
+        Assert.Equal(new ConcurrencyVerdict(false, 64, false), d.OnOutcome(OutcomeKind.RateLimited, 13, rateHints: false, At(0.026), At(0.2)));
+        // Once calls at that level have succeeded for longer than a latency, a refusal above them is the cap's.
+        d.OnOutcome(OutcomeKind.Success, 12, rateHints: false, At(0.3), At(0.45));
+        Assert.Equal(new ConcurrencyVerdict(true, 12, true), d.OnOutcome(OutcomeKind.RateLimited, 13, rateHints: false, At(0.5), At(0.51)));
+    }
+
+    [Fact]
     public void A_429_below_a_recent_success_is_a_rate_limit()
     {
         var d = new ConcurrencyLimitDetector(64);
@@ -85,7 +102,7 @@ public sealed class ConcurrencyLimitDetectorTests
         Rejected(d, 18);
         Assert.False(Rejected(d, 30, sentAt: 1).ConcurrencyLimited);
         // Five seconds on, the old evidence has aged out.
-        Ok(d, 29, sentAt: 6);
+        Ok(d, 29, sentAt: 5.8);
         Assert.True(Rejected(d, 30, sentAt: 6.1).ConcurrencyLimited);
         Assert.Equal(29, d.Limit);
     }

@@ -256,6 +256,7 @@ internal sealed class VirtualPipeline
             if (pause.Empty)
             {
                 _buckets.Empty(now);
+                _concurrency.Paused(pause.Until);
             }
 
             _buckets.PauseUntil(pause.Until);
