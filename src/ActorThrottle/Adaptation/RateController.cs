@@ -794,15 +794,21 @@ internal sealed partial class RateController
     /// 429s count too: their answers come back first, and a bound from successes alone was missing when a storm tipped
     /// the overload while the window's last successes were still in flight (one real run of five at 0.83 still).
     /// </summary>
-    private DateTimeOffset WindowEndAtLatest(DateTimeOffset until, RateLimitInfo headers, DateTimeOffset now)
+    private DateTimeOffset WindowEndAtLatest(DateTimeOffset until, RateLimitInfo headers, DateTimeOffset now) =>
+        QuotaWindowEnd(headers) is not { } end || end >= until ? until : end > now ? end : now;
+
+    /// <summary>
+    /// When a request window of known quota and length (an IETF policy) that saw the model's last quota's worth of answered
+    /// calls ends at the latest: a window's length after the first of them (see <see cref="WindowEndAtLatest"/>). Null when
+    /// <paramref name="headers"/> state no such window, or fewer calls than the quota were answered.
+    /// </summary>
+    public DateTimeOffset? QuotaWindowEnd(RateLimitInfo headers)
     {
-        if (headers is not { LimitRequests: { } quota and > 0, WindowRequests: { } window } || window <= TimeSpan.Zero
-            || _hits.NthLatest(quota) is not { } firstOfQuota)
-        {
-            return until;
-        }
-        var end = firstOfQuota + window;
-        return end >= until ? until : end > now ? end : now;
+        ArgumentNullException.ThrowIfNull(headers);
+        return headers is { LimitRequests: { } quota and > 0, WindowRequests: { } window } && window > TimeSpan.Zero
+            && _hits.NthLatest(quota) is { } firstOfQuota
+            ? firstOfQuota + window
+            : null;
     }
 
     /// <summary>

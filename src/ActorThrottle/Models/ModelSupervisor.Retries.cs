@@ -12,7 +12,8 @@ internal sealed partial class ModelSupervisor
 {
     private void RetryOrFail(LedgerEntry entry, BackendResponse response, FailureReason exhausted, DateTimeOffset now)
     {
-        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _rate.InOutage, _random.NextDouble());
+        var retryFloor = RateLimitPause.RetryFloor(response.RateLimits);
+        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, retryFloor, _rate.InOutage, _random.NextDouble());
         if (!step.Retry)
         {
             FailOrFallBack(entry, Failure(entry, exhausted, $"Gave up after {entry.Attempts} attempts (retry.max-attempts): {DescribeProviderError(response)}", response));
@@ -24,6 +25,12 @@ internal sealed partial class ModelSupervisor
             return;
         }
         var delay = step.Delay;
+        if (response.Kind == OutcomeKind.RateLimited && _rate.Settings.Rate is var rate and > 0)
+        {
+            // Counting the waiting requests stops once they would outlast the delay: the delay stands then, whatever the backlog.
+            var waiting = WaitingBesides(entry, atMost: (int)Math.Min(int.MaxValue - 1, Math.Ceiling(delay.TotalSeconds * rate)));
+            delay = RetryPlan.TailRetryDelay(delay, _rate.QuotaWindowEnd(response.RateLimits), retryFloor, rate, entry.Attempts, waiting, now);
+        }
         if (entry.Request.Deadline is { } deadline && now + delay >= deadline)
         {
             Answer(entry, Failure(entry, FailureReason.DeadlineExceeded, $"The next retry (in {delay.TotalMilliseconds:0} ms) would come after the deadline; last error: {DescribeProviderError(response)}", response));
@@ -43,6 +50,20 @@ internal sealed partial class ModelSupervisor
         entry.WaitingForRetry = true;
         entry.Current = null;
         Timers.StartSingleTimer(RetryKey(entry.Request.RequestId), new RetryDue(entry.Request.RequestId), delay);
+    }
+
+    /// <summary>Requests other than <paramref name="entry"/> waiting in the model's queue or stream to be sent, counted up to one more than <paramref name="atMost"/>.</summary>
+    private int WaitingBesides(LedgerEntry entry, int atMost)
+    {
+        var waiting = 0;
+        foreach (var other in _ledger.Entries)
+        {
+            if (!ReferenceEquals(other, entry) && other.Current is { IsWaiting: true } && ++waiting > atMost)
+            {
+                break;
+            }
+        }
+        return waiting;
     }
 
     private void RetryNow(RetryDue due)

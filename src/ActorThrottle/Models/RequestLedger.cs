@@ -23,6 +23,9 @@ internal sealed class RequestLedger
     /// <summary>A snapshot of the entries, safe to answer (remove) while walking it.</summary>
     public List<LedgerEntry> Snapshot() => [.. _entries.Values];
 
+    /// <summary>The entries, unordered, without a copy (not to be changed while enumerated).</summary>
+    public IEnumerable<LedgerEntry> Entries => _entries.Values;
+
     /// <summary>Adds an accepted request; tracks its deadline when it has one.</summary>
     public void Add(LedgerEntry entry)
     {

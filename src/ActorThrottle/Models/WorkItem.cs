@@ -147,4 +147,7 @@ internal sealed class WorkItem
     }
 
     public void DetachCall() => Volatile.Write(ref _call, null);
+
+    /// <summary>True while the item waits in the queue or the stream's buffers: its call has not started, nor was it withdrawn or abandoned.</summary>
+    public bool IsWaiting => Volatile.Read(ref _state) == 0 && !IsAbandoned;
 }

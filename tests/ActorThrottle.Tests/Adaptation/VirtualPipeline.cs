@@ -209,16 +209,25 @@ internal sealed class VirtualPipeline
 
     private void RetryOrFail(VirtualRequest entry, BackendResponse response, string exhausted, DateTimeOffset now)
     {
-        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, RateLimitPause.RetryFloor(response.RateLimits), _rate.InOutage, _random.NextDouble());
+        var retryFloor = RateLimitPause.RetryFloor(response.RateLimits);
+        var step = RetryPlan.Next(response.Kind, entry.Attempts, _settings.Retry, retryFloor, _rate.InOutage, _random.NextDouble());
         if (!step.Retry || (step.ChargesBudget && !_budget.TryAcquireRetry(now)))
         {
             Finish(entry, exhausted, now);
             return;
         }
 
+        var delay = step.Delay;
+        // ModelSupervisor.RetryOrFail: a 429's retry at the tail of the backlog (RetryPlan.TailRetryDelay).
+        if (response.Kind == OutcomeKind.RateLimited)
+        {
+            var waiting = _firsts.Count + _retries.Count + _gateWaiting.Count + (_pending is null ? 0 : 1);
+            delay = RetryPlan.TailRetryDelay(delay, _rate.QuotaWindowEnd(response.RateLimits), retryFloor, _rate.Settings.Rate, entry.Attempts, waiting, now);
+        }
+
         entry.LastServerError = response.Kind == OutcomeKind.Transient;
         entry.RetryTimer = _sequence++;
-        _retryTimers.Enqueue(entry, (OnTick(now + step.Delay, now), entry.RetryTimer));
+        _retryTimers.Enqueue(entry, (OnTick(now + delay, now), entry.RetryTimer));
     }
 
     private void Finish(VirtualRequest entry, string outcome, DateTimeOffset now)

@@ -152,7 +152,9 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
     public async Task Without_a_retry_after_the_overload_pause_is_the_cool_down_or_the_base_delay_if_shorter()
     {
         var backend = new ScriptedBackend((_, _) => TooMany(RequestTooMany));
-        var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry { base-delay = 20s, max-delay = 40s } }");
+        // One attempt each: a lone 429 without a retry-after retries within milliseconds (RetryPlan.LoneRetryDelay), and the
+        // retries would tip the overload before the four are sent.
+        var engine = Start(backend, "actor-throttle.defaults { adapt.cool-down = 10s, retry { base-delay = 20s, max-delay = 40s, max-attempts = 1 } }");
         await SendSpreadAsync(engine, backend, "a", "b", "c", "d");
         var start = _scheduler.Now;
         await AwaitConditionAsync(async () => (await StatusAsync(engine)).PausedUntil is not null);
@@ -187,5 +189,37 @@ public sealed class TokenLimitAndOverloadSpec : EngineSpecBase
         Assert.Equal(start + TimeSpan.FromSeconds(55), after.PausedUntil);
         Assert.Equal(paused.Rate, after.Rate);
         Assert.Equal(paused.Burst, after.Burst);
+    }
+
+    [Fact]
+    public async Task A_lone_request_refused_in_a_window_of_known_quota_retries_when_that_window_ends_at_the_latest()
+    {
+        // A drifting window of 3 a second (IETF draft 7): a, b and c took it; d, alone, is refused with a whole-second retry-after.
+        var policy = new RateLimitInfo
+        {
+            Dialect = RateLimitDialect.IetfDraft7,
+            LimitRequests = 3,
+            RemainingRequests = 1,
+            WindowRequests = TimeSpan.FromSeconds(1),
+            Policies = [new RateLimitPolicy(null, 3, TimeSpan.FromSeconds(1))],
+        };
+        var backend = new ScriptedBackend((r, n) => r.RequestId == "d" && n == 1
+            ? ScriptedBackend.RateLimited() with { RateLimits = policy with { RemainingRequests = 0, RetryAfter = TimeSpan.FromSeconds(1) } }
+            : ScriptedBackend.Success(r) with { RateLimits = policy });
+        var engine = Start(backend, "actor-throttle.defaults { requests-per-second = 1000 }");
+        var start = _scheduler.Now;
+        await SendSpreadAsync(engine, backend, "a", "b", "c");
+        Advance(TimeSpan.FromMilliseconds(600));
+        var d = engine.CompleteAsync(Request(id: "d"));
+        await AwaitConditionAsync(() => Task.FromResult(backend.CallsFor("d") == 1));
+
+        // The window that saw the last three hits (b, c, d) began by b's send at 2 ms, so it ends by 1,002 ms: the retry
+        // goes then, not a second after d's 429 (1,604 ms).
+        Advance(start + TimeSpan.FromMilliseconds(990) - _scheduler.Now);
+        await Task.Delay(200);
+        Assert.Equal(1, backend.CallsFor("d"));
+        Advance(TimeSpan.FromMilliseconds(20));
+        Assert.IsType<ChatSuccess>(await d.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, backend.CallsFor("d"));
     }
 }

@@ -51,4 +51,36 @@ public sealed class RetryPlanSpec
     [InlineData(OutcomeKind.QuotaExceeded)]
     public void Outcomes_that_are_never_retried_are_refused(OutcomeKind kind) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => RetryPlan.Next(kind, 1, Settings, null, false, 0.5));
+
+    private static readonly DateTimeOffset Now = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public void At_the_tail_a_retry_waits_until_the_window_ends_at_the_latest_when_that_is_sooner_and_never_less_than_nothing()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(300), RetryPlan.TailRetryDelay(Second, Now.AddMilliseconds(300), Second, 100, 3, 0, Now));
+        Assert.Equal(TimeSpan.Zero, RetryPlan.TailRetryDelay(Second, Now.AddMilliseconds(-5), Second, 100, 1, 0, Now));
+        // A window ending after the delay: the delay stands.
+        Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, Now.AddSeconds(2), Second, 100, 1, 0, Now));
+    }
+
+    [Fact]
+    public void At_the_tail_a_first_retry_without_a_retry_after_waits_two_intervals_of_the_rate_at_most()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(20), RetryPlan.TailRetryDelay(Second, null, null, 100, 1, 0, Now));
+        // Slower than its jittered backoff at a low rate: the backoff.
+        Assert.Equal(TimeSpan.FromMilliseconds(700), RetryPlan.TailRetryDelay(TimeSpan.FromMilliseconds(700), null, null, 1, 1, 0, Now));
+        // A later retry, or a retry-after the provider gave and no window: the delay stands.
+        Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, null, null, 100, 2, 0, Now));
+        Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, null, Second, 100, 1, 0, Now));
+    }
+
+    [Theory]
+    [InlineData(30, 300)]
+    [InlineData(50, 500)]
+    [InlineData(99, 990)]
+    [InlineData(100, 1000)]
+    [InlineData(5000, 1000)]
+    public void Requests_waiting_ahead_are_let_out_first_and_with_more_than_leave_within_the_delay_it_stands(int waiting, double expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), RetryPlan.TailRetryDelay(Second, Now.AddMilliseconds(200), Second, 100, 1, waiting, Now));
 }
