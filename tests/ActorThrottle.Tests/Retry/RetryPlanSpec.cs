@@ -70,8 +70,17 @@ public sealed class RetryPlanSpec
         Assert.Equal(TimeSpan.FromMilliseconds(20), RetryPlan.TailRetryDelay(Second, null, null, 100, 1, 0, Now));
         // Slower than its jittered backoff at a low rate: the backoff.
         Assert.Equal(TimeSpan.FromMilliseconds(700), RetryPlan.TailRetryDelay(TimeSpan.FromMilliseconds(700), null, null, 1, 1, 0, Now));
-        // A later retry, or a retry-after the provider gave and no window: the delay stands.
+        // A later retry: the delay stands.
         Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, null, null, 100, 2, 0, Now));
+        Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, null, TimeSpan.FromMilliseconds(10), 100, 2, 0, Now));
+    }
+
+    [Fact]
+    public void At_the_tail_a_first_retry_waits_the_providers_floor_not_the_jitter_above_it()
+    {
+        // A bucket's pace read from its headers (10 ms), under a jittered backoff of 800 ms.
+        Assert.Equal(TimeSpan.FromMilliseconds(10), RetryPlan.TailRetryDelay(TimeSpan.FromMilliseconds(800), null, TimeSpan.FromMilliseconds(10), 100, 1, 0, Now));
+        // A whole-second retry-after is the delay already: never under it.
         Assert.Equal(Second, RetryPlan.TailRetryDelay(Second, null, Second, 100, 1, 0, Now));
     }
 
