@@ -55,7 +55,8 @@ internal static class RetryPlan
     /// second of it (real benchmark, gcra-ietf-separate 10× at latency 0: two runs of five at 0.94-0.95). Later retries keep
     /// their backoff, so a lone request does not spend its attempts in milliseconds on a provider that stays shut.</item>
     /// </list>
-    /// With more waiting than leave within the delay, <paramref name="delay"/> stands; never under the provider's floor.
+    /// With more waiting than leave within the delay, <paramref name="delay"/> stands. Only a window's bound may come before
+    /// the provider's floor (a whole-second retry-after); nothing else does.
     /// </summary>
     /// <param name="delay">The retry's delay from <see cref="Next"/>.</param>
     /// <param name="attempts">Attempts made so far (1 after the first).</param>
