@@ -25,11 +25,14 @@ internal sealed partial class ModelSupervisor
             return;
         }
         var delay = step.Delay;
-        if (response.Kind == OutcomeKind.RateLimited && _rate.Settings.Rate is var rate and > 0)
+        if (response.Kind == OutcomeKind.RateLimited && _rate.Settings.Rate is var rate and > 0
+            && _rate.QuotaWindowEnd(response.RateLimits) is var windowEnd
+            && RetryPlan.TailRetryDelay(delay, windowEnd, retryFloor, rate, entry.Attempts, waiting: 0, now) < delay)
         {
-            // Counting the waiting requests stops once they would outlast the delay: the delay stands then, whatever the backlog.
+            // Only when the tail rule could shorten the wait are the waiting requests counted (not on every 429 of a storm),
+            // and the count stops once they would outlast the delay: the delay stands then, whatever the backlog.
             var waiting = WaitingBesides(entry, atMost: (int)Math.Min(int.MaxValue - 1, Math.Ceiling(delay.TotalSeconds * rate)));
-            delay = RetryPlan.TailRetryDelay(delay, _rate.QuotaWindowEnd(response.RateLimits), retryFloor, rate, entry.Attempts, waiting, now);
+            delay = RetryPlan.TailRetryDelay(delay, windowEnd, retryFloor, rate, entry.Attempts, waiting, now);
         }
         if (entry.Request.Deadline is { } deadline && now + delay >= deadline)
         {
